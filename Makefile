@@ -1,0 +1,112 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# xcall: top-level build. Plain GNU make, quiet unless V=1, out of tree in
+# $(O) (default build/), honours prefix/DESTDIR, KDIR for the module.
+#
+# Each part has its own fragment (lib/lib.mk, cli/cli.mk, ...). A fragment
+# adds its checks to CHECK_TARGETS and its benchmarks to BENCH_TARGETS.
+#
+#   make run     install build deps (as root), build, run `xcall run --all probe`
+#   make check   every test: host, sanitizers, cross builds, guests
+#   make bench   benchmarks (print one table each)
+
+O		?= build
+B		:= $(abspath $(O))
+SRC		:= $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+
+prefix		?= /usr/local
+exec_prefix	?= $(prefix)
+bindir		?= $(exec_prefix)/bin
+sbindir		?= $(exec_prefix)/sbin
+libdir		?= $(exec_prefix)/lib
+includedir	?= $(prefix)/include
+mandir		?= $(prefix)/share/man
+sysconfdir	?= /etc
+DESTDIR		?=
+
+CROSS_COMPILE	?=
+CC		:= $(CROSS_COMPILE)gcc
+AR		:= $(CROSS_COMPILE)ar
+INSTALL		?= install
+
+# SAN=address,undefined or SAN=thread builds everything with that sanitizer.
+SAN		?=
+
+ifeq ($(V),1)
+Q		:=
+else
+Q		:= @
+MAKEFLAGS	+= --no-print-directory
+endif
+
+CFLAGS		?= -O2 -g
+XCFLAGS		:= -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
+		   -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+		   -I$(SRC)/kmod/uapi -I$(SRC)/lib -MMD -MP -fPIC -pthread
+XLDFLAGS	:= -pthread
+ifneq ($(SAN),)
+XCFLAGS		+= -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+XLDFLAGS	+= -fsanitize=$(SAN)
+endif
+ifneq ($(STATIC),)
+XLDFLAGS	+= -static
+endif
+
+# Libraries libxcall needs, for programs that link libxcall.a.
+LIBXCALL_LIBS	:= -lnuma
+CHECK_CFLAGS	:= $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS	:= $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
+
+quiet_cmd	= $(if $(Q),@printf '  %-8s %s\n' '$(1)' '$(patsubst $(B)/%,%,$(2))';)
+
+$(B)/%.o: $(SRC)/%.c
+	$(call quiet_cmd,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(XCFLAGS) $(CFLAGS) -c -o $@ $<
+
+CHECK_TARGETS	:=
+BENCH_TARGETS	:=
+ALL_TARGETS	:=
+INSTALL_TARGETS	:=
+
+.PHONY: all run check bench deps install clean
+all:
+
+include $(SRC)/lib/lib.mk
+include $(SRC)/cli/cli.mk
+include $(SRC)/tests/tests.mk
+-include $(SRC)/daemon/daemon.mk
+-include $(SRC)/kmod/kmod.mk
+-include $(SRC)/man/man.mk
+
+all: $(ALL_TARGETS)
+
+# Debian packages. As root: installs what is missing. Otherwise prints the
+# exact apt-get line and fails.
+deps:
+	$(Q)$(SRC)/scripts/deps.sh build
+
+run: deps
+	$(Q)$(MAKE) -f $(SRC)/Makefile O=$(O) all
+	$(B)/cli/xcall run --all probe
+
+check: deps
+	$(Q)$(SRC)/scripts/deps.sh all
+	$(Q)$(MAKE) -f $(SRC)/Makefile O=$(O) all
+	$(Q)set -e; for t in $(CHECK_TARGETS); do \
+		printf '\n==> make %s\n' $$t; \
+		$(MAKE) -f $(SRC)/Makefile O=$(O) $$t; \
+	done
+	@echo "make check: all of $(CHECK_TARGETS) passed"
+
+bench: all
+	$(Q)set -e; for t in $(BENCH_TARGETS); do \
+		$(MAKE) -f $(SRC)/Makefile O=$(O) $$t; \
+	done
+
+install: $(INSTALL_TARGETS)
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/*
+ * xcall ABI: the one copy shared by xcall.ko, libxcall, xcalld and the CLI.
+ *
+ * Everything here is fixed-size, built from __u32/__u64 with explicit
+ * padding, and carries a size or version field so it can grow. Reserved
+ * fields must be zero on input; the module refuses anything else.
+ *
+ * The function table XCALL_FUNCTIONS() is the single definition of every
+ * function: its id, name, argument count, privilege and backends. The
+ * module's dispatch table, libxcall's catalogue (and through it the CLI's
+ * `list`, `--help`, JSON and the daemon's policy) are all expanded from it.
+ */
+#ifndef _UAPI_LINUX_XCALL_H
+#define _UAPI_LINUX_XCALL_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define XCALL_ABI_VERSION	1
+
+/* Backends a function is available on (bit mask). */
+#define XCALL_BK_THREADS	(1U << 0)	/* in-process pinned workers */
+#define XCALL_BK_KMOD		(1U << 1)	/* xcall.ko, IPI context */
+#define XCALL_BK_DAEMON		(1U << 2)	/* through xcalld */
+#define XCALL_BK_ALL		(XCALL_BK_THREADS | XCALL_BK_KMOD | XCALL_BK_DAEMON)
+/* "where" needs an interrupted context: the module, or the daemon over it. */
+#define XCALL_BK_KERNEL		(XCALL_BK_KMOD | XCALL_BK_DAEMON)
+
+/* Privilege a function needs (CAP_SYS_ADMIN of the opener of /dev/xcall). */
+#define XCALL_PRIV_ANY		0
+#define XCALL_PRIV_ADMIN	1
+
+/*
+ * X(ID, name, min_args, max_args, privilege, backends)
+ *
+ * Ids are ABI: never renumber, only append.
+ */
+#define XCALL_FUNCTIONS(X)						\
+	X(PING,  ping,  0, 0, XCALL_PRIV_ANY,   XCALL_BK_ALL)		\
+	X(PROBE, probe, 0, 0, XCALL_PRIV_ANY,   XCALL_BK_ALL)		\
+	X(CLOCK, clock, 0, 0, XCALL_PRIV_ANY,   XCALL_BK_ALL)		\
+	X(IDENT, ident, 0, 2, XCALL_PRIV_ANY,   XCALL_BK_ALL)		\
+	X(SPIN,  spin,  1, 1, XCALL_PRIV_ADMIN, XCALL_BK_ALL)		\
+	X(WHERE, where, 0, 0, XCALL_PRIV_ADMIN, XCALL_BK_KERNEL)
+
+enum xcall_fn {
+#define __XCALL_FN_ENUM(ID, name, amin, amax, priv, bk) XCALL_FN_##ID,
+	XCALL_FUNCTIONS(__XCALL_FN_ENUM)
+#undef __XCALL_FN_ENUM
+	XCALL_FN_COUNT
+};
+
+#define XCALL_MAX_ARGS		4
+#define XCALL_SPIN_MAX_US	100000	/* cap on spin's argument: 100 ms */
+#define XCALL_DEFAULT_TIMEOUT_MS 1000	/* timeout_ms == 0 means this */
+#define XCALL_MAX_TIMEOUT_MS	60000
+#define XCALL_MAX_CPUSET_BYTES	1024	/* 8192 CPUs */
+
+/* What the target CPU was doing when the call arrived (xcall_result.ctx). */
+#define XCALL_CTX_NONE		0	/* not known (threads backend) */
+#define XCALL_CTX_IDLE		1	/* the idle task */
+#define XCALL_CTX_USER		2	/* a task in user mode: pid, comm */
+#define XCALL_CTX_KERNEL	3	/* a task in kernel mode: pid, comm */
+
+/*
+ * One result record per target CPU, 128 bytes.
+ *
+ * Common to every function: cpu, error, fn, node, mono_ns, cycles.
+ * Function-specific:
+ *   probe  hwid (x86 APIC id, arm64 MPIDR, ppc PIR); ctx, pid, comm
+ *   clock  cycles, mono_ns (nothing more)
+ *   ident  x86: val[0..3] = eax, ebx, ecx, edx; val[4] = leaf, val[5] = subleaf
+ *          arm64: val[0] = MIDR_EL1, val[1] = REVIDR_EL1, val[2] = MPIDR_EL1
+ *          ppc64: val[0] = PVR
+ *   spin   val[0] = ns actually spent, val[1] = us asked for
+ *   where  ctx, pid, comm; sym = symbolised kernel IP ("fn+0x1c/0x80"),
+ *          empty for user mode or idle. No raw address is ever returned.
+ */
+struct xcall_result {
+	__u32 cpu;		/* CPU that ran the function */
+	__s32 error;		/* 0, or -errno for this CPU alone */
+	__u32 fn;		/* enum xcall_fn */
+	__u32 node;		/* NUMA node of @cpu */
+	__u64 hwid;		/* hardware id of @cpu */
+	__u64 cycles;		/* cycle counter read on @cpu */
+	__u64 mono_ns;		/* CLOCK_MONOTONIC, ns, read on @cpu */
+	__u32 ctx;		/* XCALL_CTX_* */
+	__u32 pid;		/* interrupted task, ctx USER or KERNEL */
+	char comm[16];		/* its comm, NUL-terminated */
+	union {
+		__u64 val[8];
+		char sym[64];	/* NUL-terminated */
+	};
+};
+
+/*
+ * XCALL_IOC_INFO: what this module is and can do.
+ * The caller sets @size to sizeof(struct xcall_info); everything else is out.
+ */
+struct xcall_info {
+	__u32 size;
+	__u32 abi_version;	/* XCALL_ABI_VERSION */
+	__u32 nr_cpu_ids;	/* CPU numbers are < this */
+	__u32 nr_fns;		/* XCALL_FN_COUNT of the module */
+	__u64 fn_mask;		/* bit n: function id n is implemented */
+	__u32 spin_max_us;	/* XCALL_SPIN_MAX_US */
+	__u32 default_timeout_ms;
+	__u64 reserved[4];
+};
+
+/* xcall_call.flags */
+#define XCALL_CALL_NOWAIT	(1U << 0)	/* queue, do not wait; no results */
+#define XCALL_CALL_FLAGS	(XCALL_CALL_NOWAIT)
+
+/*
+ * XCALL_IOC_CALL: run @fn on every CPU set in the bitmap at @cpuset.
+ *
+ * The bitmap is @cpuset_size bytes (a multiple of 8, at most
+ * XCALL_MAX_CPUSET_BYTES) of native-endian __u64 words, CPU n being bit
+ * (n % 64) of word (n / 64) - the layout of the kernel's cpumask and of
+ * glibc's cpu_set_t on 64-bit machines. Results are written in ascending CPU
+ * order to the array at @results, which holds @nresults records; @ncalled is
+ * set to the number of CPUs called. Each record has its own @error: the
+ * ioctl itself fails only when the request as a whole is refused.
+ *
+ * Errors of the request as a whole (nothing is queued):
+ *   EFAULT       a pointer is bad
+ *   EMSGSIZE     @size, @cpuset_size or @nresults does not fit
+ *   EINVAL       a reserved field is not zero, an unknown flag, or @nargs
+ *                outside the function's range
+ *   EBADRQC      @fn is not a function id
+ *   EOPNOTSUPP   @fn is known but not implemented here (arch, backend)
+ *   EDESTADDRREQ the CPU set is empty
+ *   ENODEV       a CPU in the set is >= nr_cpu_ids (does not exist)
+ *   ENXIO        a CPU in the set is offline
+ *   ERANGE       an argument is out of range (spin over XCALL_SPIN_MAX_US,
+ *                @timeout_ms over XCALL_MAX_TIMEOUT_MS)
+ *   EPERM        @fn needs CAP_SYS_ADMIN and the opener did not have it
+ * Per-CPU errors (in xcall_result.error):
+ *   ETIMEDOUT    the CPU did not answer within the timeout
+ *   ENXIO        the CPU went offline before it ran the call
+ */
+struct xcall_call {
+	__u32 size;		/* sizeof(struct xcall_call) */
+	__u32 fn;		/* enum xcall_fn */
+	__u32 flags;		/* XCALL_CALL_* */
+	__u32 timeout_ms;	/* 0: XCALL_DEFAULT_TIMEOUT_MS */
+	__u32 nargs;
+	__u32 cpuset_size;	/* bytes at @cpuset */
+	__u64 args[XCALL_MAX_ARGS];
+	__u64 cpuset;		/* user pointer to the CPU bitmap */
+	__u64 results;		/* user pointer to struct xcall_result[] */
+	__u32 nresults;		/* records @results can hold */
+	__u32 ncalled;		/* out: CPUs called (records written) */
+	__u64 reserved[2];	/* must be zero */
+};
+
+#define XCALL_IOC_MAGIC		0xC4
+#define XCALL_IOC_INFO		_IOWR(XCALL_IOC_MAGIC, 0, struct xcall_info)
+#define XCALL_IOC_CALL		_IOWR(XCALL_IOC_MAGIC, 1, struct xcall_call)
+
+#endif /* _UAPI_LINUX_XCALL_H */

@@ -1,0 +1,33 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# libxcall: static and shared (version script, soname libxcall.so.1).
+# Every lib/*.c is part of it.
+
+LIBXCALL_SOVER	:= 1
+LIB_SRCS	:= $(wildcard $(SRC)/lib/*.c)
+LIB_OBJS	:= $(patsubst $(SRC)/%.c,$(B)/%.o,$(LIB_SRCS))
+LIBXCALL_A	:= $(B)/lib/libxcall.a
+LIBXCALL_SO	:= $(B)/lib/libxcall.so.$(LIBXCALL_SOVER)
+
+$(LIBXCALL_A): $(LIB_OBJS)
+	$(call quiet_cmd,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(LIBXCALL_SO): $(LIB_OBJS) $(SRC)/lib/libxcall.map
+	$(call quiet_cmd,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,libxcall.so.$(LIBXCALL_SOVER) \
+		-Wl,--version-script=$(SRC)/lib/libxcall.map -Wl,-z,defs \
+		$(filter-out -static,$(XLDFLAGS)) -o $@ $(LIB_OBJS) $(LIBXCALL_LIBS)
+	$(Q)ln -sf libxcall.so.$(LIBXCALL_SOVER) $(B)/lib/libxcall.so
+
+.PHONY: lib install-lib
+lib: $(LIBXCALL_A) $(if $(STATIC),,$(LIBXCALL_SO))
+ALL_TARGETS += lib
+
+install-lib: lib
+	$(INSTALL) -d $(DESTDIR)$(libdir) $(DESTDIR)$(includedir)
+	$(INSTALL) -m 644 $(LIBXCALL_A) $(DESTDIR)$(libdir)/
+	$(INSTALL) -m 755 $(LIBXCALL_SO) $(DESTDIR)$(libdir)/
+	ln -sf libxcall.so.$(LIBXCALL_SOVER) $(DESTDIR)$(libdir)/libxcall.so
+	$(INSTALL) -m 644 $(SRC)/lib/libxcall.h $(SRC)/kmod/uapi/xcall.h \
+		$(DESTDIR)$(includedir)/
+INSTALL_TARGETS += install-lib

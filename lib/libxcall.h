@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libxcall: run a precompiled function on a chosen CPU and get its result.
+ *
+ * Public interface. Every function returns 0 (or a count) on success and a
+ * negative errno on failure; nothing here prints or exits. The ABI shared
+ * with the kernel module (function ids, struct xcall_result) is in xcall.h.
+ *
+ * Sections: catalogue, cpu lists and topology, backends and calls, the
+ * in-process cross-CPU call pool.
+ */
+#ifndef LIBXCALL_H
+#define LIBXCALL_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <sched.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xcall.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define XCALL_VERSION		"0.1.0"
+
+/* ------------------------------------------------------------------------
+ * The function catalogue: expanded from XCALL_FUNCTIONS() in xcall.h, plus
+ * what people and scripts need (argument names and ranges, result fields).
+ */
+
+struct xcall_arg_info {
+	const char *name;		/* "leaf" */
+	const char *help;		/* one line */
+	uint64_t min, max;		/* accepted range, inclusive */
+	uint64_t dflt;			/* when omitted (optional args) */
+};
+
+/* One result field as shown in tables and as a JSON key. */
+struct xcall_field_info {
+	const char *key;		/* JSON key, stable once shipped */
+	const char *help;
+};
+
+struct xcall_fn_info {
+	unsigned int id;		/* enum xcall_fn */
+	const char *name;
+	unsigned int min_args, max_args;
+	unsigned int priv;		/* XCALL_PRIV_* */
+	unsigned int backends;		/* XCALL_BK_* */
+	const char *summary;		/* one line, for list and --help */
+	const struct xcall_arg_info *args;	/* max_args entries */
+	const struct xcall_field_info *fields;	/* ends with key == NULL */
+};
+
+/* Number of functions; ids are 0 .. count-1. */
+unsigned int xcall_fn_count(void);
+/* NULL when @id or @name is unknown. */
+const struct xcall_fn_info *xcall_fn_by_id(unsigned int id);
+const struct xcall_fn_info *xcall_fn_by_name(const char *name);
+/* The known name nearest to @name (edit distance), or NULL if none is near. */
+const char *xcall_fn_suggest(const char *name);
+
+/* ------------------------------------------------------------------------
+ * CPU lists (taskset grammar: "0-3,8-15:2", plus "all") and topology.
+ * Sets are glibc cpu_set_t of any size (CPU_ALLOC); @setsize in bytes.
+ */
+
+/*
+ * Parse @list into @set (cleared first). Only the grammar is checked:
+ * -EINVAL for malformed text, -ERANGE for a CPU number >= setsize * 8.
+ */
+int xcall_cpulist_parse(const char *list, cpu_set_t *set, size_t setsize);
+/*
+ * Canonical text of @set ("0-3,7") into @buf; returns the length, or
+ * -ENOSPC if @len is too small.
+ */
+int xcall_cpulist_format(const cpu_set_t *set, size_t setsize,
+			 char *buf, size_t len);
+/* CPUs that exist (possible) and that are online, from sysfs. */
+int xcall_cpus_possible(cpu_set_t *set, size_t setsize);
+int xcall_cpus_online(cpu_set_t *set, size_t setsize);
+/* CPUs of NUMA node @node: -ENOENT if there is no such node. */
+int xcall_node_cpus(int node, cpu_set_t *set, size_t setsize);
+/* Highest NUMA node number, or -ENOSYS without NUMA support. */
+int xcall_node_max(void);
+/* Node of @cpu, or -errno. */
+int xcall_cpu_node(int cpu);
+
+/* ------------------------------------------------------------------------
+ * Backends and calls.
+ */
+
+enum xcall_backend {
+	XCALL_BACKEND_AUTO = 0,	/* daemon if it answers, else kmod, else threads */
+	XCALL_BACKEND_THREADS,
+	XCALL_BACKEND_KMOD,
+	XCALL_BACKEND_DAEMON,
+};
+
+#define XCALL_DEFAULT_SOCKET	"/run/xcall/xcalld.sock"
+#define XCALL_DEFAULT_DEVICE	"/dev/xcall"
+
+struct xcall_opts {
+	enum xcall_backend backend;	/* AUTO honours $XCALL_BACKEND */
+	const char *socket_path;	/* NULL: $XCALL_SOCKET or the default */
+	const char *device_path;	/* NULL: $XCALL_DEVICE or the default */
+};
+
+struct xcall;				/* an open backend */
+
+/* "auto", "threads", "kmod", "daemon"; NULL for an unknown value. */
+const char *xcall_backend_name(enum xcall_backend b);
+/* -EINVAL for an unknown name. */
+int xcall_backend_parse(const char *name, enum xcall_backend *b);
+
+/*
+ * Open a backend. A forced backend that cannot be used fails with its own
+ * errno (-ENOENT no device or socket, -EACCES, ...); AUTO falls through.
+ */
+int xcall_open(struct xcall **xp, const struct xcall_opts *opts);
+void xcall_close(struct xcall *x);
+enum xcall_backend xcall_backend_of(const struct xcall *x);
+
+struct xcall_req {
+	unsigned int fn;			/* enum xcall_fn */
+	unsigned int nargs;
+	uint64_t args[XCALL_MAX_ARGS];
+	unsigned int timeout_ms;		/* 0: XCALL_DEFAULT_TIMEOUT_MS */
+	unsigned int flags;			/* XCALL_CALL_* */
+};
+
+/*
+ * Run @req on every CPU in @set. @res must hold one record per CPU in the
+ * set; records are written in ascending CPU order, each with its own error.
+ * Returns the number of records written, or -errno if the request as a
+ * whole is refused (the errnos documented for XCALL_IOC_CALL in xcall.h,
+ * the same on every backend).
+ */
+int xcall_run(struct xcall *x, const struct xcall_req *req,
+	      const cpu_set_t *set, size_t setsize,
+	      struct xcall_result *res, unsigned int nres);
+
+/* A message for a whole-request errno from xcall_run(), or NULL. */
+const char *xcall_strerror(int err);
+
+/* ------------------------------------------------------------------------
+ * The in-process cross-CPU call pool: one pinned worker per CPU, a lock-free
+ * MPSC queue per CPU, mirroring smp_call_function_single() / _many().
+ */
+
+struct xcall_pool;
+typedef void (*xcall_pool_fn)(void *arg);
+
+/*
+ * A call in flight. Owned by the caller, never allocated by the pool; do not
+ * touch or reuse it until xcall_pool_wait() has returned 0 or
+ * xcall_pool_done() is true (a call that timed out is still referenced by
+ * its worker until the function has run).
+ */
+struct xcall_pool_call {
+	void *__next;			/* queue link */
+	xcall_pool_fn fn;
+	void *arg;
+	uint32_t __state;		/* pending / running / done (futex) */
+	int32_t __waiters;
+	int cpu;			/* target */
+	int __pad;
+};
+
+struct xcall_pool_opts {
+	unsigned int spin_ns;		/* max spin before parking; 0: default */
+};
+
+int xcall_pool_create(struct xcall_pool **pp, const cpu_set_t *set,
+		      size_t setsize, const struct xcall_pool_opts *opts);
+/* Runs every pending call, then stops and joins the workers. */
+void xcall_pool_destroy(struct xcall_pool *p);
+/* Is @cpu served by @p? */
+int xcall_pool_has_cpu(const struct xcall_pool *p, int cpu);
+
+/* smp_call_function_single(): run fn(arg) on @cpu; wait if @wait. */
+int xcall_pool_call_single(struct xcall_pool *p, int cpu, xcall_pool_fn fn,
+			   void *arg, int wait, int timeout_ms);
+/* smp_call_function_single_async(): queue @c (fn, arg set) on @cpu. */
+int xcall_pool_call_async(struct xcall_pool *p, int cpu,
+			  struct xcall_pool_call *c);
+/* Wait for @c: 0 when it has run, -ETIMEDOUT. @timeout_ms < 0: forever. */
+int xcall_pool_wait(struct xcall_pool_call *c, int timeout_ms);
+/* Has @c run (and been released by its worker)? */
+int xcall_pool_done(const struct xcall_pool_call *c);
+/*
+ * smp_call_function_many(): run fn(arg) on every CPU of @set, fanning out
+ * to all before waiting on any. -ETIMEDOUT if any has not run in time.
+ */
+int xcall_pool_call_many(struct xcall_pool *p, const cpu_set_t *set,
+			 size_t setsize, xcall_pool_fn fn, void *arg,
+			 int timeout_ms);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBXCALL_H */
