@@ -156,6 +156,19 @@ struct xcall_call {
 	__u64 reserved[2];	/* must be zero */
 };
 
+/*
+ * io_uring: IORING_OP_URING_CMD on /dev/xcall with cmd_op XCALL_IOC_CALL, on
+ * a ring set up with IORING_SETUP_SQE128. The command area of the SQE holds
+ * struct xcall_uring_cmd. The call completes asynchronously; cqe->res is the
+ * number of CPUs called (records written at call->results) or -errno, with
+ * the same errnos as the ioctl. The struct xcall_call and the result array
+ * must stay valid until the completion arrives.
+ */
+struct xcall_uring_cmd {
+	__u64 call;		/* user pointer to struct xcall_call */
+	__u64 reserved[9];	/* must be zero; the SQE128 command area */
+};
+
 #define XCALL_IOC_MAGIC		0xC4
 #define XCALL_IOC_INFO		_IOWR(XCALL_IOC_MAGIC, 0, struct xcall_info)
 #define XCALL_IOC_CALL		_IOWR(XCALL_IOC_MAGIC, 1, struct xcall_call)
