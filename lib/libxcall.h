@@ -80,12 +80,20 @@ int xcall_cpulist_parse(const char *list, cpu_set_t *set, size_t setsize);
  */
 int xcall_cpulist_format(const cpu_set_t *set, size_t setsize,
 			 char *buf, size_t len);
+/*
+ * Check @set against the CPUs that exist and are online. Pure. Returns 0,
+ * -EDESTADDRREQ if @set is empty, -ENODEV if a CPU is not in @possible,
+ * else -ENXIO if one is not in @online; @bad (may be NULL) gets the CPUs
+ * that caused the error, so a message can name them.
+ */
+int xcall_cpus_check(const cpu_set_t *set, const cpu_set_t *possible,
+		     const cpu_set_t *online, size_t setsize, cpu_set_t *bad);
 /* CPUs that exist (possible) and that are online, from sysfs. */
 int xcall_cpus_possible(cpu_set_t *set, size_t setsize);
 int xcall_cpus_online(cpu_set_t *set, size_t setsize);
 /* CPUs of NUMA node @node: -ENOENT if there is no such node. */
 int xcall_node_cpus(int node, cpu_set_t *set, size_t setsize);
-/* Highest NUMA node number, or -ENOSYS without NUMA support. */
+/* Highest NUMA node number; 0 without NUMA support (all is node 0). */
 int xcall_node_max(void);
 /* Node of @cpu, or -errno. */
 int xcall_cpu_node(int cpu);

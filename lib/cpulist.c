@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * CPU lists in the taskset grammar, and the check of a CPU set against the
+ * CPUs that exist and are online. Pure: no I/O, so it is table-tested.
+ *
+ *   list  := item { "," item }
+ *   item  := cpu | cpu "-" cpu [ ":" stride ]
+ *   cpu, stride := decimal digits (stride >= 1, first <= last)
+ *
+ * No blanks, no signs, no empty items. "all" is not part of this grammar:
+ * it depends on the machine, so callers expand it (xcall_cpus_online()).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "libxcall.h"
+
+/* Parse a decimal number at *@p; -EINVAL if there is none, -ERANGE. */
+static int parse_num(const char **p, unsigned long *v)
+{
+	const char *s = *p;
+	unsigned long n = 0;
+	int big = 0;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	for (; isdigit((unsigned char)*s); s++) {
+		if (n > ((unsigned long)INT_MAX - (unsigned long)(*s - '0')) / 10)
+			big = 1;
+		else
+			n = n * 10 + (unsigned long)(*s - '0');
+	}
+	*p = s;
+	*v = n;
+	return big ? -ERANGE : 0;
+}
+
+int xcall_cpulist_parse(const char *list, cpu_set_t *set, size_t setsize)
+{
+	unsigned long first, last, stride, c, limit = setsize * 8;
+	const char *p = list;
+	int ret, range_err = 0;
+
+	if (!list || !set)
+		return -EINVAL;
+	CPU_ZERO_S(setsize, set);
+	for (;;) {
+		ret = parse_num(&p, &first);
+		if (ret == -EINVAL)
+			return ret;
+		range_err |= ret;
+		last = first;
+		stride = 1;
+		if (*p == '-') {
+			p++;
+			ret = parse_num(&p, &last);
+			if (ret == -EINVAL)
+				return ret;
+			range_err |= ret;
+			if (*p == ':') {
+				p++;
+				ret = parse_num(&p, &stride);
+				if (ret == -EINVAL)
+					return ret;
+				range_err |= ret;
+				if (!ret && stride == 0)
+					return -EINVAL;
+			}
+			if (!range_err && last < first)
+				return -EINVAL;
+		}
+		if (*p != ',' && *p != '\0')
+			return -EINVAL;
+		if (!range_err) {
+			if (last >= limit)
+				range_err = -ERANGE;
+			else
+				for (c = first; c <= last; c += stride)
+					CPU_SET_S(c, setsize, set);
+		}
+		if (*p == '\0')
+			break;
+		p++;
+	}
+	/* Malformed text anywhere wins over a number too large. */
+	return range_err ? -ERANGE : 0;
+}
+
+int xcall_cpulist_format(const cpu_set_t *set, size_t setsize,
+			 char *buf, size_t len)
+{
+	size_t ncpus = setsize * 8, i, j, pos = 0;
+	int n;
+
+	if (!buf || !len)
+		return -ENOSPC;
+	buf[0] = '\0';
+	for (i = 0; i < ncpus; i++) {
+		if (!CPU_ISSET_S(i, setsize, set))
+			continue;
+		for (j = i; j + 1 < ncpus && CPU_ISSET_S(j + 1, setsize, set);)
+			j++;
+		if (j == i)
+			n = snprintf(buf + pos, len - pos, "%s%zu",
+				     pos ? "," : "", i);
+		else
+			n = snprintf(buf + pos, len - pos, "%s%zu-%zu",
+				     pos ? "," : "", i, j);
+		if (n < 0 || (size_t)n >= len - pos) {
+			buf[0] = '\0';
+			return -ENOSPC;
+		}
+		pos += n;
+		i = j;
+	}
+	return pos;
+}
+
+int xcall_cpus_check(const cpu_set_t *set, const cpu_set_t *possible,
+		     const cpu_set_t *online, size_t setsize, cpu_set_t *bad)
+{
+	size_t c, ncpus = setsize * 8;
+	int ret = 0, any = 0;
+
+	if (bad)
+		CPU_ZERO_S(setsize, bad);
+	/* Pass 1: CPUs that do not exist; pass 2: CPUs that are offline. */
+	for (c = 0; c < ncpus; c++) {
+		if (!CPU_ISSET_S(c, setsize, set))
+			continue;
+		any = 1;
+		if (!CPU_ISSET_S(c, setsize, possible)) {
+			ret = -ENODEV;
+			if (bad)
+				CPU_SET_S(c, setsize, bad);
+		}
+	}
+	if (!any)
+		return -EDESTADDRREQ;
+	if (ret)
+		return ret;
+	for (c = 0; c < ncpus; c++) {
+		if (CPU_ISSET_S(c, setsize, set) &&
+		    !CPU_ISSET_S(c, setsize, online)) {
+			ret = -ENXIO;
+			if (bad)
+				CPU_SET_S(c, setsize, bad);
+		}
+	}
+	return ret;
+}
