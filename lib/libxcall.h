@@ -164,23 +164,28 @@ struct xcall_pool;
 typedef void (*xcall_pool_fn)(void *arg);
 
 /*
- * A call in flight. Owned by the caller, never allocated by the pool; do not
- * touch or reuse it until xcall_pool_wait() has returned 0 or
- * xcall_pool_done() is true (a call that timed out is still referenced by
- * its worker until the function has run).
+ * A call in flight. Owned by the caller, never allocated by the pool: zero
+ * it, set fn and arg, queue it with xcall_pool_call_async(). Do not touch or
+ * reuse it until xcall_pool_wait() has returned 0 or xcall_pool_done() is
+ * true (a call whose wait timed out is still referenced by its worker until
+ * the function has run).
  */
 struct xcall_pool_call {
 	void *__next;			/* queue link */
 	xcall_pool_fn fn;
 	void *arg;
-	uint32_t __state;		/* pending / running / done (futex) */
-	int32_t __waiters;
-	int cpu;			/* target */
-	int __pad;
+	uint32_t __state;		/* idle / queued / running (futex) */
+	uint32_t __spin;		/* waiter's spin before sleeping, ns */
+	int cpu;			/* target, set when queued */
+	uint32_t __slot;		/* pool-owned slot number, or 0 */
 };
 
 struct xcall_pool_opts {
-	unsigned int spin_ns;		/* max spin before parking; 0: default */
+	/*
+	 * Longest spin of an idle worker (and of a waiter) before it sleeps
+	 * on a futex, ns; 0: the default (50 us); 1: sleep at once.
+	 */
+	unsigned int spin_ns;
 };
 
 int xcall_pool_create(struct xcall_pool **pp, const cpu_set_t *set,

@@ -1,0 +1,876 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The in-process cross-CPU call pool: the userspace mirror of
+ * smp_call_function_single() / _many() from kernel/smp.c.
+ *
+ * One worker thread per CPU of the pool, pinned there with
+ * sched_setaffinity(). Each worker has a lock-free multi-producer,
+ * single-consumer queue: an intrusive LIFO list like the kernel's llist,
+ * whose push reports whether the list was empty, and which the worker takes
+ * whole with one exchange and reverses into arrival order. Only the producer
+ * that finds the list empty may need to wake the worker, so a burst of calls
+ * costs one wake-up at most.
+ *
+ * An idle worker spins on its queue head for a bounded, adaptive time, then
+ * parks on a futex: on a VM a futex wake costs tens of microseconds against
+ * a fraction of one for a cache line that changes hands. A waiter does the
+ * same on the call's state word.
+ *
+ * Nothing is allocated after xcall_pool_create(): callers own their
+ * struct xcall_pool_call, and the calls the pool makes on a caller's behalf
+ * (call_single, call_many) come from a fixed array of slots made at create.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libxcall.h"
+
+#define POOL_DEFAULT_SPIN_NS	50000u	/* about one futex wake on a VM */
+#define POOL_SLOTS_PER_CPU	256u
+#define POOL_SLOTS_MIN		1024u
+#define POOL_SLOTS_MAX		(1u << 20)
+#define POOL_LINE		128	/* two lines: beat the pair prefetcher */
+
+/*
+ * struct xcall_pool_call.__state: the phase in the low two bits, flags
+ * above. Phase 0 is "not in flight" so that a zeroed call is reusable.
+ */
+#define ST_IDLE		0u		/* never queued, or done and released */
+#define ST_QUEUED	1u
+#define ST_RUNNING	2u
+#define ST_CANCELLED	3u		/* timed out before it ran: skip it */
+#define ST_PHASE	3u
+#define ST_WAITERS	4u		/* someone sleeps on the futex */
+#define ST_ABANDONED	8u		/* a pool slot nobody waits for: the
+					 * worker releases it when it is done */
+
+/* Low bit of a queue head: closed by xcall_pool_destroy(). */
+#define Q_CLOSED	((uintptr_t)1)
+
+struct pool_worker {
+	/* Hot: written by producers and the worker. */
+	uintptr_t head;			/* llist of calls | Q_CLOSED */
+	uint32_t parked;		/* futex: 1 while the worker sleeps */
+
+	/* Cold: the worker's own. */
+	struct xcall_pool *pool __attribute__((aligned(POOL_LINE)));
+	pthread_t thread;
+	int cpu;
+	uint32_t spin_ns;		/* current adaptive budget */
+} __attribute__((aligned(POOL_LINE)));
+
+struct pool_slot {
+	struct xcall_pool_call call;
+	uint32_t next_free;		/* index + 1 of the next free slot */
+	uint32_t link;			/* index + 1: call_many's own chain */
+};
+
+struct xcall_pool {
+	struct pool_worker *workers;
+	unsigned int nworkers;
+	int ncpu_map;			/* entries in cpu_worker */
+	int *cpu_worker;		/* cpu -> worker index, or -1 */
+	uint32_t spin_ns;		/* the maximum spin, from opts */
+	uint32_t shutdown;
+
+	uint32_t started;		/* futex: workers that have started */
+	int start_err;
+
+	struct pool_slot *slots;
+	uint32_t nslots;
+	/* Free slots: Treiber stack; low 32 bits index + 1, high a tag. */
+	uint64_t free_head __attribute__((aligned(POOL_LINE)));
+};
+
+/* The worker this thread is, if any: lets a pool function call its CPU. */
+static __thread struct pool_worker *current_worker;
+
+/* ------------------------------------------------------------------------
+ * Small helpers.
+ */
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#elif defined(__powerpc64__)
+	__asm__ __volatile__("or 1,1,1\n\tor 2,2,2" ::: "memory");
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+}
+
+/* Absolute CLOCK_MONOTONIC deadline in ns, or UINT64_MAX for "forever". */
+static uint64_t deadline_of(int timeout_ms)
+{
+	if (timeout_ms < 0)
+		return UINT64_MAX;
+	return now_ns() + (uint64_t)timeout_ms * 1000000u;
+}
+
+/*
+ * Sleep while *@addr == @val, until @deadline (ns, CLOCK_MONOTONIC).
+ * Returns -ETIMEDOUT when the deadline has passed; any other return (woken,
+ * value changed, signal) means "look again".
+ */
+static int futex_wait(uint32_t *addr, uint32_t val, uint64_t deadline)
+{
+	struct timespec ts, *tsp = NULL;
+
+	if (deadline != UINT64_MAX) {
+		if (now_ns() >= deadline)
+			return -ETIMEDOUT;
+		ts.tv_sec = deadline / 1000000000u;
+		ts.tv_nsec = deadline % 1000000000u;
+		tsp = &ts;
+	}
+	if (syscall(SYS_futex, addr, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
+		    val, tsp, NULL, FUTEX_BITSET_MATCH_ANY) < 0 &&
+	    errno == ETIMEDOUT)
+		return -ETIMEDOUT;
+	return 0;
+}
+
+/*
+ * Wake sleepers on @addr. The word may belong to a call that its owner has
+ * already reused or freed (the owner may see the new state before we get
+ * here): like glibc's mutex unlock we rely on FUTEX_WAKE on a stale address
+ * being harmless (at worst a spurious wake-up, which every waiter tolerates,
+ * or -EFAULT on memory that is gone).
+ */
+static void futex_wake(uint32_t *addr, int n)
+{
+	syscall(SYS_futex, addr, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, n,
+		NULL, NULL, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * The per-CPU queue and the wake-up protocol.
+ *
+ * Why no wake-up is lost. Producer (queue_push): push onto the list with a
+ * seq_cst CAS; if the list was empty, load `parked` (seq_cst) and wake the
+ * worker if it is 1. Worker (worker_park): store parked = 1 (seq_cst), then
+ * load the head (seq_cst); sleep only if it is still empty, and only while
+ * parked is still 1. These are two stores and two loads in one total order
+ * (Dekker): either the worker's load sees the push, or the producer's load
+ * of `parked` sees the 1 and wakes it. Which producer is responsible? A
+ * list that is not empty was made non-empty by a push that found it empty
+ * (only the worker empties it), and that push's producer runs the check
+ * above; a later push onto a non-empty list therefore needs no wake-up,
+ * exactly as with llist_add() and smp_call_function_single(). The producer
+ * that wakes clears `parked` with an exchange, so of several only one makes
+ * the system call; the worker sleeps only while parked == 1 (futex compare),
+ * so a wake that comes before it sleeps is not lost either.
+ */
+
+static void worker_wake(struct pool_worker *w)
+{
+	if (__atomic_load_n(&w->parked, __ATOMIC_SEQ_CST) &&
+	    __atomic_exchange_n(&w->parked, 0, __ATOMIC_SEQ_CST))
+		futex_wake(&w->parked, 1);
+}
+
+static int queue_push(struct pool_worker *w, struct xcall_pool_call *c)
+{
+	uintptr_t old = __atomic_load_n(&w->head, __ATOMIC_RELAXED);
+
+	do {
+		if (old & Q_CLOSED)
+			return -ESHUTDOWN;
+		c->__next = (void *)old;
+	} while (!__atomic_compare_exchange_n(&w->head, &old, (uintptr_t)c,
+					      true, __ATOMIC_SEQ_CST,
+					      __ATOMIC_RELAXED));
+	if (!old)
+		worker_wake(w);
+	return 0;
+}
+
+/* Take every queued call, oldest first. */
+static struct xcall_pool_call *queue_take(struct pool_worker *w)
+{
+	uintptr_t old = __atomic_exchange_n(&w->head, 0, __ATOMIC_ACQUIRE);
+	struct xcall_pool_call *c, *next, *fifo = NULL;
+
+	/*
+	 * Destroy closed the queue: keep it closed. A push that slipped in
+	 * between the two atomics is still run: the worker exits only when
+	 * it finds the head exactly Q_CLOSED.
+	 */
+	if (old & Q_CLOSED)
+		__atomic_fetch_or(&w->head, Q_CLOSED, __ATOMIC_SEQ_CST);
+	for (c = (void *)(old & ~Q_CLOSED); c; c = next) {
+		next = c->__next;
+		c->__next = fifo;
+		fifo = c;
+	}
+	return fifo;
+}
+
+/* ------------------------------------------------------------------------
+ * Slots: the calls the pool makes for call_single() and call_many().
+ */
+
+static struct pool_slot *slot_of(struct xcall_pool *p, uint32_t idx1)
+{
+	return &p->slots[idx1 - 1];
+}
+
+static struct pool_slot *slot_get(struct xcall_pool *p)
+{
+	uint64_t old = __atomic_load_n(&p->free_head, __ATOMIC_ACQUIRE);
+	uint64_t new;
+	uint32_t idx1;
+
+	do {
+		idx1 = (uint32_t)old;
+		if (!idx1)
+			return NULL;
+		/* May read a stale link; the tag makes the CAS fail then. */
+		new = ((old >> 32) + 1) << 32 |
+		      __atomic_load_n(&slot_of(p, idx1)->next_free,
+				      __ATOMIC_RELAXED);
+	} while (!__atomic_compare_exchange_n(&p->free_head, &old, new, true,
+					      __ATOMIC_ACQUIRE,
+					      __ATOMIC_ACQUIRE));
+	return slot_of(p, idx1);
+}
+
+/* Return the chain @first .. @last (linked by next_free) to the free list. */
+static void slot_put_chain(struct xcall_pool *p, uint32_t first,
+			   struct pool_slot *last)
+{
+	uint64_t old = __atomic_load_n(&p->free_head, __ATOMIC_RELAXED);
+	uint64_t new;
+
+	do {
+		__atomic_store_n(&last->next_free, (uint32_t)old,
+				 __ATOMIC_RELAXED);
+		new = ((old >> 32) + 1) << 32 | first;
+	} while (!__atomic_compare_exchange_n(&p->free_head, &old, new, true,
+					      __ATOMIC_RELEASE,
+					      __ATOMIC_RELAXED));
+}
+
+static void slot_put(struct xcall_pool *p, struct pool_slot *s)
+{
+	slot_put_chain(p, s->call.__slot, s);
+}
+
+/*
+ * A free slot, waiting for one until @deadline if every slot is in flight
+ * (the workers release abandoned ones as they run them). NULL on timeout.
+ */
+static struct pool_slot *slot_get_wait(struct xcall_pool *p,
+				       uint64_t deadline)
+{
+	struct pool_slot *s;
+
+	while (!(s = slot_get(p))) {
+		if (deadline != UINT64_MAX && now_ns() >= deadline)
+			return NULL;
+		sched_yield();
+	}
+	return s;
+}
+
+/* ------------------------------------------------------------------------
+ * Running calls and waiting for them.
+ */
+
+/*
+ * Run one call on its worker. After the exchange that publishes "done" the
+ * worker does not touch a caller-owned call again (but for the futex wake,
+ * see futex_wake()); a pool slot whose caller went away is released here.
+ */
+static void call_run(struct xcall_pool *p, struct xcall_pool_call *c)
+{
+	uint32_t old = __atomic_load_n(&c->__state, __ATOMIC_ACQUIRE);
+	uint32_t slot = c->__slot;
+
+	do {
+		if ((old & ST_PHASE) == ST_CANCELLED)
+			break;
+	} while (!__atomic_compare_exchange_n(&c->__state, &old,
+					      (old & ~ST_PHASE) | ST_RUNNING,
+					      true, __ATOMIC_ACQUIRE,
+					      __ATOMIC_ACQUIRE));
+	if ((old & ST_PHASE) != ST_CANCELLED)
+		c->fn(c->arg);
+
+	old = __atomic_exchange_n(&c->__state, ST_IDLE, __ATOMIC_SEQ_CST);
+	if (old & ST_ABANDONED)
+		slot_put(p, slot_of(p, slot));
+	else if (old & ST_WAITERS)
+		futex_wake(&c->__state, INT_MAX);
+}
+
+/*
+ * Wait until @c is done or @deadline passes: spin up to @spin_ns, then sleep
+ * on the state word with ST_WAITERS set so that call_run() wakes us.
+ * The waiter's CAS that sets ST_WAITERS and the worker's exchange are
+ * read-modify-writes of one word, so the worker either sees the flag or the
+ * CAS fails on the new phase: no lost wake-up.
+ */
+static int call_wait(struct xcall_pool_call *c, uint64_t deadline,
+		     uint32_t spin_ns)
+{
+	uint32_t st = __atomic_load_n(&c->__state, __ATOMIC_ACQUIRE);
+	uint64_t t0;
+	unsigned int n = 0;
+
+	if (!(st & ST_PHASE))
+		return 0;
+	t0 = now_ns();
+	while (spin_ns && t0 < deadline) {
+		cpu_relax();
+		st = __atomic_load_n(&c->__state, __ATOMIC_ACQUIRE);
+		if (!(st & ST_PHASE))
+			return 0;
+		if (!(++n & 15) && now_ns() - t0 >= spin_ns)
+			break;
+	}
+	for (;;) {
+		if (!(st & ST_PHASE))
+			return 0;
+		if (!(st & ST_WAITERS) &&
+		    !__atomic_compare_exchange_n(&c->__state, &st,
+						 st | ST_WAITERS, false,
+						 __ATOMIC_ACQUIRE,
+						 __ATOMIC_ACQUIRE))
+			continue;
+		st |= ST_WAITERS;
+		if (futex_wait(&c->__state, st, deadline) == -ETIMEDOUT) {
+			st = __atomic_load_n(&c->__state, __ATOMIC_ACQUIRE);
+			return (st & ST_PHASE) ? -ETIMEDOUT : 0;
+		}
+		st = __atomic_load_n(&c->__state, __ATOMIC_ACQUIRE);
+	}
+}
+
+/*
+ * The caller of a pool slot stops waiting for it (timeout). If it has not
+ * started it is cancelled and its function never runs; either way the
+ * worker releases it when it gets to it. If it finished meanwhile, the
+ * caller still owns it and releases it here.
+ */
+static void slot_abandon(struct xcall_pool *p, struct pool_slot *s)
+{
+	uint32_t old = __atomic_load_n(&s->call.__state, __ATOMIC_ACQUIRE);
+	uint32_t new;
+
+	do {
+		if (!(old & ST_PHASE)) {
+			slot_put(p, s);
+			return;
+		}
+		new = old | ST_ABANDONED;
+		if ((old & ST_PHASE) == ST_QUEUED)
+			new = (new & ~ST_PHASE) | ST_CANCELLED;
+	} while (!__atomic_compare_exchange_n(&s->call.__state, &old, new,
+					      true, __ATOMIC_ACQ_REL,
+					      __ATOMIC_ACQUIRE));
+}
+
+/* ------------------------------------------------------------------------
+ * Workers.
+ */
+
+/*
+ * Spin on the queue for the adaptive budget; true if work arrived. @t0 gets
+ * the time the worker became idle.
+ */
+static bool worker_spin(struct pool_worker *w, uint64_t *t0)
+{
+	unsigned int n = 0;
+
+	*t0 = now_ns();
+	if (!w->spin_ns)
+		return false;
+	for (;;) {
+		if (__atomic_load_n(&w->head, __ATOMIC_RELAXED))
+			return true;
+		cpu_relax();
+		if (!(++n & 15) && now_ns() - *t0 >= w->spin_ns)
+			return false;
+	}
+}
+
+static void worker_park(struct pool_worker *w, uint64_t idle_since)
+{
+	uint32_t max = w->pool->spin_ns;
+
+	__atomic_store_n(&w->parked, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&w->head, __ATOMIC_SEQ_CST)) {
+		__atomic_store_n(&w->parked, 0, __ATOMIC_RELAXED);
+		return;
+	}
+	while (__atomic_load_n(&w->parked, __ATOMIC_ACQUIRE))
+		futex_wait(&w->parked, 1, UINT64_MAX);
+
+	/*
+	 * Adapt: had we spun a little longer we would have caught this call
+	 * without the sleep, so spin the full budget next time; a long idle
+	 * gap halves the budget, so an idle worker stops burning its CPU.
+	 */
+	if (now_ns() - idle_since <= max)
+		w->spin_ns = max;
+	else if (w->spin_ns > max / 16)
+		w->spin_ns /= 2;
+}
+
+static int worker_pin(struct pool_worker *w)
+{
+	cpu_set_t *set;
+	size_t size = CPU_ALLOC_SIZE(w->cpu + 1);
+	int err = 0;
+
+	set = CPU_ALLOC(w->cpu + 1);
+	if (!set)
+		return -ENOMEM;
+	CPU_ZERO_S(size, set);
+	CPU_SET_S(w->cpu, size, set);
+	if (sched_setaffinity(0, size, set))
+		err = errno == EINVAL ? -ENXIO : -errno;
+	CPU_FREE(set);
+	return err;
+}
+
+static void *worker_main(void *arg)
+{
+	struct pool_worker *w = arg;
+	struct xcall_pool *p = w->pool;
+	struct xcall_pool_call *c, *next;
+	uint64_t idle_since;
+	int err;
+
+	err = worker_pin(w);
+	if (err)
+		__atomic_store_n(&p->start_err, err, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&p->started, 1, __ATOMIC_RELEASE);
+	futex_wake(&p->started, INT_MAX);
+	if (err)
+		return NULL;
+
+	current_worker = w;
+	for (;;) {
+		uintptr_t h = __atomic_load_n(&w->head, __ATOMIC_ACQUIRE);
+
+		if (h == Q_CLOSED)
+			break;		/* closed and drained */
+		if (h) {
+			for (c = queue_take(w); c; c = next) {
+				next = c->__next; /* c may be reused after */
+				call_run(p, c);
+			}
+			continue;
+		}
+		if (worker_spin(w, &idle_since))
+			continue;
+		worker_park(w, idle_since);
+	}
+	current_worker = NULL;
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * The public interface.
+ */
+
+/* The worker for @cpu, or NULL. */
+static struct pool_worker *worker_of(struct xcall_pool *p, int cpu)
+{
+	if (cpu >= p->ncpu_map || p->cpu_worker[cpu] < 0)
+		return NULL;
+	return &p->workers[p->cpu_worker[cpu]];
+}
+
+int xcall_pool_has_cpu(const struct xcall_pool *p, int cpu)
+{
+	if (!p)
+		return -EINVAL;
+	return cpu >= 0 && cpu < p->ncpu_map && p->cpu_worker[cpu] >= 0;
+}
+
+static void pool_stop(struct xcall_pool *p, unsigned int n)
+{
+	unsigned int i;
+
+	__atomic_store_n(&p->shutdown, 1, __ATOMIC_SEQ_CST);
+	for (i = 0; i < n; i++)
+		__atomic_fetch_or(&p->workers[i].head, Q_CLOSED,
+				  __ATOMIC_SEQ_CST);
+	/* Same Dekker pairing as queue_push(): the close is the push. */
+	for (i = 0; i < n; i++) {
+		struct pool_worker *w = &p->workers[i];
+
+		if (__atomic_exchange_n(&w->parked, 0, __ATOMIC_SEQ_CST))
+			futex_wake(&w->parked, 1);
+	}
+	for (i = 0; i < n; i++)
+		pthread_join(p->workers[i].thread, NULL);
+}
+
+static void pool_free(struct xcall_pool *p)
+{
+	free(p->slots);
+	free(p->workers);
+	free(p->cpu_worker);
+	free(p);
+}
+
+static int pool_start(struct xcall_pool *p)
+{
+	sigset_t all, old;
+	unsigned int i, n;
+	uint32_t started;
+	int err = 0;
+
+	/* Workers take no signals: those belong to the application. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (i = 0; i < p->nworkers; i++) {
+		err = -pthread_create(&p->workers[i].thread, NULL,
+				      worker_main, &p->workers[i]);
+		if (err)
+			break;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	n = i;
+
+	while ((started = __atomic_load_n(&p->started, __ATOMIC_ACQUIRE)) < n)
+		futex_wait(&p->started, started, UINT64_MAX);
+	if (!err)
+		err = __atomic_load_n(&p->start_err, __ATOMIC_RELAXED);
+	if (err)
+		pool_stop(p, n);
+	return err;
+}
+
+/**
+ * xcall_pool_create() - start one pinned worker on each CPU of @set
+ * @pp: the new pool
+ * @set, @setsize: the CPUs (setsize in bytes, as for CPU_ALLOC_SIZE)
+ * @opts: NULL for the defaults
+ *
+ * Return: 0, -EINVAL for bad arguments or an empty set, -ENXIO if a CPU of
+ * the set cannot be used (offline, or outside the allowed CPUs), -ENOMEM,
+ * -EAGAIN (no more threads).
+ */
+int xcall_pool_create(struct xcall_pool **pp, const cpu_set_t *set,
+		      size_t setsize, const struct xcall_pool_opts *opts)
+{
+	struct xcall_pool *p;
+	unsigned int i, n;
+	int cpu, maxcpu = -1, err;
+
+	if (!pp || !set || !setsize)
+		return -EINVAL;
+	n = CPU_COUNT_S(setsize, set);
+	if (!n)
+		return -EINVAL;
+	for (cpu = 0; cpu < (int)(setsize * 8); cpu++)
+		if (CPU_ISSET_S(cpu, setsize, set))
+			maxcpu = cpu;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->spin_ns = opts && opts->spin_ns ? opts->spin_ns
+					   : POOL_DEFAULT_SPIN_NS;
+	p->nworkers = n;
+	p->ncpu_map = maxcpu + 1;
+	p->nslots = n > POOL_SLOTS_MAX / POOL_SLOTS_PER_CPU ? POOL_SLOTS_MAX
+		    : n * POOL_SLOTS_PER_CPU;
+	if (p->nslots < POOL_SLOTS_MIN)
+		p->nslots = POOL_SLOTS_MIN;
+
+	err = -ENOMEM;
+	p->cpu_worker = malloc(p->ncpu_map * sizeof(*p->cpu_worker));
+	p->workers = aligned_alloc(POOL_LINE, n * sizeof(*p->workers));
+	p->slots = calloc(p->nslots, sizeof(*p->slots));
+	if (!p->cpu_worker || !p->workers || !p->slots)
+		goto out_free;
+	memset(p->workers, 0, n * sizeof(*p->workers));
+
+	for (cpu = 0, i = 0; cpu < p->ncpu_map; cpu++) {
+		p->cpu_worker[cpu] = -1;
+		if (!CPU_ISSET_S(cpu, setsize, set))
+			continue;
+		p->workers[i].pool = p;
+		p->workers[i].cpu = cpu;
+		p->workers[i].spin_ns = p->spin_ns;
+		p->cpu_worker[cpu] = i++;
+	}
+	for (i = 0; i < p->nslots; i++) {
+		p->slots[i].call.__slot = i + 1;
+		p->slots[i].next_free = i + 1 < p->nslots ? i + 2 : 0;
+	}
+	p->free_head = 1;
+
+	err = pool_start(p);
+	if (err)
+		goto out_free;
+	*pp = p;
+	return 0;
+
+out_free:
+	pool_free(p);
+	return err;
+}
+
+/**
+ * xcall_pool_destroy() - run every pending call, stop and join the workers
+ *
+ * Calls that arrive once destroy has started fail with -ESHUTDOWN (a
+ * function running on a worker may still call; another thread must not
+ * still be inside an xcall_pool_*() call on @p when destroy returns). Must
+ * not be called from a pool function.
+ */
+void xcall_pool_destroy(struct xcall_pool *p)
+{
+	if (!p)
+		return;
+	pool_stop(p, p->nworkers);
+	pool_free(p);
+}
+
+/* Queue @c, already marked ST_QUEUED, on @w. */
+static int call_queue(struct xcall_pool *p, struct pool_worker *w,
+		      struct xcall_pool_call *c)
+{
+	c->cpu = w->cpu;
+	c->__spin = p->spin_ns;
+	return queue_push(w, c);
+}
+
+/**
+ * xcall_pool_call_async() - queue caller-owned @c on @cpu
+ *
+ * @c->fn and @c->arg are set by the caller. Like
+ * smp_call_function_single_async(): -EBUSY if @c is still in flight.
+ * @c stays in use by the pool until xcall_pool_done(@c) or a successful
+ * xcall_pool_wait(@c); a wait that times out leaves it queued: the call
+ * still runs later, and the caller must not free or reuse @c (or @arg)
+ * before it is done.
+ */
+int xcall_pool_call_async(struct xcall_pool *p, int cpu,
+			  struct xcall_pool_call *c)
+{
+	struct pool_worker *w;
+	uint32_t idle = ST_IDLE;
+	int err;
+
+	if (!p || !c || !c->fn || cpu < 0)
+		return -EINVAL;
+	w = worker_of(p, cpu);
+	if (!w)
+		return -ENXIO;
+	if (!__atomic_compare_exchange_n(&c->__state, &idle, ST_QUEUED, false,
+					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return -EBUSY;
+	c->__slot = 0;
+	err = call_queue(p, w, c);
+	if (err)
+		__atomic_store_n(&c->__state, ST_IDLE, __ATOMIC_RELEASE);
+	return err;
+}
+
+/**
+ * xcall_pool_wait() - wait for a call queued by xcall_pool_call_async()
+ * @timeout_ms: < 0 waits forever, 0 only looks
+ *
+ * Return: 0 once it has run, -ETIMEDOUT (it is still queued or running),
+ * -EINVAL.
+ */
+int xcall_pool_wait(struct xcall_pool_call *c, int timeout_ms)
+{
+	if (!c)
+		return -EINVAL;
+	return call_wait(c, deadline_of(timeout_ms), c->__spin);
+}
+
+int xcall_pool_done(const struct xcall_pool_call *c)
+{
+	return c && !(__atomic_load_n(&c->__state, __ATOMIC_ACQUIRE) &
+		      ST_PHASE);
+}
+
+/**
+ * xcall_pool_call_single() - run fn(arg) on @cpu
+ * @wait: wait until it has run
+ * @timeout_ms: < 0 forever; bounds the wait for the call and, when every
+ *	slot is in flight, for a free slot
+ *
+ * The call lives in a pool-owned slot, never on the caller's stack, so a
+ * timeout cannot leave the worker with a dangling call. On -ETIMEDOUT a
+ * call that had not started is cancelled: fn never runs. One that was
+ * already running goes on to the end, so @arg must stay valid until fn
+ * returns; keep pool functions short (as in IPI context).
+ * Called from a pool function for its own CPU with @wait, fn runs at once
+ * (as smp_call_function_single() does for the local CPU).
+ *
+ * Return: 0, -EINVAL, -ENXIO (cpu not in the pool), -ESHUTDOWN, -ETIMEDOUT.
+ */
+int xcall_pool_call_single(struct xcall_pool *p, int cpu, xcall_pool_fn fn,
+			   void *arg, int wait, int timeout_ms)
+{
+	struct pool_worker *w;
+	struct pool_slot *s;
+	uint64_t deadline;
+	int err;
+
+	if (!p || !fn || cpu < 0)
+		return -EINVAL;
+	w = worker_of(p, cpu);
+	if (!w)
+		return -ENXIO;
+	if (wait && current_worker == w) {
+		fn(arg);
+		return 0;
+	}
+	if (__atomic_load_n(&p->shutdown, __ATOMIC_RELAXED))
+		return -ESHUTDOWN;
+
+	deadline = deadline_of(timeout_ms);
+	s = slot_get_wait(p, deadline);
+	if (!s)
+		return -ETIMEDOUT;
+	s->call.fn = fn;
+	s->call.arg = arg;
+	__atomic_store_n(&s->call.__state,
+			 ST_QUEUED | (wait ? 0 : ST_ABANDONED),
+			 __ATOMIC_RELAXED);
+	err = call_queue(p, w, &s->call);
+	if (err) {
+		__atomic_store_n(&s->call.__state, ST_IDLE, __ATOMIC_RELAXED);
+		slot_put(p, s);
+		return err;
+	}
+	if (!wait)
+		return 0;
+
+	err = call_wait(&s->call, deadline, p->spin_ns);
+	if (err) {
+		slot_abandon(p, s);
+		return err;
+	}
+	slot_put(p, s);
+	return 0;
+}
+
+/**
+ * xcall_pool_call_many() - run fn(arg) on every CPU of @set
+ * @timeout_ms: < 0 forever
+ *
+ * Queues on every CPU before waiting on any (unless all the pool's slots are
+ * in flight: then it reuses its own as they complete). On -ETIMEDOUT the
+ * CPUs that had not started are cancelled, those running finish (@arg must
+ * stay valid until they return). A CPU outside the pool fails the whole
+ * request with -ENXIO before anything is queued.
+ *
+ * Return: 0, -EINVAL (bad arguments, empty set), -ENXIO, -ESHUTDOWN,
+ * -ETIMEDOUT.
+ */
+int xcall_pool_call_many(struct xcall_pool *p, const cpu_set_t *set,
+			 size_t setsize, xcall_pool_fn fn, void *arg,
+			 int timeout_ms)
+{
+	struct pool_worker *w, *self = NULL;
+	struct pool_slot *s;
+	uint32_t chain = 0, *pp;
+	uint64_t deadline;
+	int cpu, ncpu = setsize * 8, n = 0, err = 0, werr = 0;
+
+	if (!p || !set || !setsize || !fn)
+		return -EINVAL;
+	for (cpu = 0; cpu < ncpu; cpu++) {
+		if (!CPU_ISSET_S(cpu, setsize, set))
+			continue;
+		if (!worker_of(p, cpu))
+			return -ENXIO;
+		n++;
+	}
+	if (!n)
+		return -EINVAL;
+	if (__atomic_load_n(&p->shutdown, __ATOMIC_RELAXED))
+		return -ESHUTDOWN;
+
+	deadline = deadline_of(timeout_ms);
+	for (cpu = 0; cpu < ncpu; cpu++) {
+		if (!CPU_ISSET_S(cpu, setsize, set))
+			continue;
+		w = worker_of(p, cpu);
+		if (w == current_worker) {
+			self = w;	/* run it ourselves, last */
+			continue;
+		}
+		s = slot_get(p);
+		/* All in flight: reuse one of ours that is done. */
+		while (!s) {
+			for (pp = &chain; *pp; pp = &slot_of(p, *pp)->link) {
+				if (xcall_pool_done(&slot_of(p, *pp)->call))
+					break;
+			}
+			if (*pp) {
+				s = slot_of(p, *pp);
+				*pp = s->link;
+				break;
+			}
+			if (deadline != UINT64_MAX && now_ns() >= deadline) {
+				err = -ETIMEDOUT;
+				goto out_wait;
+			}
+			sched_yield();
+			s = slot_get(p);
+		}
+		s->call.fn = fn;
+		s->call.arg = arg;
+		__atomic_store_n(&s->call.__state, ST_QUEUED,
+				 __ATOMIC_RELAXED);
+		err = call_queue(p, w, &s->call);
+		if (err) {
+			__atomic_store_n(&s->call.__state, ST_IDLE,
+					 __ATOMIC_RELAXED);
+			slot_put(p, s);
+			goto out_wait;
+		}
+		s->link = chain;
+		chain = s->call.__slot;
+	}
+	if (self)
+		fn(arg);
+
+out_wait:
+	/* Wait for (or, past the deadline, abandon) every call we queued. */
+	while (chain) {
+		s = slot_of(p, chain);
+		chain = s->link;
+		if (werr != -ETIMEDOUT)
+			werr = call_wait(&s->call, deadline, p->spin_ns);
+		if (werr)
+			slot_abandon(p, s);
+		else
+			slot_put(p, s);
+	}
+	return err ?: werr;
+}
