@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The xcall command line tool: what its files share. Each subcommand is one
+ * function `int cmd_<name>(int argc, char **argv)` (argv[0] is "xcall
+ * <name>") returning the process exit status; main.c dispatches through a
+ * table, so a new subcommand is its file plus one line there.
+ */
+#ifndef XCALL_CLI_H
+#define XCALL_CLI_H
+
+#include <stdint.h>
+
+#include "libxcall.h"
+
+/* Exit statuses, documented in xcall(1). */
+#define XC_EXIT_OK		0	/* every call succeeded */
+#define XC_EXIT_FAILED		1	/* a call failed on some CPU */
+#define XC_EXIT_REFUSED		2	/* the request was refused as a whole */
+#define XC_EXIT_BACKEND		3	/* no usable backend */
+#define XC_EXIT_USAGE		64	/* the command line is wrong (argp's) */
+#define XC_EXIT_OUTPUT		74	/* stdout could not be written */
+
+struct xc_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+int cmd_run(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_topology(int argc, char **argv);
+int cmd_status(int argc, char **argv);	/* cli/status.c, the daemon's part */
+
+/* util.c: diagnostics, `xcall: <what>: <why>` on one line of stderr. */
+void xc_err(const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Parse an unsigned number (decimal, 0x hex, 0 octal): 0 or -EINVAL. */
+int xc_parse_u64(const char *s, uint64_t *v);
+/* The size of every cpu_set_t the CLI uses. */
+#define XC_SETSIZE	CPU_ALLOC_SIZE(XCALL_MAX_CPUSET_BYTES * 8)
+cpu_set_t *xc_cpuset_alloc(void);
+/* Write @len bytes to stdout and flush; XC_EXIT_OK or XC_EXIT_OUTPUT. */
+int xc_write_stdout(const char *buf, size_t len);
+/* Open the backend named by @name (NULL: AUTO); exit status on failure. */
+int xc_open_backend(struct xcall **xp, const char *name);
+
+#endif /* XCALL_CLI_H */

@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * `xcall run`: parse the CPUs, the function and its arguments, refuse what
+ * is wrong with one line that names it, then run the function once per
+ * round and print every record (a table, or one JSON object per line).
+ * Nothing reaches stdout before the request has been accepted, and each
+ * round is written whole.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "format.h"
+
+#define MAX_WORDS	16		/* function arguments we collect */
+
+struct run_args {
+	const char *cpu, *node, *backend, *timeout, *repeat, *interval;
+	int all, json;
+	const char *fn;
+	const char *words[MAX_WORDS];
+	unsigned int nwords;		/* arguments given, may be > MAX */
+};
+
+enum {
+	OPT_CPU = 'c', OPT_ALL = 'a', OPT_NODE = 'n', OPT_JSON = 'j',
+	OPT_BACKEND = 'b', OPT_TIMEOUT = 't', OPT_REPEAT = 'r',
+	OPT_INTERVAL = 'i',
+};
+
+static const struct argp_option run_options[] = {
+	{ "cpu", OPT_CPU, "LIST", 0,
+	  "CPUs to run on: 0-3,8-15:2 (taskset grammar) or all", 0 },
+	{ "all", OPT_ALL, NULL, 0, "every online CPU", 0 },
+	{ "node", OPT_NODE, "N", 0, "the online CPUs of NUMA node N", 0 },
+	{ "json", OPT_JSON, NULL, 0,
+	  "one JSON object per record and line (keys: xcall(1))", 1 },
+	{ "backend", OPT_BACKEND, "NAME", 0,
+	  "auto (default, or $XCALL_BACKEND), threads, kmod, daemon", 1 },
+	{ "timeout", OPT_TIMEOUT, "MS", 0,
+	  "give up on a CPU after MS milliseconds (1..60000, default 1000)",
+	  1 },
+	{ "repeat", OPT_REPEAT, "N", 0,
+	  "run N rounds (0: until interrupted; default 1)", 2 },
+	{ "interval", OPT_INTERVAL, "MS", 0,
+	  "wait MS milliseconds between rounds (default 1000)", 2 },
+	{ 0 }
+};
+
+static error_t run_parse(int key, char *arg, struct argp_state *state)
+{
+	struct run_args *a = state->input;
+
+	switch (key) {
+	case OPT_CPU:
+		a->cpu = arg;
+		break;
+	case OPT_ALL:
+		a->all = 1;
+		break;
+	case OPT_NODE:
+		a->node = arg;
+		break;
+	case OPT_JSON:
+		a->json = 1;
+		break;
+	case OPT_BACKEND:
+		a->backend = arg;
+		break;
+	case OPT_TIMEOUT:
+		a->timeout = arg;
+		break;
+	case OPT_REPEAT:
+		a->repeat = arg;
+		break;
+	case OPT_INTERVAL:
+		a->interval = arg;
+		break;
+	case ARGP_KEY_ARG:
+		if (!a->fn)
+			a->fn = arg;
+		else if (a->nwords++ < MAX_WORDS)
+			a->words[a->nwords - 1] = arg;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static char *run_help(int key, const char *text, void *input)
+{
+	const struct xcall_fn_info *fi;
+	struct sbuf sb;
+	unsigned int i, j;
+
+	if (key != ARGP_KEY_HELP_POST_DOC)
+		return (char *)text;
+	sb_init(&sb);
+	sb_puts(&sb, "Functions:\n");
+	for (i = 0; i < xcall_fn_count(); i++) {
+		fi = xcall_fn_by_id(i);
+		sb_printf(&sb, "  %s", fi->name);
+		for (j = 0; j < fi->max_args; j++)
+			sb_printf(&sb, j < fi->min_args ? " %s" : " [%s]",
+				  fi->args[j].name);
+		sb_printf(&sb, "\n      %s\n", fi->summary);
+	}
+	sb_puts(&sb, "\nExit status: 0 every call succeeded, 1 a call "
+		"failed on some CPU, 2 the request was refused, 3 no usable "
+		"backend, 64 usage error, 74 stdout could not be written.");
+	if (sb.oom) {
+		sb_free(&sb);
+		return (char *)text;
+	}
+	return sb.s;
+}
+
+static const struct argp run_argp = {
+	.options = run_options,
+	.parser = run_parse,
+	.args_doc = "FUNCTION [ARG...]",
+	.doc = "Run FUNCTION on every CPU given by --cpu, --all or --node."
+	       "\vNumbers are decimal, 0x hex or 0 octal.",
+	.help_filter = run_help,
+};
+
+/* An option's number in @min..@max, or a usage error naming it. */
+static int opt_number(const char *opt, const char *s, uint64_t min,
+		      uint64_t max, uint64_t *v)
+{
+	int ret = xc_parse_u64(s, v);
+
+	if (ret == -EINVAL) {
+		xc_err(opt, "'%s' is not a number", s);
+		return XC_EXIT_USAGE;
+	}
+	if (ret || *v < min || *v > max) {
+		xc_err(opt, "%s out of range %llu..%llu", s,
+		       (unsigned long long)min, (unsigned long long)max);
+		return XC_EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int check_fn(const struct run_args *a, struct xcall_req *req,
+		    const struct xcall_fn_info **fip)
+{
+	const struct xcall_fn_info *fi;
+	const char *near;
+	unsigned int i;
+	char what[64];
+	int ret;
+
+	if (!a->fn) {
+		xc_err("run", "no function given (see 'xcall list')");
+		return XC_EXIT_USAGE;
+	}
+	fi = xcall_fn_by_name(a->fn);
+	if (!fi) {
+		near = xcall_fn_suggest(a->fn);
+		if (near)
+			xc_err("run", "'%s': no such function "
+			       "(did you mean '%s'?)", a->fn, near);
+		else
+			xc_err("run", "'%s': no such function "
+			       "(see 'xcall list')", a->fn);
+		return XC_EXIT_USAGE;
+	}
+	if (a->nwords < fi->min_args || a->nwords > fi->max_args) {
+		char names[64] = "";
+
+		for (i = 0; i < fi->max_args; i++)
+			snprintf(names + strlen(names),
+				 sizeof(names) - strlen(names), "%s%s",
+				 i ? " " : "", fi->args[i].name);
+		if (fi->min_args == fi->max_args)
+			xc_err(fi->name, "takes %u argument%s%s%s%s, %u given",
+			       fi->max_args, fi->max_args == 1 ? "" : "s",
+			       *names ? " (" : "", names, *names ? ")" : "",
+			       a->nwords);
+		else
+			xc_err(fi->name, "takes %u to %u arguments (%s), "
+			       "%u given", fi->min_args, fi->max_args, names,
+			       a->nwords);
+		return XC_EXIT_USAGE;
+	}
+	memset(req, 0, sizeof(*req));
+	req->fn = fi->id;
+	req->nargs = a->nwords;
+	for (i = 0; i < a->nwords; i++) {
+		snprintf(what, sizeof(what), "%s: %s", fi->name,
+			 fi->args[i].name);
+		ret = opt_number(what, a->words[i], fi->args[i].min,
+				 fi->args[i].max, &req->args[i]);
+		if (ret)
+			return ret;
+	}
+	*fip = fi;
+	return 0;
+}
+
+/* Name the CPUs of @set in @buf, "0-3,7". */
+static const char *cpus_text(const cpu_set_t *set, char *buf, size_t len)
+{
+	if (xcall_cpulist_format(set, XC_SETSIZE, buf, len) < 0)
+		snprintf(buf, len, "(many)");
+	return buf;
+}
+
+/*
+ * The CPUs to run on, checked against the machine: a message naming the
+ * CPUs that do not exist or are offline.
+ */
+static int select_cpus(const struct run_args *a, cpu_set_t *set)
+{
+	cpu_set_t *possible = xc_cpuset_alloc(), *online = xc_cpuset_alloc();
+	cpu_set_t *bad = xc_cpuset_alloc();
+	char buf[512], buf2[512];
+	int ret, status = XC_EXIT_REFUSED;
+	uint64_t node;
+
+	if (!!a->cpu + a->all + !!a->node != 1) {
+		xc_err("run", a->cpu || a->all || a->node ?
+		       "--cpu, --all and --node exclude each other" :
+		       "no CPUs given (use --cpu LIST, --all or --node N)");
+		status = XC_EXIT_USAGE;
+		goto out_free;
+	}
+	if (xcall_cpus_possible(possible, XC_SETSIZE) ||
+	    xcall_cpus_online(online, XC_SETSIZE)) {
+		xc_err("topology", "cannot read the CPUs of this machine");
+		goto out_free;
+	}
+	if (a->all || (a->cpu && !strcmp(a->cpu, "all"))) {
+		CPU_OR_S(XC_SETSIZE, set, online, online);
+	} else if (a->cpu) {
+		ret = xcall_cpulist_parse(a->cpu, set, XC_SETSIZE);
+		if (ret == -EINVAL) {
+			xc_err("--cpu", "'%s': not a CPU list "
+			       "(expected e.g. 0-3,8-15:2 or all)", a->cpu);
+			status = XC_EXIT_USAGE;
+			goto out_free;
+		}
+		if (ret) {
+			xc_err("--cpu", "'%s': no such CPU (possible: %s)",
+			       a->cpu, cpus_text(possible, buf, sizeof(buf)));
+			goto out_free;
+		}
+	} else {
+		if (opt_number("--node", a->node, 0, INT32_MAX, &node)) {
+			status = XC_EXIT_USAGE;
+			goto out_free;
+		}
+		ret = xcall_node_cpus(node, set, XC_SETSIZE);
+		if (ret) {
+			xc_err("--node", "%s: no such NUMA node "
+			       "(highest: %d)", a->node, xcall_node_max());
+			goto out_free;
+		}
+		CPU_AND_S(XC_SETSIZE, set, set, online);
+		if (!CPU_COUNT_S(XC_SETSIZE, set)) {
+			xc_err("--node", "%s: no online CPU on this node",
+			       a->node);
+			goto out_free;
+		}
+	}
+	ret = xcall_cpus_check(set, possible, online, XC_SETSIZE, bad);
+	snprintf(buf, sizeof(buf), "cpu ");
+	cpus_text(bad, buf + 4, sizeof(buf) - 4);
+	if (ret == -EDESTADDRREQ) {
+		xc_err("--cpu", "no CPU given");
+	} else if (ret == -ENODEV) {
+		xc_err(buf, "no such CPU (possible: %s)",
+		       cpus_text(possible, buf2, sizeof(buf2)));
+	} else if (ret == -ENXIO) {
+		xc_err(buf, "CPU is offline (online: %s)",
+		       cpus_text(online, buf2, sizeof(buf2)));
+	} else {
+		status = XC_EXIT_OK;
+	}
+out_free:
+	CPU_FREE(bad);
+	CPU_FREE(online);
+	CPU_FREE(possible);
+	return status;
+}
+
+/* One line per distinct error: `xcall: spin on cpu 0-1: timed out`. */
+static void report_failures(const struct xcall_fn_info *fi,
+			    const struct xcall_result *res, unsigned int n)
+{
+	cpu_set_t *cpus = xc_cpuset_alloc();
+	char what[600], buf[512];
+	unsigned int i, j;
+
+	for (i = 0; i < n; i++) {
+		if (!res[i].error)
+			continue;
+		for (j = 0; j < i; j++)
+			if (res[j].error == res[i].error)
+				break;
+		if (j < i)
+			continue;	/* reported with the first */
+		CPU_ZERO_S(XC_SETSIZE, cpus);
+		for (j = i; j < n; j++)
+			if (res[j].error == res[i].error &&
+			    res[j].cpu < XC_SETSIZE * 8)
+				CPU_SET_S(res[j].cpu, XC_SETSIZE, cpus);
+		snprintf(what, sizeof(what), "%s on cpu %s", fi->name,
+			 cpus_text(cpus, buf, sizeof(buf)));
+		xc_err(what, "%s", fmt_errmsg(res[i].error));
+	}
+	CPU_FREE(cpus);
+}
+
+static int refused(const struct xcall_fn_info *fi, struct xcall *x, int err)
+{
+	char what[64];
+
+	snprintf(what, sizeof(what), "%s", fi->name);
+	if (err == -EOPNOTSUPP)
+		xc_err(what, "not available on the %s backend",
+		       xcall_backend_name(xcall_backend_of(x)));
+	else
+		xc_err(what, "%s", fmt_errmsg(err));
+	return XC_EXIT_REFUSED;
+}
+
+static void sleep_ms(uint64_t ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	uint64_t timeout = 0, repeat = 1, interval = 1000, round;
+	const struct xcall_fn_info *fi = NULL;
+	struct run_args a = { 0 };
+	struct xcall_result *res = NULL;
+	struct xcall *x = NULL;
+	struct xcall_req req;
+	cpu_set_t *set = NULL;
+	int status, ret, failed = 0;
+	unsigned int n;
+	struct sbuf sb;
+
+	argp_parse(&run_argp, argc, argv, 0, NULL, &a);
+	status = check_fn(&a, &req, &fi);
+	if (status)
+		return status;
+	if ((a.timeout && (status = opt_number("--timeout", a.timeout, 1,
+					       XCALL_MAX_TIMEOUT_MS,
+					       &timeout))) ||
+	    (a.repeat && (status = opt_number("--repeat", a.repeat, 0,
+					      UINT32_MAX, &repeat))) ||
+	    (a.interval && (status = opt_number("--interval", a.interval, 0,
+						3600000, &interval))))
+		return status;
+	req.timeout_ms = timeout;
+
+	set = xc_cpuset_alloc();
+	status = select_cpus(&a, set);
+	if (status)
+		goto out_set;
+	n = CPU_COUNT_S(XC_SETSIZE, set);
+	res = calloc(n, sizeof(*res));
+	if (!res) {
+		xc_err("memory", "%s", strerror(ENOMEM));
+		status = XC_EXIT_REFUSED;
+		goto out_set;
+	}
+	status = xc_open_backend(&x, a.backend);
+	if (status)
+		goto out_res;
+
+	for (round = 0; !repeat || round < repeat; round++) {
+		if (round)
+			sleep_ms(interval);
+		ret = xcall_run(x, &req, set, XC_SETSIZE, res, n);
+		if (ret < 0) {
+			status = refused(fi, x, ret);
+			goto out_close;
+		}
+		sb_init(&sb);
+		if (a.json) {
+			fmt_records_json(&sb, fi, res, ret, round);
+		} else {
+			if (round)
+				sb_putc(&sb, '\n');
+			fmt_records_table(&sb, fi, res, ret);
+		}
+		if (sb.oom) {
+			xc_err("memory", "%s", strerror(ENOMEM));
+			status = XC_EXIT_REFUSED;
+		} else {
+			status = xc_write_stdout(sb.s, sb.len);
+		}
+		sb_free(&sb);
+		if (status)
+			goto out_close;
+		report_failures(fi, res, ret);
+		for (n = 0; n < (unsigned int)ret; n++)
+			failed |= !!res[n].error;
+		n = CPU_COUNT_S(XC_SETSIZE, set);
+	}
+	status = failed ? XC_EXIT_FAILED : XC_EXIT_OK;
+out_close:
+	xcall_close(x);
+out_res:
+	free(res);
+out_set:
+	CPU_FREE(set);
+	return status;
+}

@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The threads backend: the functions run on the in-process call pool, one
+ * pinned worker per online CPU. The pool is process-wide, created by the
+ * first xcall_run() and destroyed (drained) when the last threads handle
+ * closes. There is no privilege check: the workers are the caller's own
+ * threads, so `spin` costs nobody but the caller.
+ *
+ * A call that times out is still referenced by its worker until the
+ * function has run (the pool's contract), so the state of a run lives in
+ * one allocation that is freed only when every call of it is done: at once
+ * in the common case, else it waits in a graveyard that later runs and the
+ * last close sweep.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backend.h"
+
+struct run;
+
+struct run_slot {
+	struct xcall_pool_call call;
+	struct xcall_result res;	/* written by the worker */
+	struct run *run;
+	int cpu;
+	int queued;
+};
+
+struct run {
+	struct run *next;		/* graveyard link */
+	struct xcall_req req;
+	unsigned int n;
+	struct run_slot slot[];
+};
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct xcall_pool *pool;		/* under pool_lock */
+static unsigned int pool_users;
+static struct run *graveyard;
+
+static void run_slot_fn(void *arg)
+{
+	struct run_slot *s = arg;
+
+	__xcall_fn_exec(&s->run->req, s->cpu, &s->res);
+}
+
+static int run_done(const struct run *r)
+{
+	unsigned int i;
+
+	for (i = 0; i < r->n; i++)
+		if (r->slot[i].queued && !xcall_pool_done(&r->slot[i].call))
+			return 0;
+	return 1;
+}
+
+/* Free the runs of the graveyard whose calls have all run. Under lock. */
+static void sweep(void)
+{
+	struct run **pp = &graveyard, *r;
+
+	while ((r = *pp)) {
+		if (run_done(r)) {
+			*pp = r->next;
+			free(r);
+		} else {
+			pp = &r->next;
+		}
+	}
+}
+
+static void bury(struct run *r)
+{
+	pthread_mutex_lock(&pool_lock);
+	r->next = graveyard;
+	graveyard = r;
+	pthread_mutex_unlock(&pool_lock);
+}
+
+static struct xcall_pool *get_pool(int *err)
+{
+	size_t sz = CPU_ALLOC_SIZE(XCALL_MAX_CPUSET_BYTES * 8);
+	struct xcall_pool *p;
+	cpu_set_t *online;
+
+	*err = 0;
+	pthread_mutex_lock(&pool_lock);
+	sweep();
+	p = pool;
+	if (p)
+		goto out_unlock;
+	*err = -ENOMEM;
+	online = CPU_ALLOC(XCALL_MAX_CPUSET_BYTES * 8);
+	if (!online)
+		goto out_unlock;
+	*err = xcall_cpus_online(online, sz);
+	if (!*err)
+		*err = xcall_pool_create(&p, online, sz, NULL);
+	if (*err)
+		p = NULL;
+	pool = p;
+	CPU_FREE(online);
+out_unlock:
+	pthread_mutex_unlock(&pool_lock);
+	return p;
+}
+
+static int threads_open(struct xcall *x, const struct xcall_opts *opts)
+{
+	pthread_mutex_lock(&pool_lock);
+	pool_users++;
+	pthread_mutex_unlock(&pool_lock);
+	return 0;
+}
+
+static void threads_close(struct xcall *x)
+{
+	struct run *r;
+
+	pthread_mutex_lock(&pool_lock);
+	if (--pool_users == 0) {
+		/* Destroy drains: after it, every call has run. */
+		if (pool)
+			xcall_pool_destroy(pool);
+		pool = NULL;
+		while ((r = graveyard)) {
+			graveyard = r->next;
+			free(r);
+		}
+	}
+	pthread_mutex_unlock(&pool_lock);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* Milliseconds left until @deadline, rounded up; 0 once it has passed. */
+static int ms_left(uint64_t deadline)
+{
+	uint64_t now = now_ns();
+
+	if (now >= deadline)
+		return 0;
+	return (deadline - now + 999999) / 1000000;
+}
+
+static void fail_record(struct xcall_result *res, unsigned int fn, int cpu,
+			int err)
+{
+	memset(res, 0, sizeof(*res));
+	res->cpu = cpu;
+	res->fn = fn;
+	res->error = err;
+}
+
+static int threads_run(struct xcall *x, const struct xcall_req *req,
+		       const cpu_set_t *set, size_t setsize,
+		       struct xcall_result *res, unsigned int nres)
+{
+	unsigned int i, n = CPU_COUNT_S(setsize, set), timeout, late = 0;
+	struct xcall_pool *p;
+	uint64_t deadline;
+	struct run *r;
+	size_t c;
+	int ret;
+
+	p = get_pool(&ret);
+	if (!p)
+		return ret;
+	r = calloc(1, sizeof(*r) + n * sizeof(r->slot[0]));
+	if (!r)
+		return -ENOMEM;
+	r->req = *req;
+	r->n = n;
+	timeout = req->timeout_ms ? req->timeout_ms : XCALL_DEFAULT_TIMEOUT_MS;
+	deadline = now_ns() + (uint64_t)timeout * 1000000;
+
+	/* Fan out to every CPU before waiting on any. */
+	for (c = 0, i = 0; c < setsize * 8 && i < n; c++) {
+		struct run_slot *s = &r->slot[i];
+
+		if (!CPU_ISSET_S(c, setsize, set))
+			continue;
+		s->run = r;
+		s->cpu = c;
+		s->call.fn = run_slot_fn;
+		s->call.arg = s;
+		if (!xcall_pool_has_cpu(p, c)) {
+			/* Came online after the pool was made: not served. */
+			fail_record(&s->res, req->fn, c, -ENXIO);
+		} else {
+			ret = xcall_pool_call_async(p, c, &s->call);
+			if (ret)
+				fail_record(&s->res, req->fn, c, ret);
+			else
+				s->queued = 1;
+		}
+		i++;
+	}
+	if (req->flags & XCALL_CALL_NOWAIT) {
+		bury(r);
+		return n;
+	}
+	for (i = 0; i < n; i++) {
+		struct run_slot *s = &r->slot[i];
+
+		if (s->queued && xcall_pool_wait(&s->call, ms_left(deadline))) {
+			fail_record(&res[i], req->fn, s->cpu, -ETIMEDOUT);
+			late = 1;
+			continue;
+		}
+		res[i] = s->res;
+	}
+	if (late)
+		bury(r);
+	else
+		free(r);
+	return n;
+}
+
+const struct __xcall_backend_ops __xcall_threads_ops = {
+	.kind = XCALL_BACKEND_THREADS,
+	.name = "threads",
+	.open = threads_open,
+	.run = threads_run,
+	.close = threads_close,
+};

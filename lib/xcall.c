@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Backends and calls: xcall_open() picks a backend (AUTO: the daemon if its
+ * socket answers, else the module if /dev/xcall opens, else the in-process
+ * threads), xcall_run() refuses what every backend must refuse alike, with
+ * the errnos of XCALL_IOC_CALL in xcall.h, before a backend sees anything.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+
+/*
+ * Every backend built into this library, in AUTO's order of preference.
+ * The daemon backend (lib/backend_daemon.c) goes first when it exists.
+ */
+static const struct __xcall_backend_ops *const backends[] = {
+	&__xcall_kmod_ops,
+	&__xcall_threads_ops,
+};
+
+#define NR_BACKENDS	(sizeof(backends) / sizeof(backends[0]))
+
+static const char *const backend_names[] = {
+	[XCALL_BACKEND_AUTO] = "auto",
+	[XCALL_BACKEND_THREADS] = "threads",
+	[XCALL_BACKEND_KMOD] = "kmod",
+	[XCALL_BACKEND_DAEMON] = "daemon",
+};
+
+const char *xcall_backend_name(enum xcall_backend b)
+{
+	if ((unsigned int)b >= sizeof(backend_names) / sizeof(backend_names[0]))
+		return NULL;
+	return backend_names[b];
+}
+
+int xcall_backend_parse(const char *name, enum xcall_backend *b)
+{
+	unsigned int i;
+
+	if (!name)
+		return -EINVAL;
+	for (i = 0; i < sizeof(backend_names) / sizeof(backend_names[0]); i++) {
+		if (!strcmp(name, backend_names[i])) {
+			*b = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static const struct __xcall_backend_ops *find_backend(enum xcall_backend b)
+{
+	unsigned int i;
+
+	for (i = 0; i < NR_BACKENDS; i++)
+		if (backends[i]->kind == b)
+			return backends[i];
+	return NULL;
+}
+
+static int open_one(struct xcall *x, const struct __xcall_backend_ops *ops,
+		    const struct xcall_opts *opts)
+{
+	int ret;
+
+	x->ops = ops;
+	x->priv = NULL;
+	ret = ops->open(x, opts);
+	if (ret)
+		x->ops = NULL;
+	return ret;
+}
+
+/**
+ * xcall_open() - open a backend
+ * @xp: the handle, on success
+ * @opts: backend and paths; NULL for AUTO with the defaults
+ *
+ * AUTO honours $XCALL_BACKEND. A forced backend that is not built into this
+ * library gives -EOPNOTSUPP; one that cannot be used gives its own errno.
+ */
+int xcall_open(struct xcall **xp, const struct xcall_opts *opts)
+{
+	static const struct xcall_opts dflt;
+	const struct __xcall_backend_ops *ops;
+	enum xcall_backend want;
+	struct xcall *x;
+	const char *env;
+	unsigned int i;
+	int ret;
+
+	if (!xp)
+		return -EINVAL;
+	if (!opts)
+		opts = &dflt;
+	want = opts->backend;
+	env = getenv("XCALL_BACKEND");
+	if (want == XCALL_BACKEND_AUTO && env && *env) {
+		ret = xcall_backend_parse(env, &want);
+		if (ret)
+			return ret;
+	}
+	if (!xcall_backend_name(want))
+		return -EINVAL;
+
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	if (want != XCALL_BACKEND_AUTO) {
+		ops = find_backend(want);
+		ret = ops ? open_one(x, ops, opts) : -EOPNOTSUPP;
+	} else {
+		ret = -ENOENT;
+		for (i = 0; i < NR_BACKENDS && ret; i++)
+			ret = open_one(x, backends[i], opts);
+	}
+	if (ret)
+		goto out_free;
+	*xp = x;
+	return 0;
+out_free:
+	free(x);
+	return ret;
+}
+
+void xcall_close(struct xcall *x)
+{
+	if (!x)
+		return;
+	if (x->ops && x->ops->close)
+		x->ops->close(x);
+	free(x);
+}
+
+enum xcall_backend xcall_backend_of(const struct xcall *x)
+{
+	return x->ops->kind;
+}
+
+static unsigned int backend_bit(enum xcall_backend b)
+{
+	switch (b) {
+	case XCALL_BACKEND_THREADS:
+		return XCALL_BK_THREADS;
+	case XCALL_BACKEND_KMOD:
+		return XCALL_BK_KMOD;
+	case XCALL_BACKEND_DAEMON:
+		return XCALL_BK_DAEMON;
+	default:
+		return 0;
+	}
+}
+
+/* The function, its arguments and the timeout; no I/O. */
+static int check_req(const struct xcall_req *req, enum xcall_backend b)
+{
+	const struct xcall_fn_info *fi = xcall_fn_by_id(req->fn);
+	unsigned int i;
+
+	if (!fi)
+		return -EBADRQC;
+	if (req->nargs < fi->min_args || req->nargs > fi->max_args ||
+	    req->nargs > XCALL_MAX_ARGS)
+		return -EINVAL;
+	if (req->flags & ~XCALL_CALL_FLAGS)
+		return -EINVAL;
+	for (i = 0; i < req->nargs; i++)
+		if (req->args[i] < fi->args[i].min ||
+		    req->args[i] > fi->args[i].max)
+			return -ERANGE;
+	if (req->timeout_ms > XCALL_MAX_TIMEOUT_MS)
+		return -ERANGE;
+	if (!(fi->backends & backend_bit(b)))
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+/* Empty set, CPUs that do not exist, CPUs that are offline. */
+static int check_cpus(const cpu_set_t *set, size_t setsize)
+{
+	size_t sz = CPU_ALLOC_SIZE(XCALL_MAX_CPUSET_BYTES * 8), c;
+	cpu_set_t *possible, *online, *want;
+	int ret = -ENOMEM;
+
+	possible = CPU_ALLOC(XCALL_MAX_CPUSET_BYTES * 8);
+	online = CPU_ALLOC(XCALL_MAX_CPUSET_BYTES * 8);
+	want = CPU_ALLOC(XCALL_MAX_CPUSET_BYTES * 8);
+	if (!possible || !online || !want)
+		goto out_free;
+	/* The caller's set, in our size: a CPU beyond it cannot exist. */
+	CPU_ZERO_S(sz, want);
+	ret = 0;
+	for (c = 0; c < setsize * 8; c++) {
+		if (!CPU_ISSET_S(c, setsize, set))
+			continue;
+		if (c >= sz * 8)
+			ret = -ENODEV;
+		else
+			CPU_SET_S(c, sz, want);
+	}
+	if (ret)
+		goto out_free;
+	ret = xcall_cpus_possible(possible, sz);
+	if (ret)
+		goto out_free;
+	ret = xcall_cpus_online(online, sz);
+	if (ret)
+		goto out_free;
+	ret = xcall_cpus_check(want, possible, online, sz, NULL);
+out_free:
+	CPU_FREE(want);
+	CPU_FREE(online);
+	CPU_FREE(possible);
+	return ret;
+}
+
+/**
+ * xcall_run() - run a function on a set of CPUs
+ *
+ * See libxcall.h. Validation order: function (-EBADRQC), argument count and
+ * flags (-EINVAL), argument values and timeout (-ERANGE), availability on
+ * this backend (-EOPNOTSUPP), empty set (-EDESTADDRREQ), CPUs that do not
+ * exist (-ENODEV), offline CPUs (-ENXIO), @nres too small (-EMSGSIZE).
+ */
+int xcall_run(struct xcall *x, const struct xcall_req *req,
+	      const cpu_set_t *set, size_t setsize,
+	      struct xcall_result *res, unsigned int nres)
+{
+	int ret;
+
+	if (!x || !x->ops || !req || !set)
+		return -EINVAL;
+	ret = check_req(req, x->ops->kind);
+	if (ret)
+		return ret;
+	ret = check_cpus(set, setsize);
+	if (ret)
+		return ret;
+	if (!(req->flags & XCALL_CALL_NOWAIT) &&
+	    (!res || (unsigned int)CPU_COUNT_S(setsize, set) > nres))
+		return -EMSGSIZE;
+	return x->ops->run(x, req, set, setsize, res, nres);
+}
+
+const char *xcall_strerror(int err)
+{
+	switch (err < 0 ? -err : err) {
+	case EBADRQC:
+		return "no such function";
+	case EINVAL:
+		return "wrong number of arguments or bad request";
+	case ERANGE:
+		return "argument or timeout out of range";
+	case EDESTADDRREQ:
+		return "no CPU given";
+	case ENODEV:
+		return "no such CPU";
+	case ENXIO:
+		return "CPU is offline";
+	case EOPNOTSUPP:
+		return "not available on this backend";
+	case EPERM:
+		return "not permitted";
+	case EMSGSIZE:
+		return "result buffer too small";
+	case ETIMEDOUT:
+		return "timed out";
+	case EPROTO:
+		return "backend speaks another ABI version";
+	default:
+		return NULL;
+	}
+}
