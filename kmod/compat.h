@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * xcall.ko: the one place for kernel API differences between the kernel
+ * lines the module is built against (Debian 12's 6.1 and bookworm-backports'
+ * 6.12). Everything else in the module is written against the helpers here.
+ *
+ *   io_uring command API   <linux/io_uring.h> (6.1) vs <linux/io_uring/cmd.h>
+ *   SQE command area       ioucmd->cmd (6.1) vs io_uring_sqe_cmd(ioucmd->sqe)
+ *   io_uring_cmd_done()    (cmd, ret, res2, issue_flags): ssize_t res2 in 6.1,
+ *                          u64 res2 in 6.12; called with res2 = 0 here
+ *   task-work callback     void (*)(struct io_uring_cmd *, unsigned int)
+ *   hrtimer set-up         hrtimer_init() + .function (hrtimer_setup() >= 6.13)
+ */
+#ifndef XCALL_COMPAT_H
+#define XCALL_COMPAT_H
+
+#include <linux/version.h>
+#include <linux/hrtimer.h>
+
+#if __has_include(<linux/io_uring/cmd.h>)
+#include <linux/io_uring/cmd.h>
+#else
+#include <linux/io_uring.h>
+#endif
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+#error "xcall: io_uring task-work API of this kernel not supported yet (see compat.h)"
+#endif
+
+/* The 80-byte command area of an SQE128 entry. */
+static inline const void *xcall_uring_cmd_area(const struct io_uring_cmd *ioucmd)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+	return io_uring_sqe_cmd(ioucmd->sqe);
+#else
+	return ioucmd->cmd;
+#endif
+}
+
+/* Declares a task-work callback for xcall_uring_complete_in_task(). */
+#define XCALL_URING_TW(name) \
+	void name(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
+
+typedef XCALL_URING_TW((*xcall_uring_tw_fn));
+
+static inline void xcall_uring_complete_in_task(struct io_uring_cmd *ioucmd,
+						xcall_uring_tw_fn fn)
+{
+	io_uring_cmd_complete_in_task(ioucmd, fn);
+}
+
+/* Post the CQE; @issue_flags as handed to the task-work callback. */
+static inline void xcall_uring_done(struct io_uring_cmd *ioucmd, int ret,
+				    unsigned int issue_flags)
+{
+	io_uring_cmd_done(ioucmd, ret, 0, issue_flags);
+}
+
+static inline void xcall_hrtimer_setup(struct hrtimer *t,
+		enum hrtimer_restart (*fn)(struct hrtimer *))
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+	hrtimer_setup(t, fn, CLOCK_MONOTONIC, HRTIMER_MODE_REL_SOFT);
+#else
+	hrtimer_init(t, CLOCK_MONOTONIC, HRTIMER_MODE_REL_SOFT);
+	t->function = fn;
+#endif
+}
+
+#endif /* XCALL_COMPAT_H */

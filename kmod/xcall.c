@@ -1,0 +1,782 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xcall.ko: run a precompiled function on chosen CPUs, in IPI context.
+ *
+ * /dev/xcall takes a call (function id, arguments, CPU bitmap) through the
+ * ioctl XCALL_IOC_CALL or an io_uring command, validates all of it, and
+ * queues one slot per target CPU on that CPU's lock-free list. A target is
+ * kicked with its per-CPU csd (smp_call_function_single_async(), so the
+ * arch layer raises a real IPI) only when its list went from empty to
+ * non-empty; the handler drains the list in IPI context, runs each function
+ * and marks the slot done. Every target is kicked before the caller waits
+ * on any. A request is refcounted: a caller that gives up after its timeout
+ * leaves it to the handlers, whose late answers land in memory that is still
+ * the request's. A CPU going offline fails what is still queued to it with
+ * -ENXIO. The ABI and every errno are in uapi/xcall.h and xcall(4).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/atomic.h>
+#include <linux/capability.h>
+#include <linux/completion.h>
+#include <linux/cpu.h>
+#include <linux/cpuhotplug.h>
+#include <linux/cpumask.h>
+#include <linux/fs.h>
+#include <linux/kallsyms.h>
+#include <linux/ktime.h>
+#include <linux/llist.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/overflow.h>
+#include <linux/percpu.h>
+#include <linux/refcount.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+#include <linux/string.h>
+#include <linux/topology.h>
+#include <linux/uaccess.h>
+#include <linux/wait.h>
+#include <asm/irq_regs.h>
+#include <asm/timex.h>
+#if defined(CONFIG_X86)
+#include <asm/processor.h>
+#include <asm/unwind.h>
+#elif defined(CONFIG_ARM64)
+#include <asm/cputype.h>
+#include <asm/sysreg.h>
+#elif defined(CONFIG_PPC64)
+#include <asm/reg.h>
+#endif
+
+#include "compat.h"
+#include "uapi/xcall.h"
+
+/* Life of a slot: queued -> running -> done, or queued -> abandoned. */
+enum {
+	XS_QUEUED,
+	XS_RUNNING,
+	XS_DONE,
+	XS_ABANDONED,	/* its caller gave up: skip the function */
+};
+
+struct xcall_req;
+
+/* One target CPU of a request. */
+struct xcall_slot {
+	struct llist_node node;		/* on the target's queue */
+	struct xcall_req *req;
+	unsigned int cpu;
+	atomic_t state;			/* XS_* */
+	struct xcall_result res;	/* valid once state is XS_DONE */
+};
+
+struct xcall_req {
+	refcount_t ref;			/* owner + one per queued slot */
+	atomic_t pending;		/* slots the handlers still owe */
+	unsigned int fn;
+	unsigned int nargs;
+	u64 args[XCALL_MAX_ARGS];
+	unsigned int timeout_ms;
+	unsigned int nslots;
+	struct completion done;		/* pending reached 0 (ioctl) */
+	/* io_uring only */
+	struct io_uring_cmd *ioucmd;
+	struct hrtimer timer;
+	atomic_t finished;		/* completion handed to the task */
+	u64 ucall;			/* user struct xcall_call */
+	u64 uresults;
+	struct xcall_slot slots[];
+};
+
+struct xcall_pcpu {
+	struct llist_head queue;	/* pending slots, newest first */
+	call_single_data_t csd;		/* kicks this CPU */
+};
+
+static DEFINE_PER_CPU_ALIGNED(struct xcall_pcpu, xcall_pcpu);
+
+/* Buffer for sprint_symbol(), used with interrupts off on its own CPU. */
+struct xcall_symbuf {
+	char buf[KSYM_SYMBOL_LEN];
+};
+static DEFINE_PER_CPU(struct xcall_symbuf, xcall_symbuf);
+
+/* Requests alive; module exit waits for none. */
+static atomic_t xcall_live = ATOMIC_INIT(0);
+static DECLARE_WAIT_QUEUE_HEAD(xcall_live_wq);
+static enum cpuhp_state xcall_hp_state;
+
+/* ---------------------------------------------------------------------
+ * The functions, run on the target CPU with interrupts off.
+ */
+
+/*
+ * The registers of the context the call interrupted, or NULL when the call
+ * runs in task context (the caller's own CPU, or an idle CPU that polled its
+ * queue). x86 does not set irq regs for the call-function IPIs: find the
+ * interrupt frame by unwinding the current stack.
+ */
+static struct pt_regs *xcall_irq_regs(void)
+{
+	struct pt_regs *regs = get_irq_regs();
+#ifdef CONFIG_X86
+	struct unwind_state state;
+	int n = 0;
+
+	if (regs || !in_hardirq())
+		return regs;
+	for (unwind_start(&state, current, NULL, NULL);
+	     !unwind_done(&state) && n < 64; unwind_next_frame(&state), n++) {
+		regs = unwind_get_entry_regs(&state, NULL);
+		if (regs)
+			return regs;
+	}
+	return NULL;
+#else
+	return regs;
+#endif
+}
+
+/* What this CPU was doing when the call arrived. */
+static struct pt_regs *xcall_ctx(struct xcall_result *r)
+{
+	struct task_struct *t = current;
+	struct pt_regs *regs = xcall_irq_regs();
+
+	if (is_idle_task(t))
+		r->ctx = XCALL_CTX_IDLE;
+	else if (regs && user_mode(regs))
+		r->ctx = XCALL_CTX_USER;
+	else
+		r->ctx = XCALL_CTX_KERNEL;
+	r->pid = task_pid_nr(t);
+	/* No task_lock() in IPI context: comm is always NUL-terminated. */
+	memcpy(r->comm, t->comm, sizeof(r->comm));
+	r->comm[sizeof(r->comm) - 1] = '\0';
+	return regs;
+}
+
+static u64 xcall_hwid(void)
+{
+#if defined(CONFIG_X86)
+	/* The x2APIC id (leaf 0xb) when there is one, else the xAPIC id. */
+	if (boot_cpu_data.cpuid_level >= 0xb && cpuid_ebx(0xb))
+		return cpuid_edx(0xb);
+	return cpuid_ebx(1) >> 24;
+#elif defined(CONFIG_ARM64)
+	return read_cpuid_mpidr() & MPIDR_HWID_BITMASK;
+#elif defined(CONFIG_PPC64)
+	return mfspr(SPRN_PIR);
+#else
+	return 0;
+#endif
+}
+
+static void xcall_fn_ping(struct xcall_req *req, struct xcall_result *r)
+{
+}
+
+/* cycles and mono_ns are read for every function. */
+static void xcall_fn_clock(struct xcall_req *req, struct xcall_result *r)
+{
+}
+
+static void xcall_fn_probe(struct xcall_req *req, struct xcall_result *r)
+{
+	r->hwid = xcall_hwid();
+	xcall_ctx(r);
+}
+
+static void xcall_fn_ident(struct xcall_req *req, struct xcall_result *r)
+{
+#if defined(CONFIG_X86)
+	u32 a, b, c, d;
+	u32 leaf = req->nargs > 0 ? req->args[0] : 0;
+	u32 sub = req->nargs > 1 ? req->args[1] : 0;
+
+	cpuid_count(leaf, sub, &a, &b, &c, &d);
+	r->val[0] = a;
+	r->val[1] = b;
+	r->val[2] = c;
+	r->val[3] = d;
+	r->val[4] = leaf;
+	r->val[5] = sub;
+#elif defined(CONFIG_ARM64)
+	r->val[0] = read_cpuid_id();
+	r->val[1] = read_sysreg_s(SYS_REVIDR_EL1);
+	r->val[2] = read_cpuid_mpidr();
+#elif defined(CONFIG_PPC64)
+	r->val[0] = mfspr(SPRN_PVR);
+#endif
+}
+
+static void xcall_fn_spin(struct xcall_req *req, struct xcall_result *r)
+{
+	u64 want = req->args[0] * NSEC_PER_USEC;
+	u64 t0 = ktime_get_ns(), t;
+
+	do {
+		cpu_relax();
+		t = ktime_get_ns() - t0;
+	} while (t < want);
+	r->val[0] = t;
+	r->val[1] = req->args[0];
+}
+
+static void xcall_fn_where(struct xcall_req *req, struct xcall_result *r)
+{
+	struct pt_regs *regs = xcall_ctx(r);
+	char *buf;
+
+	if (r->ctx != XCALL_CTX_KERNEL || !regs)
+		return;
+	buf = this_cpu_ptr(&xcall_symbuf)->buf;
+	sprint_symbol(buf, instruction_pointer(regs));
+	/* Not in any symbol table: never show the raw address. */
+	if (!strncmp(buf, "0x", 2))
+		strscpy(r->sym, "?", sizeof(r->sym));
+	else
+		strscpy(r->sym, buf, sizeof(r->sym));
+}
+
+typedef void (*xcall_fn_t)(struct xcall_req *req, struct xcall_result *r);
+
+#define XCALL_IMPL(ID, name, amin, amax, priv, bk) \
+	[XCALL_FN_##ID] = xcall_fn_##name,
+static const xcall_fn_t xcall_fns[XCALL_FN_COUNT] = {
+	XCALL_FUNCTIONS(XCALL_IMPL)
+};
+#undef XCALL_IMPL
+
+struct xcall_fn_desc {
+	unsigned int amin, amax, priv, bk;
+};
+
+#define XCALL_DESC(ID, name, min, max, p, b) \
+	[XCALL_FN_##ID] = { .amin = min, .amax = max, .priv = p, .bk = b },
+static const struct xcall_fn_desc xcall_desc[XCALL_FN_COUNT] = {
+	XCALL_FUNCTIONS(XCALL_DESC)
+};
+#undef XCALL_DESC
+
+static bool xcall_fn_implemented(unsigned int fn)
+{
+	if (!(xcall_desc[fn].bk & XCALL_BK_KMOD))
+		return false;
+#if !defined(CONFIG_X86) && !defined(CONFIG_ARM64) && !defined(CONFIG_PPC64)
+	if (fn == XCALL_FN_IDENT)
+		return false;
+#endif
+	return true;
+}
+
+/* ---------------------------------------------------------------------
+ * Requests: lifetime, running a slot, completion.
+ */
+
+static void xcall_req_put(struct xcall_req *req)
+{
+	if (!refcount_dec_and_test(&req->ref))
+		return;
+	kfree(req);
+	if (atomic_dec_and_test(&xcall_live))
+		wake_up(&xcall_live_wq);
+}
+
+static void xcall_uring_finish(struct xcall_req *req);
+
+/*
+ * Run @slot here (or fail it with @err) unless its caller gave up, then
+ * drop the slot's hold on the request. Interrupts are off.
+ */
+static void xcall_slot_run(struct xcall_slot *slot, int err)
+{
+	struct xcall_req *req = slot->req;
+	struct xcall_result *r = &slot->res;
+
+	if (atomic_cmpxchg(&slot->state, XS_QUEUED, XS_RUNNING) == XS_QUEUED) {
+		r->fn = req->fn;
+		if (err) {
+			r->cpu = slot->cpu;
+			r->error = err;
+		} else {
+			r->cpu = smp_processor_id();
+			r->cycles = get_cycles();
+			r->mono_ns = ktime_get_ns();
+			xcall_fns[req->fn](req, r);
+		}
+		r->node = cpu_to_node(r->cpu);
+		atomic_set_release(&slot->state, XS_DONE);
+	}
+	if (atomic_dec_and_test(&req->pending)) {
+		if (req->ioucmd)
+			xcall_uring_finish(req);
+		else
+			complete(&req->done);
+	}
+	xcall_req_put(req);
+}
+
+/* Take everything queued on @pc and run it (err 0) or fail it, in order. */
+static void xcall_drain(struct xcall_pcpu *pc, int err)
+{
+	struct llist_node *list = llist_reverse_order(llist_del_all(&pc->queue));
+	struct xcall_slot *slot, *tmp;
+
+	llist_for_each_entry_safe(slot, tmp, list, node)
+		xcall_slot_run(slot, err);
+}
+
+/* The csd handler: IPI context on the target CPU. */
+static void xcall_ipi(void *info)
+{
+	xcall_drain(info, 0);
+}
+
+/* Called with cpus_read_lock held and @slot->cpu online. */
+static void xcall_enqueue(struct xcall_slot *slot)
+{
+	struct xcall_pcpu *pc = per_cpu_ptr(&xcall_pcpu, slot->cpu);
+	int err;
+
+	if (!llist_add(&slot->node, &pc->queue))
+		return;	/* not empty before: a kick is already on its way */
+	err = smp_call_function_single_async(slot->cpu, &pc->csd);
+	/*
+	 * -EBUSY: the previous kick's csd has not run yet; when it does, its
+	 * handler drains this slot too. Anything else means the CPU is gone.
+	 */
+	if (err && err != -EBUSY)
+		xcall_drain(pc, -ENXIO);
+}
+
+/* What the caller reports for @slot: its record, or why there is none. */
+static const struct xcall_result *xcall_slot_result(struct xcall_slot *slot,
+						     struct xcall_result *tmp)
+{
+	if (atomic_read_acquire(&slot->state) == XS_DONE)
+		return &slot->res;
+	atomic_cmpxchg(&slot->state, XS_QUEUED, XS_ABANDONED);
+	memset(tmp, 0, sizeof(*tmp));
+	tmp->cpu = slot->cpu;
+	tmp->fn = slot->req->fn;
+	tmp->node = cpu_to_node(slot->cpu);
+	tmp->error = -ETIMEDOUT;
+	pr_notice_ratelimited("cpu %u did not answer within %u ms\n",
+			      slot->cpu, slot->req->timeout_ms);
+	return tmp;
+}
+
+/* Copy every slot's record to @uresults; the number written or -EFAULT. */
+static int xcall_copy_results(struct xcall_req *req, u64 uresults)
+{
+	struct xcall_result __user *ures = u64_to_user_ptr(uresults);
+	struct xcall_result tmp;
+	unsigned int i;
+
+	for (i = 0; i < req->nslots; i++) {
+		const struct xcall_result *r;
+
+		r = xcall_slot_result(&req->slots[i], &tmp);
+		if (copy_to_user(&ures[i], r, sizeof(*r)))
+			return -EFAULT;
+	}
+	return req->nslots;
+}
+
+/* ---------------------------------------------------------------------
+ * Validation: everything is checked before anything is queued.
+ */
+
+static int xcall_check_call(struct file *file, const struct xcall_call *c)
+{
+	const struct xcall_fn_desc *d;
+	unsigned int i;
+
+	if (c->size != sizeof(*c))
+		return -EMSGSIZE;
+	if (c->reserved[0] || c->reserved[1] || (c->flags & ~XCALL_CALL_FLAGS))
+		return -EINVAL;
+	if (c->fn >= XCALL_FN_COUNT)
+		return -EBADRQC;
+	if (!xcall_fn_implemented(c->fn))
+		return -EOPNOTSUPP;
+	d = &xcall_desc[c->fn];
+	if (c->nargs < d->amin || c->nargs > d->amax)
+		return -EINVAL;
+	for (i = c->nargs; i < XCALL_MAX_ARGS; i++)
+		if (c->args[i])
+			return -EINVAL;
+	if (d->priv == XCALL_PRIV_ADMIN &&
+	    !file_ns_capable(file, &init_user_ns, CAP_SYS_ADMIN))
+		return -EPERM;
+	if (c->timeout_ms > XCALL_MAX_TIMEOUT_MS)
+		return -ERANGE;
+	if (c->fn == XCALL_FN_SPIN && c->args[0] > XCALL_SPIN_MAX_US)
+		return -ERANGE;
+	if (c->fn == XCALL_FN_IDENT &&
+	    (c->args[0] > U32_MAX || c->args[1] > U32_MAX))
+		return -ERANGE;
+	if (!c->cpuset_size || c->cpuset_size % sizeof(u64) ||
+	    c->cpuset_size > XCALL_MAX_CPUSET_BYTES)
+		return -EMSGSIZE;
+	return 0;
+}
+
+/*
+ * Copy in and check the CPU set of @c, allocate the request with one slot
+ * per CPU, and make sure the results can be written. -errno, nothing kept.
+ */
+static struct xcall_req *xcall_req_new(const struct xcall_call *c)
+{
+	unsigned int nbits = c->cpuset_size * BITS_PER_BYTE;
+	unsigned long *bits;
+	struct xcall_req *req;
+	unsigned int n, cpu, i = 0;
+	u64 *words;
+	int err;
+
+	words = memdup_user(u64_to_user_ptr(c->cpuset), c->cpuset_size);
+	if (IS_ERR(words))
+		return ERR_CAST(words);
+	bits = bitmap_zalloc(nbits, GFP_KERNEL);
+	if (!bits) {
+		kfree(words);
+		return ERR_PTR(-ENOMEM);
+	}
+	bitmap_from_arr64(bits, words, nbits);
+	kfree(words);
+	err = -EDESTADDRREQ;
+	n = bitmap_weight(bits, nbits);
+	if (!n)
+		goto out_bits;
+	err = -ENODEV;
+	if (find_next_bit(bits, nbits, nr_cpu_ids) < nbits)
+		goto out_bits;
+	err = -EMSGSIZE;
+	if (!(c->flags & XCALL_CALL_NOWAIT) && c->nresults < n)
+		goto out_bits;
+	err = -EFAULT;
+	if (!(c->flags & XCALL_CALL_NOWAIT) &&
+	    clear_user(u64_to_user_ptr(c->results),
+		       (size_t)n * sizeof(struct xcall_result)))
+		goto out_bits;
+
+	err = -ENOMEM;
+	req = kzalloc(struct_size(req, slots, n), GFP_KERNEL | __GFP_NOWARN);
+	if (!req)
+		goto out_bits;
+	refcount_set(&req->ref, 1);
+	init_completion(&req->done);
+	req->fn = c->fn;
+	req->nargs = c->nargs;
+	memcpy(req->args, c->args, sizeof(req->args));
+	req->timeout_ms = c->timeout_ms ?: XCALL_DEFAULT_TIMEOUT_MS;
+	req->nslots = n;
+	req->ucall = 0;
+	req->uresults = c->results;
+	for_each_set_bit(cpu, bits, nbits) {
+		req->slots[i].req = req;
+		req->slots[i].cpu = cpu;
+		atomic_set(&req->slots[i].state, XS_QUEUED);
+		i++;
+	}
+	atomic_inc(&xcall_live);
+	bitmap_free(bits);
+	return req;
+
+out_bits:
+	bitmap_free(bits);
+	return ERR_PTR(err);
+}
+
+/*
+ * Queue every slot and kick every target, or nothing at all (-ENXIO when a
+ * CPU is offline). With @trylock, -EAGAIN instead of waiting for a CPU
+ * hotplug operation in progress. @hold (0 or 1) adds a reference and a
+ * pending count for the submitter, which it gives back itself.
+ */
+static int xcall_submit(struct xcall_req *req, bool trylock, unsigned int hold)
+{
+	unsigned int i;
+
+	if (trylock) {
+		if (!cpus_read_trylock())
+			return -EAGAIN;
+	} else {
+		cpus_read_lock();
+	}
+	for (i = 0; i < req->nslots; i++) {
+		if (!cpu_online(req->slots[i].cpu)) {
+			cpus_read_unlock();
+			return -ENXIO;
+		}
+	}
+	atomic_set(&req->pending, req->nslots + hold);
+	refcount_add(req->nslots + hold, &req->ref);
+	for (i = 0; i < req->nslots; i++)
+		xcall_enqueue(&req->slots[i]);
+	cpus_read_unlock();
+	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * The ioctls.
+ */
+
+static long xcall_ioctl_info(struct xcall_info __user *uinfo)
+{
+	struct xcall_info info;
+	unsigned int fn;
+	u32 size;
+
+	if (get_user(size, &uinfo->size))
+		return -EFAULT;
+	if (size != sizeof(info))
+		return -EMSGSIZE;
+	memset(&info, 0, sizeof(info));
+	info.size = sizeof(info);
+	info.abi_version = XCALL_ABI_VERSION;
+	info.nr_cpu_ids = nr_cpu_ids;
+	info.nr_fns = XCALL_FN_COUNT;
+	for (fn = 0; fn < XCALL_FN_COUNT; fn++)
+		if (xcall_fn_implemented(fn))
+			info.fn_mask |= 1ULL << fn;
+	info.spin_max_us = XCALL_SPIN_MAX_US;
+	info.default_timeout_ms = XCALL_DEFAULT_TIMEOUT_MS;
+	if (copy_to_user(uinfo, &info, sizeof(info)))
+		return -EFAULT;
+	return 0;
+}
+
+static long xcall_ioctl_call(struct file *file, struct xcall_call __user *ucall)
+{
+	struct xcall_call c;
+	struct xcall_req *req;
+	long left;
+	int ret;
+
+	if (copy_from_user(&c, ucall, sizeof(c)))
+		return -EFAULT;
+	ret = xcall_check_call(file, &c);
+	if (ret)
+		return ret;
+	req = xcall_req_new(&c);
+	if (IS_ERR(req))
+		return PTR_ERR(req);
+	ret = xcall_submit(req, false, 0);
+	if (ret)
+		goto out_put;
+	if (c.flags & XCALL_CALL_NOWAIT) {
+		ret = req->nslots;
+	} else {
+		left = wait_for_completion_killable_timeout(&req->done,
+				msecs_to_jiffies(req->timeout_ms));
+		ret = xcall_copy_results(req, c.results);
+		if (left < 0)
+			ret = -EINTR;
+	}
+	if (ret >= 0 && put_user(ret, &ucall->ncalled))
+		ret = -EFAULT;
+out_put:
+	xcall_req_put(req);
+	return ret < 0 ? ret : 0;
+}
+
+static long xcall_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case XCALL_IOC_INFO:
+		return xcall_ioctl_info(uarg);
+	case XCALL_IOC_CALL:
+		return xcall_ioctl_call(file, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * io_uring: IORING_OP_URING_CMD, cmd_op XCALL_IOC_CALL, on an SQE128 ring.
+ */
+
+static struct xcall_req **xcall_uring_pdu(struct io_uring_cmd *ioucmd)
+{
+	BUILD_BUG_ON(sizeof(struct xcall_req *) > sizeof(ioucmd->pdu));
+	return (struct xcall_req **)ioucmd->pdu;
+}
+
+/* Task context of the submitter: results to user memory, then the CQE. */
+static XCALL_URING_TW(xcall_uring_tw)
+{
+	struct xcall_req *req = *xcall_uring_pdu(ioucmd);
+	struct xcall_call __user *ucall = u64_to_user_ptr(req->ucall);
+	int ret;
+
+	hrtimer_cancel(&req->timer);
+	ret = xcall_copy_results(req, req->uresults);
+	if (ret >= 0 && put_user(ret, &ucall->ncalled))
+		ret = -EFAULT;
+	xcall_req_put(req);
+	xcall_uring_done(ioucmd, ret, issue_flags);
+}
+
+/* All slots answered, or the timeout fired: whichever comes first. */
+static void xcall_uring_finish(struct xcall_req *req)
+{
+	if (atomic_xchg(&req->finished, 1))
+		return;
+	xcall_uring_complete_in_task(req->ioucmd, xcall_uring_tw);
+}
+
+static enum hrtimer_restart xcall_uring_timeout(struct hrtimer *t)
+{
+	xcall_uring_finish(container_of(t, struct xcall_req, timer));
+	return HRTIMER_NORESTART;
+}
+
+static int xcall_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
+{
+	struct xcall_uring_cmd uc;
+	struct xcall_call c;
+	struct xcall_req *req;
+	unsigned int i;
+	int ret;
+
+	if (ioucmd->cmd_op != XCALL_IOC_CALL)
+		return -ENOTTY;
+	if (!(issue_flags & IO_URING_F_SQE128))
+		return -EINVAL;
+	/* The command area may be shared with userspace: read it once. */
+	memcpy(&uc, xcall_uring_cmd_area(ioucmd), sizeof(uc));
+	for (i = 0; i < ARRAY_SIZE(uc.reserved); i++)
+		if (uc.reserved[i])
+			return -EINVAL;
+	if (copy_from_user(&c, u64_to_user_ptr(uc.call), sizeof(c)))
+		return -EFAULT;
+	ret = xcall_check_call(ioucmd->file, &c);
+	if (ret)
+		return ret;
+	req = xcall_req_new(&c);
+	if (IS_ERR(req))
+		return PTR_ERR(req);
+
+	if (c.flags & XCALL_CALL_NOWAIT) {
+		ret = xcall_submit(req, issue_flags & IO_URING_F_NONBLOCK, 0);
+		if (!ret)
+			ret = req->nslots;
+		if (ret >= 0 && put_user(ret, &((struct xcall_call __user *)
+				u64_to_user_ptr(uc.call))->ncalled))
+			ret = -EFAULT;
+		xcall_req_put(req);
+		return ret;
+	}
+
+	req->ioucmd = ioucmd;
+	req->ucall = uc.call;
+	*xcall_uring_pdu(ioucmd) = req;
+	xcall_hrtimer_setup(&req->timer, xcall_uring_timeout);
+	/*
+	 * Hold a pending count of our own: the completion (and with it the
+	 * task work that frees the request, perhaps on another CPU when this
+	 * is an io-wq worker) cannot start before the timer is armed.
+	 */
+	ret = xcall_submit(req, issue_flags & IO_URING_F_NONBLOCK, 1);
+	if (ret) {
+		xcall_req_put(req);
+		return ret;
+	}
+	hrtimer_start(&req->timer, ms_to_ktime(req->timeout_ms),
+		      HRTIMER_MODE_REL_SOFT);
+	if (atomic_dec_and_test(&req->pending))
+		xcall_uring_finish(req);
+	xcall_req_put(req);
+	return -EIOCBQUEUED;
+}
+
+static const struct file_operations xcall_fops = {
+	.owner		= THIS_MODULE,
+	.open		= nonseekable_open,
+	.unlocked_ioctl	= xcall_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.uring_cmd	= xcall_uring_cmd,
+};
+
+static struct miscdevice xcall_misc = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "xcall",
+	.fops	= &xcall_fops,
+	.mode	= 0600,
+};
+
+/* ---------------------------------------------------------------------
+ * CPU hotplug and module life.
+ */
+
+/*
+ * On the dying CPU, before it stops taking calls. New calls cannot be queued
+ * meanwhile (they hold cpus_read_lock); what is still queued fails. A csd
+ * still in flight runs its handler on an empty queue, harmlessly.
+ */
+static int xcall_cpu_down(unsigned int cpu)
+{
+	xcall_drain(per_cpu_ptr(&xcall_pcpu, cpu), -ENXIO);
+	return 0;
+}
+
+static void xcall_nop(void *info)
+{
+}
+
+static int __init xcall_init(void)
+{
+	unsigned int cpu;
+	int ret;
+
+	for_each_possible_cpu(cpu) {
+		struct xcall_pcpu *pc = per_cpu_ptr(&xcall_pcpu, cpu);
+
+		init_llist_head(&pc->queue);
+		INIT_CSD(&pc->csd, xcall_ipi, pc);
+	}
+	ret = cpuhp_setup_state_nocalls(CPUHP_AP_ONLINE_DYN, "xcall:online",
+					NULL, xcall_cpu_down);
+	if (ret < 0)
+		return ret;
+	xcall_hp_state = ret;
+	ret = misc_register(&xcall_misc);
+	if (ret)
+		goto out_hp;
+	return 0;
+
+out_hp:
+	cpuhp_remove_state_nocalls(xcall_hp_state);
+	return ret;
+}
+
+static void __exit xcall_exit(void)
+{
+	misc_deregister(&xcall_misc);
+	/* NOWAIT requests may still be queued: let their handlers finish. */
+	wait_event(xcall_live_wq, !atomic_read(&xcall_live));
+	/*
+	 * A handler may still be returning, or a csd still be queued whose
+	 * handler finds nothing. The first round of IPIs waits out handlers
+	 * running now; the second, csds queued behind the first round's.
+	 */
+	on_each_cpu(xcall_nop, NULL, 1);
+	on_each_cpu(xcall_nop, NULL, 1);
+	cpuhp_remove_state_nocalls(xcall_hp_state);
+}
+
+module_init(xcall_init);
+module_exit(xcall_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("xcall authors");
+MODULE_DESCRIPTION("Run precompiled functions on chosen CPUs through IPIs");
+MODULE_VERSION("0.1.0");
