@@ -172,7 +172,8 @@ fetch_one() {
 			"$kbuild" "$bbver" >"$cache/$fl/resolved"
 	fi
 
-	key=$(echo "${ver}_bb${bbver}" | sed 's/:/%3a/g')
+	# Kbuild writes these paths into make rules: no '%', ':' or '~'.
+	key=$(echo "${ver}_bb${bbver}" | tr -c 'A-Za-z0-9.\n-' '_')
 	dir=$cache/$fl/$key
 	if [ -e "$dir/.complete" ]; then
 		say "$fl: $img $ver (cached)"
