@@ -420,7 +420,9 @@ static int xcall_check_call(struct file *file, const struct xcall_call *c)
 	if (c->fn == XCALL_FN_IDENT &&
 	    (c->args[0] > U32_MAX || c->args[1] > U32_MAX))
 		return -ERANGE;
-	if (!c->cpuset_size || c->cpuset_size % sizeof(u64) ||
+	if (!c->cpuset_size)
+		return -EDESTADDRREQ;
+	if (c->cpuset_size % sizeof(u64) ||
 	    c->cpuset_size > XCALL_MAX_CPUSET_BYTES)
 		return -EMSGSIZE;
 	return 0;

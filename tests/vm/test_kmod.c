@@ -1,0 +1,1237 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Guest suite for xcall.ko, run inside a qemu guest as root with the module
+ * loaded: every function on every CPU, hardware ids against what the kernel
+ * says elsewhere (x86 /proc/cpuinfo apicid and CPUID on a pinned thread,
+ * arm64 MIDR/REVIDR in sysfs and MPIDR in the device tree, ppc64 PIR against
+ * sysfs physical_id and PVR against /proc/cpuinfo), the bad-input table with
+ * its exact errnos, privilege checked against the opener, CPU hotplug during
+ * a stream of calls, the timeout path, io_uring commands, and rmmod with
+ * the device open and closed ($XCALL_KO names the module to load again).
+ *
+ * Static: linked with libxcall.a, libcheck.a and liburing.a.
+ */
+#include <check.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <liburing.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
+#include "libxcall.h"
+
+#define DEV		"/dev/xcall"
+#define MAXCPU		64
+
+static int fd = -1;
+static int ncpus;		/* online CPUs; the guest has them all online */
+static int cpus[MAXCPU];
+
+/* ------------------------------------------------------------------ */
+
+static __attribute__((unused)) int sys_read(const char *path, char *buf, size_t len)
+{
+	int f = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (f < 0)
+		return -errno;
+	n = read(f, buf, len - 1);
+	close(f);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return n;
+}
+
+static int sys_write(const char *path, const char *s)
+{
+	int f = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (f < 0)
+		return -errno;
+	n = write(f, s, strlen(s));
+	close(f);
+	return n < 0 ? -errno : 0;
+}
+
+static void init_cpus(void)
+{
+	cpu_set_t set;
+	int c;
+
+	ck_assert_int_eq(xcall_cpus_online(&set, sizeof(set)), 0);
+	ncpus = 0;
+	for (c = 0; c < MAXCPU; c++)
+		if (CPU_ISSET(c, &set))
+			cpus[ncpus++] = c;
+	ck_assert_int_ge(ncpus, 1);
+}
+
+static void setup(void)
+{
+	init_cpus();
+	fd = open(DEV, O_RDWR | O_CLOEXEC);
+	ck_assert_msg(fd >= 0, "open %s: %s", DEV, strerror(errno));
+}
+
+static void teardown(void)
+{
+	if (fd >= 0)
+		close(fd);
+	fd = -1;
+}
+
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	ck_assert_int_eq(sched_setaffinity(0, sizeof(set), &set), 0);
+}
+
+/* A call of @fn to the CPUs in @mask (bit n: CPU n), or a copy to edit. */
+static struct xcall_call mkcall(unsigned int fn, uint64_t *bits, size_t words,
+				struct xcall_result *res, unsigned int nres)
+{
+	struct xcall_call c;
+
+	memset(&c, 0, sizeof(c));
+	c.size = sizeof(c);
+	c.fn = fn;
+	c.cpuset_size = words * 8;
+	c.cpuset = (uintptr_t)bits;
+	c.results = (uintptr_t)res;
+	c.nresults = nres;
+	return c;
+}
+
+/* ioctl, returning 0 or -errno. */
+static int do_call(int f, struct xcall_call *c)
+{
+	return ioctl(f, XCALL_IOC_CALL, c) < 0 ? -errno : 0;
+}
+
+/* Call @fn with @nargs args on the one CPU @cpu; -errno or 0. */
+static int call1(int f, unsigned int fn, int cpu, unsigned int nargs,
+		 uint64_t a0, uint64_t a1, unsigned int timeout_ms,
+		 struct xcall_result *r)
+{
+	uint64_t bits[MAXCPU / 64 + 1] = { 0 };
+	struct xcall_call c;
+	int ret;
+
+	bits[cpu / 64] |= 1ULL << (cpu % 64);
+	c = mkcall(fn, bits, cpu / 64 + 1, r, 1);
+	c.nargs = nargs;
+	c.args[0] = a0;
+	c.args[1] = a1;
+	c.timeout_ms = timeout_ms;
+	ret = do_call(f, &c);
+	if (!ret)
+		ck_assert_uint_eq(c.ncalled, 1);
+	return ret;
+}
+
+/* Every field of a record that must hold for any function. */
+static void check_common(const struct xcall_result *r, unsigned int fn, int cpu)
+{
+	ck_assert_int_eq(r->error, 0);
+	ck_assert_uint_eq(r->cpu, cpu);
+	ck_assert_uint_eq(r->fn, fn);
+	ck_assert_uint_lt(r->node, 1024);
+	ck_assert_uint_ne(r->mono_ns, 0);
+	ck_assert(memchr(r->comm, '\0', sizeof(r->comm)));
+}
+
+/* A symbol as sprint_symbol prints it, never a raw address. */
+static bool sym_ok(const char *s)
+{
+	const char *plus = strchr(s, '+');
+
+	if (!memchr(s, '\0', 64))
+		return false;
+	if (!strcmp(s, "?"))
+		return true;
+	if (!plus || plus == s || !strncmp(s, "0x", 2))
+		return false;
+	for (; s < plus; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '.')
+			return false;
+	return !strncmp(plus, "+0x", 3) && strstr(plus, "/0x");
+}
+
+/* ------------------------------------------------------------------
+ * INFO
+ */
+
+START_TEST(test_info)
+{
+	struct xcall_info info;
+
+	memset(&info, 0xff, sizeof(info));
+	info.size = sizeof(info);
+	ck_assert_int_eq(ioctl(fd, XCALL_IOC_INFO, &info), 0);
+	ck_assert_uint_eq(info.size, sizeof(info));
+	ck_assert_uint_eq(info.abi_version, XCALL_ABI_VERSION);
+	ck_assert_int_eq(info.nr_cpu_ids, sysconf(_SC_NPROCESSORS_CONF));
+	ck_assert_uint_eq(info.nr_fns, XCALL_FN_COUNT);
+	ck_assert_uint_eq(info.fn_mask, (1ULL << XCALL_FN_COUNT) - 1);
+	ck_assert_uint_eq(info.spin_max_us, XCALL_SPIN_MAX_US);
+	ck_assert_uint_eq(info.default_timeout_ms, XCALL_DEFAULT_TIMEOUT_MS);
+	ck_assert(!info.reserved[0] && !info.reserved[1] &&
+		  !info.reserved[2] && !info.reserved[3]);
+
+	info.size = sizeof(info) - 8;
+	ck_assert_int_eq(ioctl(fd, XCALL_IOC_INFO, &info), -1);
+	ck_assert_int_eq(errno, EMSGSIZE);
+	ck_assert_int_eq(ioctl(fd, XCALL_IOC_INFO, (void *)16), -1);
+	ck_assert_int_eq(errno, EFAULT);
+	ck_assert_int_eq(ioctl(fd, _IO(XCALL_IOC_MAGIC, 9)), -1);
+	ck_assert_int_eq(errno, ENOTTY);
+}
+END_TEST
+
+START_TEST(test_device_mode)
+{
+	struct stat st;
+
+	ck_assert_int_eq(stat(DEV, &st), 0);
+	ck_assert(S_ISCHR(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	ck_assert_uint_eq(st.st_uid, 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------------
+ * Every function on every CPU, and what the records say.
+ */
+
+START_TEST(test_ping_each)
+{
+	struct xcall_result r;
+	int i;
+
+	for (i = 0; i < ncpus; i++) {
+		ck_assert_int_eq(call1(fd, XCALL_FN_PING, cpus[i], 0, 0, 0, 0,
+				       &r), 0);
+		check_common(&r, XCALL_FN_PING, cpus[i]);
+	}
+}
+END_TEST
+
+/* One call to all CPUs: records in ascending CPU order, each from its CPU. */
+START_TEST(test_all_fns_all_cpus)
+{
+	uint64_t bits[1] = { 0 };
+	struct xcall_result res[MAXCPU];
+	unsigned int fn;
+	int i;
+
+	for (i = 0; i < ncpus; i++)
+		bits[0] |= 1ULL << cpus[i];
+	for (fn = 0; fn < XCALL_FN_COUNT; fn++) {
+		struct xcall_call c = mkcall(fn, bits, 1, res, MAXCPU);
+
+		if (fn == XCALL_FN_SPIN) {
+			c.nargs = 1;
+			c.args[0] = 100;
+		}
+		memset(res, 0xee, sizeof(res));
+		ck_assert_int_eq(do_call(fd, &c), 0);
+		ck_assert_uint_eq(c.ncalled, ncpus);
+		for (i = 0; i < ncpus; i++) {
+			check_common(&res[i], fn, cpus[i]);
+			if (fn == XCALL_FN_SPIN) {
+				ck_assert_uint_ge(res[i].val[0], 100000);
+				ck_assert_uint_eq(res[i].val[1], 100);
+			}
+			if (fn == XCALL_FN_WHERE)
+				ck_assert_msg(!res[i].sym[0] ||
+					      sym_ok(res[i].sym), "sym '%.64s'",
+					      res[i].sym);
+		}
+		/* Nothing beyond ncalled was written. */
+		ck_assert_uint_eq(res[ncpus].cpu, 0xeeeeeeee);
+	}
+}
+END_TEST
+
+/* clock: read on the target between the caller's two reads. */
+START_TEST(test_clock)
+{
+	struct xcall_result r;
+	struct timespec a, b;
+	uint64_t ta, tb;
+	int i;
+
+	for (i = 0; i < ncpus; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		ck_assert_int_eq(call1(fd, XCALL_FN_CLOCK, cpus[i], 0, 0, 0, 0,
+				       &r), 0);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		ta = a.tv_sec * 1000000000ULL + a.tv_nsec;
+		tb = b.tv_sec * 1000000000ULL + b.tv_nsec;
+		check_common(&r, XCALL_FN_CLOCK, cpus[i]);
+		ck_assert_uint_ge(r.mono_ns, ta);
+		ck_assert_uint_le(r.mono_ns, tb);
+		ck_assert_uint_ne(r.cycles, 0);
+	}
+}
+END_TEST
+
+/* probe: hardware ids distinct, and what the kernel says elsewhere. */
+#if defined(__x86_64__)
+/* /proc/cpuinfo "apicid" of @cpu. */
+static long cpuinfo_apicid(int cpu)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[256];
+	long cur = -1, id = -1;
+
+	ck_assert(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "processor : %ld", &cur) == 1)
+			continue;
+		if (cur == cpu && sscanf(line, "apicid : %ld", &id) == 1)
+			break;
+	}
+	fclose(f);
+	return id;
+}
+#endif
+
+#if defined(__aarch64__)
+/* The MPIDR affinity values of the device tree's cpu nodes. */
+static int dt_mpidrs(uint64_t *ids, int max)
+{
+	char path[300], buf[64];
+	int n = 0, i;
+
+	for (i = 0; i < 4096 && n < max; i++) {
+		const char *fmt[] = { "/proc/device-tree/cpus/cpu@%x/reg",
+				      "/proc/device-tree/cpus/cpu@%x00/reg" };
+		unsigned int k;
+
+		for (k = 0; k < 2; k++) {
+			int len, j;
+			uint64_t v = 0;
+			int f;
+
+			snprintf(path, sizeof(path), fmt[k], i);
+			f = open(path, O_RDONLY);
+			if (f < 0)
+				continue;
+			len = read(f, buf, sizeof(buf));
+			close(f);
+			for (j = 0; j < len; j++)
+				v = v << 8 | (unsigned char)buf[j];
+			ids[n++] = v;
+		}
+	}
+	return n;
+}
+#endif
+
+START_TEST(test_probe_hwid)
+{
+	struct xcall_result r[MAXCPU];
+	char path[128], buf[128];
+	int i, j;
+
+	for (i = 0; i < ncpus; i++) {
+		ck_assert_int_eq(call1(fd, XCALL_FN_PROBE, cpus[i], 0, 0, 0, 0,
+				       &r[i]), 0);
+		check_common(&r[i], XCALL_FN_PROBE, cpus[i]);
+		ck_assert_uint_ge(r[i].ctx, XCALL_CTX_IDLE);
+		ck_assert_uint_le(r[i].ctx, XCALL_CTX_KERNEL);
+		for (j = 0; j < i; j++)
+			ck_assert_msg(r[i].hwid != r[j].hwid,
+				      "cpu %d and %d share hwid %llx", cpus[i],
+				      cpus[j], (unsigned long long)r[i].hwid);
+	}
+	(void)path;
+	(void)buf;
+#if defined(__x86_64__)
+	for (i = 0; i < ncpus; i++)
+		ck_assert_int_eq(r[i].hwid, cpuinfo_apicid(cpus[i]));
+#elif defined(__aarch64__)
+	{
+		uint64_t ids[MAXCPU];
+		int n = dt_mpidrs(ids, MAXCPU), found;
+
+		ck_assert_int_ge(n, ncpus);
+		for (i = 0; i < ncpus; i++) {
+			found = 0;
+			for (j = 0; j < n; j++)
+				found += (ids[j] & 0xff00ffffffULL) == r[i].hwid;
+			ck_assert_msg(found == 1, "cpu %d mpidr %llx not in DT",
+				      cpus[i], (unsigned long long)r[i].hwid);
+		}
+	}
+#elif defined(__powerpc64__)
+	for (i = 0; i < ncpus; i++) {
+		snprintf(path, sizeof(path),
+			 "/sys/devices/system/cpu/cpu%d/physical_id", cpus[i]);
+		ck_assert_int_gt(sys_read(path, buf, sizeof(buf)), 0);
+		ck_assert_uint_eq(r[i].hwid, strtoull(buf, NULL, 0));
+	}
+#endif
+}
+END_TEST
+
+START_TEST(test_ident)
+{
+	struct xcall_result r;
+	int i;
+
+	for (i = 0; i < ncpus; i++) {
+#if defined(__x86_64__)
+		static const unsigned int q[][2] = {
+			{ 0, 0 }, { 1, 0 }, { 0xb, 0 }, { 0xb, 1 }, { 4, 0 },
+			{ 0x80000000, 0 },
+		};
+		unsigned int k, a, b, c, d;
+
+		pin(cpus[i]);
+		for (k = 0; k < sizeof(q) / sizeof(q[0]); k++) {
+			ck_assert_int_eq(call1(fd, XCALL_FN_IDENT, cpus[i], 2,
+					       q[k][0], q[k][1], 0, &r), 0);
+			check_common(&r, XCALL_FN_IDENT, cpus[i]);
+			__cpuid_count(q[k][0], q[k][1], a, b, c, d);
+			ck_assert_uint_eq(r.val[0], a);
+			ck_assert_uint_eq(r.val[1], b);
+			ck_assert_uint_eq(r.val[2], c);
+			ck_assert_uint_eq(r.val[3], d);
+			ck_assert_uint_eq(r.val[4], q[k][0]);
+			ck_assert_uint_eq(r.val[5], q[k][1]);
+		}
+		/* Leaf 1 EBX[31:24] is the initial APIC id of that CPU. */
+		ck_assert_int_eq(call1(fd, XCALL_FN_IDENT, cpus[i], 1, 1, 0, 0,
+				       &r), 0);
+		ck_assert_int_eq((r.val[1] >> 24) & 0xff,
+				 cpuinfo_apicid(cpus[i]) & 0xff);
+#elif defined(__aarch64__)
+		char path[128], buf[64];
+
+		ck_assert_int_eq(call1(fd, XCALL_FN_IDENT, cpus[i], 0, 0, 0, 0,
+				       &r), 0);
+		check_common(&r, XCALL_FN_IDENT, cpus[i]);
+		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/"
+			 "regs/identification/midr_el1", cpus[i]);
+		ck_assert_int_gt(sys_read(path, buf, sizeof(buf)), 0);
+		ck_assert_uint_eq(r.val[0], strtoull(buf, NULL, 16));
+		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/"
+			 "regs/identification/revidr_el1", cpus[i]);
+		ck_assert_int_gt(sys_read(path, buf, sizeof(buf)), 0);
+		ck_assert_uint_eq(r.val[1], strtoull(buf, NULL, 16));
+		/* MPIDR read by ident and by probe agree. */
+		{
+			struct xcall_result p;
+
+			ck_assert_int_eq(call1(fd, XCALL_FN_PROBE, cpus[i], 0,
+					       0, 0, 0, &p), 0);
+			ck_assert_uint_eq(r.val[2] & 0xff00ffffffULL, p.hwid);
+		}
+#elif defined(__powerpc64__)
+		FILE *f = fopen("/proc/cpuinfo", "r");
+		char line[256];
+		unsigned int hi = 0, lo = 0;
+		bool seen = false;
+
+		ck_assert(f);
+		while (fgets(line, sizeof(line), f)) {
+			char *p = strstr(line, "(pvr ");
+
+			if (p && sscanf(p, "(pvr %x %x)", &hi, &lo) == 2) {
+				seen = true;
+				break;
+			}
+		}
+		fclose(f);
+		ck_assert(seen);
+		ck_assert_int_eq(call1(fd, XCALL_FN_IDENT, cpus[i], 0, 0, 0, 0,
+				       &r), 0);
+		check_common(&r, XCALL_FN_IDENT, cpus[i]);
+		ck_assert_uint_eq(r.val[0], (uint64_t)hi << 16 | lo);
+#endif
+	}
+}
+END_TEST
+
+/* A thread that spins in user mode, or loops in the kernel, on one CPU. */
+struct busy {
+	int cpu;
+	bool kernel;
+	atomic_bool stop;
+	atomic_int tid;
+	pthread_t th;
+};
+
+static void *busy_fn(void *arg)
+{
+	struct busy *b = arg;
+	static char buf[1 << 20];
+	cpu_set_t set;
+	int z = -1;
+
+	CPU_ZERO(&set);
+	CPU_SET(b->cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	if (b->kernel)
+		z = open("/dev/zero", O_RDONLY);
+	atomic_store(&b->tid, (int)syscall(SYS_gettid));
+	while (!atomic_load_explicit(&b->stop, memory_order_relaxed))
+		if (z >= 0 && read(z, buf, sizeof(buf)) < 0)
+			break;
+	if (z >= 0)
+		close(z);
+	return NULL;
+}
+
+static void busy_start(struct busy *b, int cpu, bool kernel)
+{
+	memset(b, 0, sizeof(*b));
+	b->cpu = cpu;
+	b->kernel = kernel;
+	ck_assert_int_eq(pthread_create(&b->th, NULL, busy_fn, b), 0);
+	while (!atomic_load(&b->tid))
+		sched_yield();
+}
+
+static void busy_stop(struct busy *b)
+{
+	atomic_store(&b->stop, true);
+	pthread_join(b->th, NULL);
+}
+
+/*
+ * probe and where on a CPU that a thread of ours keeps busy: in user mode
+ * they name it (pid, comm) without a symbol; in the kernel, where gives a
+ * symbol. A busy CPU can still be caught elsewhere now and then, so ask a
+ * few times and require the context to show up.
+ */
+START_TEST(test_ctx_user_kernel)
+{
+	struct xcall_result r;
+	struct busy b;
+	int cpu = cpus[ncpus - 1], i, user = 0, kern = 0;
+
+	ck_assert_int_ge(ncpus, 2);
+	pin(cpus[0]);
+	busy_start(&b, cpu, false);
+	for (i = 0; i < 200 && user < 3; i++) {
+		ck_assert_int_eq(call1(fd, XCALL_FN_WHERE, cpu, 0, 0, 0, 0, &r),
+				 0);
+		check_common(&r, XCALL_FN_WHERE, cpu);
+		if (r.ctx == XCALL_CTX_USER && r.pid == (uint32_t)b.tid) {
+			ck_assert_str_eq(r.comm, "test_kmod");
+			ck_assert_str_eq(r.sym, "");
+			user++;
+		}
+		ck_assert_int_eq(call1(fd, XCALL_FN_PROBE, cpu, 0, 0, 0, 0, &r),
+				 0);
+		if (r.ctx == XCALL_CTX_USER)
+			ck_assert_uint_eq(r.pid, b.tid);
+	}
+	busy_stop(&b);
+	ck_assert_int_ge(user, 3);
+
+	busy_start(&b, cpu, true);
+	for (i = 0; i < 200 && kern < 3; i++) {
+		ck_assert_int_eq(call1(fd, XCALL_FN_WHERE, cpu, 0, 0, 0, 0, &r),
+				 0);
+		if (r.ctx == XCALL_CTX_KERNEL && r.pid == (uint32_t)b.tid) {
+			ck_assert_msg(sym_ok(r.sym), "sym '%.64s'", r.sym);
+			ck_assert_str_ne(r.sym, "?");
+			kern++;
+		}
+	}
+	busy_stop(&b);
+	ck_assert_int_ge(kern, 3);
+}
+END_TEST
+
+/* An idle CPU is reported as idle (it was caught idle at least once). */
+START_TEST(test_ctx_idle)
+{
+	struct xcall_result r;
+	int i, idle = 0, cpu = cpus[ncpus - 1];
+
+	ck_assert_int_ge(ncpus, 2);
+	pin(cpus[0]);
+	for (i = 0; i < 100 && !idle; i++) {
+		ck_assert_int_eq(call1(fd, XCALL_FN_PROBE, cpu, 0, 0, 0, 0, &r),
+				 0);
+		if (r.ctx == XCALL_CTX_IDLE) {
+			idle++;
+			ck_assert_uint_eq(r.pid, 0);
+		}
+		usleep(1000);
+	}
+	ck_assert_int_ge(idle, 1);
+}
+END_TEST
+
+/* The caller's own CPU: the call runs in the caller's context. */
+START_TEST(test_local_cpu)
+{
+	struct xcall_result r;
+
+	pin(cpus[0]);
+	ck_assert_int_eq(call1(fd, XCALL_FN_PROBE, cpus[0], 0, 0, 0, 0, &r), 0);
+	check_common(&r, XCALL_FN_PROBE, cpus[0]);
+	ck_assert_uint_eq(r.ctx, XCALL_CTX_KERNEL);
+	ck_assert_uint_eq(r.pid, syscall(SYS_gettid));
+}
+END_TEST
+
+/* ------------------------------------------------------------------
+ * Bad input: each mutation of a valid call gives exactly its errno.
+ */
+
+struct bad {
+	const char *what;
+	int err;
+	void (*edit)(struct xcall_call *c);
+};
+
+static uint64_t good_bits[128];
+static struct xcall_result good_res[MAXCPU];
+
+static void e_size_small(struct xcall_call *c) { c->size -= 8; }
+static void e_size_big(struct xcall_call *c) { c->size += 8; }
+static void e_size_zero(struct xcall_call *c) { c->size = 0; }
+static void e_res0(struct xcall_call *c) { c->reserved[0] = 1; }
+static void e_res1(struct xcall_call *c) { c->reserved[1] = 1ULL << 63; }
+static void e_flag(struct xcall_call *c) { c->flags = 1U << 7; }
+static void e_fn_past(struct xcall_call *c) { c->fn = XCALL_FN_COUNT; }
+static void e_fn_huge(struct xcall_call *c) { c->fn = ~0U; }
+static void e_nargs_ping(struct xcall_call *c) { c->nargs = 1; }
+static void e_nargs_huge(struct xcall_call *c) { c->nargs = ~0U; }
+static void e_arg_unused(struct xcall_call *c) { c->args[3] = 1; }
+static void e_spin_noarg(struct xcall_call *c) { c->fn = XCALL_FN_SPIN; }
+static void e_ident_3(struct xcall_call *c)
+{
+	c->fn = XCALL_FN_IDENT;
+	c->nargs = 3;
+}
+static void e_spin_big(struct xcall_call *c)
+{
+	c->fn = XCALL_FN_SPIN;
+	c->nargs = 1;
+	c->args[0] = XCALL_SPIN_MAX_US + 1;
+}
+static void e_ident_big(struct xcall_call *c)
+{
+	c->fn = XCALL_FN_IDENT;
+	c->nargs = 1;
+	c->args[0] = 1ULL << 32;
+}
+static void e_timeout(struct xcall_call *c)
+{
+	c->timeout_ms = XCALL_MAX_TIMEOUT_MS + 1;
+}
+static void e_set0(struct xcall_call *c) { c->cpuset_size = 0; }
+static void e_set4(struct xcall_call *c) { c->cpuset_size = 4; }
+static void e_set12(struct xcall_call *c) { c->cpuset_size = 12; }
+static void e_set_big(struct xcall_call *c)
+{
+	c->cpuset_size = XCALL_MAX_CPUSET_BYTES + 8;
+}
+static void e_set_ptr(struct xcall_call *c) { c->cpuset = 16; }
+static void e_set_kptr(struct xcall_call *c) { c->cpuset = ~0ULL << 40; }
+static void e_res_ptr(struct xcall_call *c) { c->results = 16; }
+static void e_res_kptr(struct xcall_call *c) { c->results = ~0ULL << 40; }
+static void e_res_few(struct xcall_call *c) { c->nresults = 0; }
+static void e_empty(struct xcall_call *c)
+{
+	static uint64_t zero[4];
+
+	c->cpuset = (uintptr_t)zero;
+	c->cpuset_size = sizeof(zero);
+}
+static void e_nodev(struct xcall_call *c)
+{
+	static uint64_t b[128];
+
+	memset(b, 0, sizeof(b));
+	b[0] = 1;
+	b[sysconf(_SC_NPROCESSORS_CONF) / 64] |=
+		1ULL << (sysconf(_SC_NPROCESSORS_CONF) % 64);
+	c->cpuset = (uintptr_t)b;
+	c->cpuset_size = sizeof(b);
+}
+static void e_nodev_last(struct xcall_call *c)
+{
+	static uint64_t b[128];
+
+	memset(b, 0, sizeof(b));
+	b[127] = 1ULL << 63;
+	c->cpuset = (uintptr_t)b;
+	c->cpuset_size = sizeof(b);
+}
+
+static const struct bad bad_table[] = {
+	{ "size small",		EMSGSIZE,	e_size_small },
+	{ "size big",		EMSGSIZE,	e_size_big },
+	{ "size zero",		EMSGSIZE,	e_size_zero },
+	{ "reserved[0]",	EINVAL,		e_res0 },
+	{ "reserved[1]",	EINVAL,		e_res1 },
+	{ "unknown flag",	EINVAL,		e_flag },
+	{ "fn past table",	EBADRQC,	e_fn_past },
+	{ "fn ~0",		EBADRQC,	e_fn_huge },
+	{ "ping with 1 arg",	EINVAL,		e_nargs_ping },
+	{ "nargs ~0",		EINVAL,		e_nargs_huge },
+	{ "unused arg set",	EINVAL,		e_arg_unused },
+	{ "spin without arg",	EINVAL,		e_spin_noarg },
+	{ "ident 3 args",	EINVAL,		e_ident_3 },
+	{ "spin over cap",	ERANGE,		e_spin_big },
+	{ "ident leaf > u32",	ERANGE,		e_ident_big },
+	{ "timeout over max",	ERANGE,		e_timeout },
+	{ "cpuset size 0",	EDESTADDRREQ,	e_set0 },
+	{ "cpuset size 4",	EMSGSIZE,	e_set4 },
+	{ "cpuset size 12",	EMSGSIZE,	e_set12 },
+	{ "cpuset too big",	EMSGSIZE,	e_set_big },
+	{ "cpuset ptr 16",	EFAULT,		e_set_ptr },
+	{ "cpuset kernel ptr",	EFAULT,		e_set_kptr },
+	{ "results ptr 16",	EFAULT,		e_res_ptr },
+	{ "results kernel ptr",	EFAULT,		e_res_kptr },
+	{ "nresults too few",	EMSGSIZE,	e_res_few },
+	{ "empty set",		EDESTADDRREQ,	e_empty },
+	{ "cpu == nr_cpu_ids",	ENODEV,		e_nodev },
+	{ "cpu 8191",		ENODEV,		e_nodev_last },
+};
+
+START_TEST(test_bad_input)
+{
+	const struct bad *b = &bad_table[_i];
+	struct xcall_call c;
+	int i;
+
+	memset(good_bits, 0, sizeof(good_bits));
+	for (i = 0; i < ncpus; i++)
+		good_bits[0] |= 1ULL << cpus[i];
+	c = mkcall(XCALL_FN_PING, good_bits, 1, good_res, MAXCPU);
+	ck_assert_int_eq(do_call(fd, &c), 0);
+	c = mkcall(XCALL_FN_PING, good_bits, 1, good_res, MAXCPU);
+	c.ncalled = 12345;
+	b->edit(&c);
+	ck_assert_msg(do_call(fd, &c) == -b->err, "%s: got %s, want %s",
+		      b->what, strerror(errno), strerror(b->err));
+	ck_assert_uint_eq(c.ncalled, 12345);
+}
+END_TEST
+
+START_TEST(test_bad_call_ptr)
+{
+	ck_assert_int_eq(ioctl(fd, XCALL_IOC_CALL, (void *)16), -1);
+	ck_assert_int_eq(errno, EFAULT);
+	ck_assert_int_eq(ioctl(fd, XCALL_IOC_CALL, (void *)(~0UL << 40)), -1);
+	ck_assert_int_eq(errno, EFAULT);
+}
+END_TEST
+
+/* NOWAIT: queued, counted, no results needed. */
+START_TEST(test_nowait)
+{
+	uint64_t bits[1] = { 0 };
+	struct xcall_call c;
+	int i;
+
+	for (i = 0; i < ncpus; i++)
+		bits[0] |= 1ULL << cpus[i];
+	for (i = 0; i < 100; i++) {
+		c = mkcall(XCALL_FN_PING, bits, 1, NULL, 0);
+		c.flags = XCALL_CALL_NOWAIT;
+		ck_assert_int_eq(do_call(fd, &c), 0);
+		ck_assert_uint_eq(c.ncalled, ncpus);
+	}
+}
+END_TEST
+
+/* ------------------------------------------------------------------
+ * Privilege is the opener's: CAP_SYS_ADMIN at open() time.
+ */
+
+static void drop_caps(void)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct d[2];
+
+	memset(d, 0, sizeof(d));
+	ck_assert_int_eq(syscall(SYS_capset, &h, d), 0);
+}
+
+static void check_priv(int f, bool admin)
+{
+	struct xcall_result r;
+	int want = admin ? 0 : -EPERM;
+
+	ck_assert_int_eq(call1(f, XCALL_FN_PING, cpus[0], 0, 0, 0, 0, &r), 0);
+	ck_assert_int_eq(call1(f, XCALL_FN_PROBE, cpus[0], 0, 0, 0, 0, &r), 0);
+	ck_assert_int_eq(call1(f, XCALL_FN_SPIN, cpus[0], 1, 10, 0, 0, &r),
+			 want);
+	ck_assert_int_eq(call1(f, XCALL_FN_WHERE, cpus[0], 0, 0, 0, 0, &r),
+			 want);
+}
+
+START_TEST(test_priv_dropped_before_open)
+{
+	int f;
+
+	drop_caps();
+	f = open(DEV, O_RDWR);
+	ck_assert_int_ge(f, 0);
+	check_priv(f, false);
+	/* The bad-input checks still come first where they apply. */
+	{
+		struct xcall_result r;
+
+		ck_assert_int_eq(call1(f, XCALL_FN_COUNT, cpus[0], 0, 0, 0, 0,
+				       &r), -EBADRQC);
+	}
+	close(f);
+}
+END_TEST
+
+START_TEST(test_priv_dropped_after_open)
+{
+	int f = open(DEV, O_RDWR);
+
+	ck_assert_int_ge(f, 0);
+	drop_caps();
+	check_priv(f, true);
+	/* A new open now has no privilege. */
+	close(f);
+	f = open(DEV, O_RDWR);
+	ck_assert_int_ge(f, 0);
+	check_priv(f, false);
+	close(f);
+}
+END_TEST
+
+/* ------------------------------------------------------------------
+ * Timeouts: a CPU kept busy by a long spin does not answer in time; the
+ * late answer lands in a request that is still alive.
+ */
+
+START_TEST(test_timeout)
+{
+	struct xcall_result r, res[2];
+	uint64_t bits[1];
+	struct xcall_call c;
+	int busy = cpus[1], i;
+
+	ck_assert_int_ge(ncpus, 2);
+	pin(cpus[0]);
+	for (i = 0; i < 3; i++) {
+		bits[0] = 1ULL << busy;
+		c = mkcall(XCALL_FN_SPIN, bits, 1, NULL, 0);
+		c.nargs = 1;
+		c.args[0] = XCALL_SPIN_MAX_US;
+		c.flags = XCALL_CALL_NOWAIT;
+		ck_assert_int_eq(do_call(fd, &c), 0);
+
+		/* Queued behind the spin: times out, the others answer. */
+		bits[0] = 1ULL << busy | 1ULL << cpus[0];
+		c = mkcall(XCALL_FN_PING, bits, 1, res, 2);
+		c.timeout_ms = 1;
+		ck_assert_int_eq(do_call(fd, &c), 0);
+		ck_assert_uint_eq(c.ncalled, 2);
+		ck_assert_int_eq(res[0].cpu, cpus[0]);
+		ck_assert_int_eq(res[0].error, 0);
+		ck_assert_int_eq(res[1].cpu, busy);
+		ck_assert_int_eq(res[1].error, -ETIMEDOUT);
+		ck_assert_uint_eq(res[1].fn, XCALL_FN_PING);
+	}
+	/* The CPU answers again once the spins are over. */
+	ck_assert_int_eq(call1(fd, XCALL_FN_PING, busy, 0, 0, 0, 5000, &r), 0);
+	check_common(&r, XCALL_FN_PING, busy);
+}
+END_TEST
+
+/* ------------------------------------------------------------------
+ * CPU hotplug during a stream of calls.
+ */
+
+struct stream {
+	int fd;
+	atomic_bool stop;
+	atomic_long ok, enxio, bad;
+	int victim;
+	unsigned int fn;
+};
+
+static void *stream_fn(void *arg)
+{
+	struct stream *s = arg;
+	struct xcall_result res[MAXCPU];
+	uint64_t bits[1];
+	long n = 0;
+
+	while (!atomic_load(&s->stop)) {
+		int cpu = cpus[n++ % ncpus], ret, i;
+		struct xcall_call c;
+
+		/* Alternate one CPU and every CPU. */
+		bits[0] = 0;
+		if (n & 1)
+			bits[0] = 1ULL << cpu;
+		else
+			for (i = 0; i < ncpus; i++)
+				bits[0] |= 1ULL << cpus[i];
+		c = mkcall(s->fn, bits, 1, res, MAXCPU);
+		if (s->fn == XCALL_FN_SPIN) {
+			c.nargs = 1;
+			c.args[0] = 200;
+		}
+		c.timeout_ms = 10000;
+		ret = do_call(s->fd, &c);
+		if (ret == -ENXIO) {
+			atomic_fetch_add(&s->enxio, 1);
+			continue;
+		}
+		if (ret) {
+			atomic_fetch_add(&s->bad, 1);
+			continue;
+		}
+		for (i = 0; i < (int)c.ncalled; i++) {
+			if (res[i].error == -ENXIO && (int)res[i].cpu == s->victim)
+				atomic_fetch_add(&s->enxio, 1);
+			else if (res[i].error || (res[i].cpu != (unsigned)cpu &&
+						  (n & 1)))
+				atomic_fetch_add(&s->bad, 1);
+			else
+				atomic_fetch_add(&s->ok, 1);
+		}
+	}
+	return NULL;
+}
+
+START_TEST(test_hotplug)
+{
+	char path[96];
+	struct stream s[2];
+	pthread_t th[2];
+	struct xcall_result r;
+	int victim, round, k;
+
+	ck_assert_int_ge(ncpus, 3);
+	victim = cpus[2];
+	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online",
+		 victim);
+	ck_assert_int_eq(access(path, W_OK), 0);
+	for (k = 0; k < 2; k++) {
+		memset(&s[k], 0, sizeof(s[k]));
+		s[k].fd = fd;
+		s[k].victim = victim;
+		s[k].fn = k ? XCALL_FN_SPIN : XCALL_FN_PING;
+		ck_assert_int_eq(pthread_create(&th[k], NULL, stream_fn,
+						&s[k]), 0);
+	}
+	for (round = 0; round < 4; round++) {
+		ck_assert_int_eq(sys_write(path, "0"), 0);
+		/* Offline: refused before anything is queued. */
+		ck_assert_int_eq(call1(fd, XCALL_FN_PING, victim, 0, 0, 0, 0,
+				       &r), -ENXIO);
+		ck_assert_int_eq(call1(fd, XCALL_FN_PING, cpus[1], 0, 0, 0, 0,
+				       &r), 0);
+		ck_assert_int_eq(sys_write(path, "1"), 0);
+		ck_assert_int_eq(call1(fd, XCALL_FN_PING, victim, 0, 0, 0, 0,
+				       &r), 0);
+		check_common(&r, XCALL_FN_PING, victim);
+	}
+	for (k = 0; k < 2; k++) {
+		atomic_store(&s[k].stop, true);
+		pthread_join(th[k], NULL);
+		ck_assert_msg(atomic_load(&s[k].bad) == 0,
+			      "stream %d: %ld unexpected results", k,
+			      atomic_load(&s[k].bad));
+		ck_assert_int_gt(atomic_load(&s[k].ok), 0);
+	}
+	printf("hotplug: %ld calls ok, %ld ENXIO while cpu%d was offline\n",
+	       atomic_load(&s[0].ok) + atomic_load(&s[1].ok),
+	       atomic_load(&s[0].enxio) + atomic_load(&s[1].enxio), victim);
+}
+END_TEST
+
+/* ------------------------------------------------------------------
+ * io_uring: IORING_OP_URING_CMD with struct xcall_uring_cmd, SQE128.
+ */
+
+static void prep_cmd(struct io_uring_sqe *sqe, int f, struct xcall_call *c,
+		     uint64_t data)
+{
+	struct xcall_uring_cmd *uc;
+
+	ck_assert(sqe);
+	memset(sqe, 0, 128);
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = f;
+	sqe->cmd_op = XCALL_IOC_CALL;
+	sqe->user_data = data;
+	uc = (struct xcall_uring_cmd *)sqe->cmd;
+	uc->call = (uintptr_t)c;
+}
+
+/* Submit @n prepared SQEs and reap @n CQEs into res[user_data]. */
+static void uring_run(struct io_uring *ring, int n, int *cqres)
+{
+	struct io_uring_cqe *cqe;
+	int i;
+
+	ck_assert_int_eq(io_uring_submit(ring), n);
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(io_uring_wait_cqe(ring, &cqe), 0);
+		ck_assert_uint_lt(cqe->user_data, (uint64_t)n);
+		cqres[cqe->user_data] = cqe->res;
+		io_uring_cqe_seen(ring, cqe);
+	}
+}
+
+START_TEST(test_uring)
+{
+	enum { N = 16 };
+	struct io_uring ring;
+	struct xcall_call c[N];
+	struct xcall_result res[N][MAXCPU];
+	uint64_t bits[1] = { 0 };
+	int cqres[N], i, j, round;
+
+	ck_assert_int_eq(io_uring_queue_init(N, &ring, IORING_SETUP_SQE128), 0);
+	for (i = 0; i < ncpus; i++)
+		bits[0] |= 1ULL << cpus[i];
+	for (round = 0; round < 20; round++) {
+		for (i = 0; i < N; i++) {
+			c[i] = mkcall(i % 2 ? XCALL_FN_PROBE : XCALL_FN_CLOCK,
+				      bits, 1, res[i], MAXCPU);
+			prep_cmd(io_uring_get_sqe(&ring), fd, &c[i], i);
+		}
+		uring_run(&ring, N, cqres);
+		for (i = 0; i < N; i++) {
+			ck_assert_int_eq(cqres[i], ncpus);
+			ck_assert_uint_eq(c[i].ncalled, ncpus);
+			for (j = 0; j < ncpus; j++)
+				check_common(&res[i][j], c[i].fn, cpus[j]);
+		}
+	}
+	io_uring_queue_exit(&ring);
+}
+END_TEST
+
+/* Same errnos as the ioctl, as cqe->res; reserved command words; SQE64. */
+START_TEST(test_uring_bad)
+{
+	struct io_uring ring;
+	struct io_uring_sqe *sqe;
+	struct xcall_call c[5];
+	struct xcall_result res[MAXCPU];
+	uint64_t bits[1] = { 1ULL << cpus[0] };
+	int cqres[5];
+
+	ck_assert_int_eq(io_uring_queue_init(8, &ring, IORING_SETUP_SQE128), 0);
+	c[0] = mkcall(XCALL_FN_COUNT, bits, 1, res, MAXCPU);
+	prep_cmd(io_uring_get_sqe(&ring), fd, &c[0], 0);
+	c[1] = mkcall(XCALL_FN_PING, bits, 1, res, MAXCPU);
+	sqe = io_uring_get_sqe(&ring);
+	prep_cmd(sqe, fd, &c[1], 1);
+	((struct xcall_uring_cmd *)sqe->cmd)->reserved[8] = 1;
+	c[2] = mkcall(XCALL_FN_PING, bits, 1, res, MAXCPU);
+	prep_cmd(io_uring_get_sqe(&ring), fd, &c[2], 2);
+	sqe = io_uring_get_sqe(&ring);
+	prep_cmd(sqe, fd, NULL, 3);
+	((struct xcall_uring_cmd *)sqe->cmd)->call = 16;
+	c[4] = mkcall(XCALL_FN_PING, bits, 1, res, MAXCPU);
+	c[4].cpuset_size = 4;
+	prep_cmd(io_uring_get_sqe(&ring), fd, &c[4], 4);
+	uring_run(&ring, 5, cqres);
+	ck_assert_int_eq(cqres[0], -EBADRQC);
+	ck_assert_int_eq(cqres[1], -EINVAL);
+	ck_assert_int_eq(cqres[2], 1);
+	ck_assert_int_eq(cqres[3], -EFAULT);
+	ck_assert_int_eq(cqres[4], -EMSGSIZE);
+	io_uring_queue_exit(&ring);
+
+	/* A 64-byte SQE has no room for the command. */
+	ck_assert_int_eq(io_uring_queue_init(8, &ring, 0), 0);
+	c[0] = mkcall(XCALL_FN_PING, bits, 1, res, MAXCPU);
+	sqe = io_uring_get_sqe(&ring);
+	ck_assert(sqe);
+	memset(sqe, 0, 64);
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = fd;
+	sqe->cmd_op = XCALL_IOC_CALL;
+	uring_run(&ring, 1, cqres);
+	ck_assert_int_eq(cqres[0], -EINVAL);
+	io_uring_queue_exit(&ring);
+}
+END_TEST
+
+/* The timeout on the io_uring path: completes with ETIMEDOUT records. */
+START_TEST(test_uring_timeout)
+{
+	struct io_uring ring;
+	struct xcall_call c, s;
+	struct xcall_result res[2];
+	uint64_t bits[1], sbits[1];
+	int cqres[1], busy = cpus[1];
+
+	ck_assert_int_ge(ncpus, 2);
+	pin(cpus[0]);
+	ck_assert_int_eq(io_uring_queue_init(8, &ring, IORING_SETUP_SQE128), 0);
+	sbits[0] = 1ULL << busy;
+	s = mkcall(XCALL_FN_SPIN, sbits, 1, NULL, 0);
+	s.nargs = 1;
+	s.args[0] = XCALL_SPIN_MAX_US;
+	s.flags = XCALL_CALL_NOWAIT;
+	ck_assert_int_eq(do_call(fd, &s), 0);
+	bits[0] = 1ULL << busy | 1ULL << cpus[0];
+	c = mkcall(XCALL_FN_PING, bits, 1, res, 2);
+	c.timeout_ms = 1;
+	prep_cmd(io_uring_get_sqe(&ring), fd, &c, 0);
+	uring_run(&ring, 1, cqres);
+	ck_assert_int_eq(cqres[0], 2);
+	ck_assert_int_eq(res[0].error, 0);
+	ck_assert_int_eq(res[1].cpu, busy);
+	ck_assert_int_eq(res[1].error, -ETIMEDOUT);
+	io_uring_queue_exit(&ring);
+}
+END_TEST
+
+/* ------------------------------------------------------------------
+ * rmmod: refused while the device is open, fine once it is closed.
+ */
+
+START_TEST(test_rmmod)
+{
+	const char *ko = getenv("XCALL_KO");
+	int f, kf, ret;
+
+	if (!ko)
+		ck_abort_msg("XCALL_KO is not set");
+	/* fd (fixture) is open. */
+	ret = syscall(SYS_delete_module, "xcall", O_NONBLOCK);
+	ck_assert_int_eq(ret, -1);
+	ck_assert_msg(errno == EBUSY || errno == EWOULDBLOCK, "rmmod: %s",
+		      strerror(errno));
+	ck_assert_int_eq(access(DEV, F_OK), 0);
+	close(fd);
+	fd = -1;
+	ck_assert_int_eq(syscall(SYS_delete_module, "xcall", O_NONBLOCK), 0);
+	ck_assert_int_eq(access(DEV, F_OK), -1);
+	kf = open(ko, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(kf, 0);
+	ck_assert_int_eq(syscall(SYS_finit_module, kf, "", 0), 0);
+	close(kf);
+	f = open(DEV, O_RDWR);
+	ck_assert_int_ge(f, 0);
+	{
+		struct xcall_result r;
+
+		ck_assert_int_eq(call1(f, XCALL_FN_PING, cpus[0], 0, 0, 0, 0,
+				       &r), 0);
+	}
+	close(f);
+}
+END_TEST
+
+static Suite *kmod_suite(void)
+{
+	Suite *s = suite_create("kmod");
+	TCase *tc;
+
+	tc = tcase_create("info");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_info);
+	tcase_add_test(tc, test_device_mode);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("functions");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_ping_each);
+	tcase_add_test(tc, test_all_fns_all_cpus);
+	tcase_add_test(tc, test_clock);
+	tcase_add_test(tc, test_probe_hwid);
+	tcase_add_test(tc, test_ident);
+	tcase_add_test(tc, test_ctx_user_kernel);
+	tcase_add_test(tc, test_ctx_idle);
+	tcase_add_test(tc, test_local_cpu);
+	tcase_add_test(tc, test_nowait);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("bad_input");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, test_bad_input, 0,
+			    sizeof(bad_table) / sizeof(bad_table[0]));
+	tcase_add_test(tc, test_bad_call_ptr);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("privilege");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_priv_dropped_before_open);
+	tcase_add_test(tc, test_priv_dropped_after_open);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("timeout");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_timeout);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("hotplug");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_hotplug);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("uring");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_uring);
+	tcase_add_test(tc, test_uring_bad);
+	tcase_add_test(tc, test_uring_timeout);
+	suite_add_tcase(s, tc);
+
+	/* Last: unloads and loads the module again. */
+	tc = tcase_create("module");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_rmmod);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(kmod_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
