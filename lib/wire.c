@@ -158,14 +158,14 @@ int __xcall_wire_enc_reply(void *buf, size_t cap, uint64_t id, int error,
 	struct xcall_wire_reply r = { .nres = nres };
 	size_t len;
 
-	if (nres > XCALL_WIRE_MAX_CPUS || error > 0)
+	if (nres > XCALL_WIRE_MAX_CPUS || error > 0 || (error && nres))
 		return -EINVAL;
 	len = HDR + sizeof(r) + (size_t)nres * sizeof(*res);
 	if (cap < len)
 		return -ENOSPC;
 	put_hdr(buf, XCALL_WIRE_CALL_REPLY, len, id, error);
 	memcpy((char *)buf + HDR, &r, sizeof(r));
-	if (nres)
+	if (nres && res)
 		memcpy((char *)buf + HDR + sizeof(r), res,
 		       (size_t)nres * sizeof(*res));
 	return (int)len;

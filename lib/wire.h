@@ -134,8 +134,14 @@ uint64_t __xcall_wire_peek_id(const void *buf, size_t len);
 int __xcall_wire_enc_call(void *buf, size_t cap, uint64_t id,
 			  const struct xcall_req *req,
 			  const void *cpuset, size_t cpuset_size);
+/*
+ * With @res NULL and @nres > 0 the records are left for the caller to write
+ * at XCALL_WIRE_REPLY_RES + i * sizeof(struct xcall_result).
+ */
 int __xcall_wire_enc_reply(void *buf, size_t cap, uint64_t id, int error,
 			   const struct xcall_result *res, unsigned int nres);
+#define XCALL_WIRE_REPLY_RES	(sizeof(struct xcall_wire_hdr) + \
+				 sizeof(struct xcall_wire_reply))
 int __xcall_wire_enc_status_req(void *buf, size_t cap, uint64_t id);
 int __xcall_wire_enc_status(void *buf, size_t cap, uint64_t id,
 			    const struct xcall_wire_status *st,

@@ -16,6 +16,7 @@
  * The daemon backend (lib/backend_daemon.c) goes first when it exists.
  */
 static const struct __xcall_backend_ops *const backends[] = {
+	&__xcall_daemon_ops,
 	&__xcall_kmod_ops,
 	&__xcall_threads_ops,
 };

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xcalld's dealings with its surroundings: log lines (with syslog priority
+ * prefixes when journald reads them), the systemd notification and socket
+ * activation protocols written by hand (no libsystemd), and the drop from
+ * root to an unprivileged user that keeps no capability at all.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "xcalld.h"
+
+int xd_verbose;
+
+uint64_t xd_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+void xd_log(int level, const char *fmt, ...)
+{
+	static int journal = -1;
+	char line[1024];
+	va_list ap;
+	int n = 0;
+
+	if (level >= XD_DEBUG && !xd_verbose)
+		return;
+	if (journal < 0)
+		journal = getenv("JOURNAL_STREAM") != NULL;
+	if (journal)
+		n = snprintf(line, sizeof(line), "<%d>", level);
+	else
+		n = snprintf(line, sizeof(line), "xcalld: ");
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	va_end(ap);
+	strcat(line, "\n");
+	/* One write per line, so lines of a dying daemon are never torn. */
+	if (write(STDERR_FILENO, line, strlen(line)) < 0)
+		return;
+}
+
+void xd_notify(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t salen;
+	size_t len;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@'))
+		return;
+	len = strlen(path);
+	if (len >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, len);
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';	/* abstract namespace */
+	salen = offsetof(struct sockaddr_un, sun_path) + len;
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, msg, strlen(msg), MSG_DONTWAIT | MSG_NOSIGNAL,
+		   (struct sockaddr *)&sa, salen) < 0)
+		xd_log(XD_DEBUG, "notify: %s", strerror(errno));
+	close(fd);
+}
+
+/* sd_listen_fds(3): fds from 3 on, if $LISTEN_PID is us. */
+int xd_listen_fds(void)
+{
+	const char *pid = getenv("LISTEN_PID");
+	const char *fds = getenv("LISTEN_FDS");
+	int n;
+
+	if (!pid || !fds || atol(pid) != (long)getpid())
+		return -1;
+	n = atoi(fds);
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	if (n < 1)
+		return -1;
+	if (n > 1)
+		xd_log(XD_WARN, "%d sockets passed, serving the first", n);
+	fcntl(3, F_SETFD, FD_CLOEXEC);
+	return 3;
+}
+
+static int drop_bounding_set(void)
+{
+	int c;
+
+	for (c = 0; cap_valid(c) || c <= 63; c++) {
+		if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) <= 0)
+			continue;
+		if (cap_drop_bound((cap_value_t)c))
+			return -errno;
+	}
+	return 0;
+}
+
+int xd_drop_privileges(const char *user)
+{
+	struct passwd *pw;
+	cap_t caps;
+	int ret;
+
+	if (geteuid() != 0) {
+		xd_log(XD_NOTICE, "not root: keeping uid %u", geteuid());
+		goto out_nnp;
+	}
+	errno = 0;
+	pw = getpwnam(user);
+	if (!pw) {
+		xd_log(XD_ERR, "user %s: %s", user,
+		       errno ? strerror(errno) : "no such user");
+		return -ENOENT;
+	}
+	if (pw->pw_uid == 0) {
+		xd_log(XD_ERR, "user %s is root: refusing to run as root", user);
+		return -EPERM;
+	}
+	/* Needs CAP_SETPCAP: before the uid changes. */
+	ret = drop_bounding_set();
+	if (ret) {
+		xd_log(XD_ERR, "dropping the bounding set: %s", strerror(-ret));
+		return ret;
+	}
+	if (setgroups(0, NULL) || setresgid(pw->pw_gid, pw->pw_gid,
+					    pw->pw_gid) ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid)) {
+		ret = -errno;
+		xd_log(XD_ERR, "becoming %s: %s", user, strerror(errno));
+		return ret;
+	}
+	/* setresuid() cleared the sets already; make sure of it. */
+	caps = cap_init();
+	if (!caps || cap_set_proc(caps)) {
+		ret = -errno;
+		cap_free(caps);
+		xd_log(XD_ERR, "clearing capabilities: %s", strerror(-ret));
+		return ret;
+	}
+	cap_free(caps);
+	if (cap_reset_ambient()) {
+		ret = -errno;
+		xd_log(XD_ERR, "clearing ambient capabilities: %s",
+		       strerror(-ret));
+		return ret;
+	}
+	if (setuid(0) == 0) {
+		xd_log(XD_ERR, "could become root again: refusing to run");
+		return -EPERM;
+	}
+out_nnp:
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -errno;
+	return 0;
+}
