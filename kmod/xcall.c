@@ -48,7 +48,9 @@
 #include <asm/cputype.h>
 #include <asm/sysreg.h>
 #elif defined(CONFIG_PPC64)
+#include <asm/cputable.h>
 #include <asm/reg.h>
+#include <asm/smp.h>
 #endif
 
 #include "compat.h"
@@ -169,7 +171,14 @@ static u64 xcall_hwid(void)
 #elif defined(CONFIG_ARM64)
 	return read_cpuid_mpidr() & MPIDR_HWID_BITMASK;
 #elif defined(CONFIG_PPC64)
-	return mfspr(SPRN_PIR);
+	/*
+	 * A guest (pseries) cannot read the PIR (qemu gives 0): the hardware
+	 * thread id there is the interrupt server number the platform gave
+	 * the kernel, which sysfs shows as cpuN/physical_id.
+	 */
+	if (cpu_has_feature(CPU_FTR_HVMODE))
+		return mfspr(SPRN_PIR);
+	return hard_smp_processor_id();
 #else
 	return 0;
 #endif
