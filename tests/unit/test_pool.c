@@ -1,0 +1,746 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Check suite for the in-process cross-CPU call pool (lib/pool.c): every
+ * call runs exactly once, on the CPU it was sent to, through every way of
+ * sending it; timeouts against a worker the test holds; destroy drains;
+ * every bad input.
+ *
+ * XCALL_POOL_STRESS_CALLS sets the number of calls of the stress cases
+ * (default 1048576 for the spinning pool; sanitizer runs lower it).
+ */
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libxcall.h"
+
+#define NPRODUCERS	4
+#define RING		64	/* async calls a producer keeps in flight */
+
+static cpu_set_t cpus;		/* the CPUs we may use: the pool's set */
+static int ncpus, cpu_list[CPU_SETSIZE];
+
+static void setup_cpus(void)
+{
+	int cpu;
+
+	ck_assert_int_eq(sched_getaffinity(0, sizeof(cpus), &cpus), 0);
+	ncpus = 0;
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &cpus))
+			cpu_list[ncpus++] = cpu;
+	ck_assert_int_gt(ncpus, 0);
+}
+
+static struct xcall_pool *pool_new(unsigned int spin_ns)
+{
+	struct xcall_pool_opts opts = { .spin_ns = spin_ns };
+	struct xcall_pool *p = NULL;
+
+	ck_assert_int_eq(xcall_pool_create(&p, &cpus, sizeof(cpus), &opts),
+			 0);
+	ck_assert_ptr_nonnull(p);
+	return p;
+}
+
+static unsigned long stress_calls(unsigned long dflt)
+{
+	const char *s = getenv("XCALL_POOL_STRESS_CALLS");
+
+	return s && *s ? strtoul(s, NULL, 0) : dflt;
+}
+
+/* ------------------------------------------------------------------------
+ * One record per call: which CPU it must run on, how often it ran.
+ */
+
+struct rec {
+	int cpu;
+	uint32_t runs;
+};
+
+static uint32_t wrong_cpu;
+
+static void rec_fn(void *arg)
+{
+	struct rec *r = arg;
+
+	if (sched_getcpu() != r->cpu)
+		__atomic_fetch_add(&wrong_cpu, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&r->runs, 1, __ATOMIC_RELAXED);
+}
+
+static void check_recs(struct rec *recs, unsigned long n)
+{
+	unsigned long i, bad = 0;
+
+	for (i = 0; i < n; i++)
+		if (__atomic_load_n(&recs[i].runs, __ATOMIC_RELAXED) != 1)
+			bad++;
+	ck_assert_msg(bad == 0, "%lu of %lu calls did not run exactly once",
+		      bad, n);
+	ck_assert_uint_eq(__atomic_load_n(&wrong_cpu, __ATOMIC_RELAXED), 0);
+}
+
+/* ------------------------------------------------------------------------
+ * Stress: several producers, every way of sending, all CPUs.
+ */
+
+struct producer {
+	pthread_t thread;
+	struct xcall_pool *pool;
+	struct rec *recs;		/* this producer's share */
+	unsigned long n;
+	struct xcall_pool_call ring[RING];
+	int err;
+};
+
+static void *producer_main(void *arg)
+{
+	struct producer *pr = arg;
+	struct xcall_pool_call *c;
+	unsigned long i;
+	int err = 0;
+
+	for (i = 0; i < pr->n && !err; i++) {
+		struct rec *r = &pr->recs[i];
+
+		r->cpu = cpu_list[(i * 7 + (uintptr_t)pr / 64) % ncpus];
+		switch (i % 8) {
+		case 0:
+			err = xcall_pool_call_single(pr->pool, r->cpu, rec_fn,
+						     r, 1, -1);
+			if (!err && r->runs != 1)
+				err = -EPROTO;	/* wait returned early */
+			break;
+		case 1: case 2: case 3: case 4:
+			err = xcall_pool_call_single(pr->pool, r->cpu, rec_fn,
+						     r, 0, -1);
+			break;
+		default:
+			c = &pr->ring[i % RING];
+			err = xcall_pool_wait(c, -1);
+			if (err)
+				break;
+			memset(c, 0, sizeof(*c));
+			c->fn = rec_fn;
+			c->arg = r;
+			err = xcall_pool_call_async(pr->pool, r->cpu, c);
+			break;
+		}
+	}
+	for (i = 0; i < RING && !err; i++)
+		err = xcall_pool_wait(&pr->ring[i], -1);
+	pr->err = err;
+	return NULL;
+}
+
+static void stress(unsigned int spin_ns, unsigned long total)
+{
+	struct producer pr[NPRODUCERS];
+	struct xcall_pool *p = pool_new(spin_ns);
+	struct rec *recs = calloc(total, sizeof(*recs));
+	unsigned long per = total / NPRODUCERS;
+	int i;
+
+	ck_assert_ptr_nonnull(recs);
+	for (i = 0; i < NPRODUCERS; i++) {
+		memset(&pr[i], 0, sizeof(pr[i]));
+		pr[i].pool = p;
+		pr[i].recs = recs + i * per;
+		pr[i].n = i == NPRODUCERS - 1 ? total - i * per : per;
+		ck_assert_int_eq(pthread_create(&pr[i].thread, NULL,
+						producer_main, &pr[i]), 0);
+	}
+	for (i = 0; i < NPRODUCERS; i++) {
+		pthread_join(pr[i].thread, NULL);
+		ck_assert_int_eq(pr[i].err, 0);
+	}
+	/* No-wait calls may still be queued: destroy runs them. */
+	xcall_pool_destroy(p);
+	check_recs(recs, total);
+	free(recs);
+}
+
+START_TEST(test_stress_spinning)
+{
+	stress(0, stress_calls(1 << 20));
+}
+END_TEST
+
+/* Workers that park at once: the wake-up path under load. */
+START_TEST(test_stress_parking)
+{
+	stress(1, stress_calls(1 << 20) / 4);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * No-wait calls and completion.
+ */
+
+START_TEST(test_async_completes)
+{
+	struct xcall_pool *p = pool_new(0);
+	struct xcall_pool_call c;
+	struct rec r;
+	int i, j;
+
+	memset(&c, 0, sizeof(c));
+	ck_assert(xcall_pool_done(&c));		/* never queued */
+	ck_assert_int_eq(xcall_pool_wait(&c, 0), 0);
+	for (i = 0; i < ncpus; i++) {
+		for (j = 0; j < 100; j++) {
+			r.cpu = cpu_list[i];
+			r.runs = 0;
+			c.fn = rec_fn;
+			c.arg = &r;
+			ck_assert_int_eq(xcall_pool_call_async(p, r.cpu, &c),
+					 0);
+			ck_assert_int_eq(xcall_pool_wait(&c, -1), 0);
+			ck_assert(xcall_pool_done(&c));
+			ck_assert_int_eq(c.cpu, r.cpu);
+			ck_assert_uint_eq(r.runs, 1);
+		}
+	}
+	ck_assert_uint_eq(wrong_cpu, 0);
+	xcall_pool_destroy(p);
+}
+END_TEST
+
+START_TEST(test_single_nowait)
+{
+	enum { N = 10000 };
+	struct xcall_pool *p = pool_new(0);
+	static struct rec recs[N];
+	int i;
+
+	for (i = 0; i < N; i++) {
+		recs[i].cpu = cpu_list[i % ncpus];
+		ck_assert_int_eq(xcall_pool_call_single(p, recs[i].cpu, rec_fn,
+							&recs[i], 0, -1), 0);
+	}
+	/* The queues are FIFO: one waited call per CPU flushes them. */
+	for (i = 0; i < ncpus; i++) {
+		struct rec r = { .cpu = cpu_list[i] };
+
+		ck_assert_int_eq(xcall_pool_call_single(p, r.cpu, rec_fn, &r,
+							1, -1), 0);
+		ck_assert_uint_eq(r.runs, 1);
+	}
+	check_recs(recs, N);
+	xcall_pool_destroy(p);
+}
+END_TEST
+
+/* A pool function that calls its own CPU and waits: runs inline. */
+static struct xcall_pool *nested_pool;
+
+static void nested_fn(void *arg)
+{
+	struct rec *r = arg;
+
+	ck_assert_int_eq(xcall_pool_call_single(nested_pool, r->cpu, rec_fn,
+						r, 1, 1000), 0);
+	ck_assert_uint_eq(r->runs, 1);
+}
+
+START_TEST(test_nested_own_cpu)
+{
+	struct rec r = { .cpu = cpu_list[ncpus - 1] };
+
+	nested_pool = pool_new(0);
+	ck_assert_int_eq(xcall_pool_call_single(nested_pool, r.cpu, nested_fn,
+						&r, 1, -1), 0);
+	ck_assert_uint_eq(r.runs, 1);
+	xcall_pool_destroy(nested_pool);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * call_many.
+ */
+
+static uint32_t many_runs[CPU_SETSIZE];
+
+static void many_fn(void *arg)
+{
+	__atomic_fetch_add(&many_runs[sched_getcpu()], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add((uint32_t *)arg, 1, __ATOMIC_RELAXED);
+}
+
+START_TEST(test_many_all)
+{
+	struct xcall_pool *p = pool_new(_i ? 1 : 0);
+	uint32_t total = 0;
+	int i, round;
+
+	memset(many_runs, 0, sizeof(many_runs));
+	for (round = 0; round < 1000; round++)
+		ck_assert_int_eq(xcall_pool_call_many(p, &cpus, sizeof(cpus),
+						      many_fn, &total, -1), 0);
+	ck_assert_uint_eq(total, 1000u * ncpus);
+	for (i = 0; i < ncpus; i++)
+		ck_assert_uint_eq(many_runs[cpu_list[i]], 1000);
+	xcall_pool_destroy(p);
+}
+END_TEST
+
+START_TEST(test_many_subset)
+{
+	struct xcall_pool *p = pool_new(0);
+	cpu_set_t one;
+	uint32_t total = 0;
+	int cpu = cpu_list[ncpus - 1];
+
+	memset(many_runs, 0, sizeof(many_runs));
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	ck_assert_int_eq(xcall_pool_call_many(p, &one, sizeof(one), many_fn,
+					      &total, 1000), 0);
+	ck_assert_uint_eq(total, 1);
+	ck_assert_uint_eq(many_runs[cpu], 1);
+	xcall_pool_destroy(p);
+}
+END_TEST
+
+/* call_many from a pool function: its own CPU runs inline, the rest queue. */
+static void many_nested_fn(void *arg)
+{
+	ck_assert_int_eq(xcall_pool_call_many(nested_pool, &cpus, sizeof(cpus),
+					      many_fn, arg, 5000), 0);
+}
+
+START_TEST(test_many_nested)
+{
+	uint32_t total = 0;
+	int i;
+
+	memset(many_runs, 0, sizeof(many_runs));
+	nested_pool = pool_new(0);
+	ck_assert_int_eq(xcall_pool_call_single(nested_pool, cpu_list[0],
+						many_nested_fn, &total, 1,
+						-1), 0);
+	ck_assert_uint_eq(total, ncpus);
+	for (i = 0; i < ncpus; i++)
+		ck_assert_uint_eq(many_runs[cpu_list[i]], 1);
+	xcall_pool_destroy(nested_pool);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * Timeouts: a worker held in a function until the test lets it go.
+ */
+
+struct blocker {
+	sem_t entered, release;
+	uint32_t runs;
+	uint32_t running;		/* set by blocker_fn */
+	uint32_t probed;		/* set by probe_fn */
+	/* What a call from the function itself got back (destroy case). */
+	struct xcall_pool *pool;
+	int cpu;
+	int late_err;
+};
+
+static void blocker_init(struct blocker *b)
+{
+	memset(b, 0, sizeof(*b));
+	ck_assert_int_eq(sem_init(&b->entered, 0, 0), 0);
+	ck_assert_int_eq(sem_init(&b->release, 0, 0), 0);
+	b->late_err = 1;
+}
+
+static void noop_fn(void *arg)
+{
+}
+
+static void blocker_fn(void *arg)
+{
+	struct blocker *b = arg;
+
+	__atomic_store_n(&b->running, 1, __ATOMIC_SEQ_CST);
+	sem_post(&b->entered);
+	while (sem_wait(&b->release))
+		;
+	if (b->pool)
+		b->late_err = xcall_pool_call_single(b->pool, b->cpu, noop_fn,
+						     NULL, 0, -1);
+	__atomic_fetch_add(&b->runs, 1, __ATOMIC_RELAXED);
+}
+
+static void sem_wait_ok(sem_t *s)
+{
+	while (sem_wait(s))
+		ck_assert_int_eq(errno, EINTR);
+}
+
+static void probe_fn(void *arg)
+{
+	struct blocker *b = arg;
+
+	__atomic_store_n(&b->probed, 1, __ATOMIC_SEQ_CST);
+	sem_post(&b->entered);
+}
+
+/*
+ * Send the blocker with call_single(wait) and a timeout, so that the call
+ * times out while its function runs. Which way it went is not left to the
+ * clock: a probe queued behind it runs only if the blocker was cancelled
+ * (timed out before it started); then try again with a longer timeout.
+ */
+static void hold_worker_timed_out(struct xcall_pool *p, int cpu,
+				  struct blocker *b)
+{
+	struct xcall_pool_call probe;
+	int timeout_ms;
+
+	for (timeout_ms = 20; ; timeout_ms *= 2) {
+		ck_assert_int_eq(xcall_pool_call_single(p, cpu, blocker_fn, b,
+							1, timeout_ms),
+				 -ETIMEDOUT);
+		memset(&probe, 0, sizeof(probe));
+		probe.fn = probe_fn;
+		probe.arg = b;
+		ck_assert_int_eq(xcall_pool_call_async(p, cpu, &probe), 0);
+		sem_wait_ok(&b->entered);
+		if (__atomic_load_n(&b->running, __ATOMIC_SEQ_CST))
+			break;
+		/* Cancelled: the blocker never ran; the probe did. */
+		ck_assert_int_eq(xcall_pool_wait(&probe, -1), 0);
+		ck_assert_uint_eq(b->probed, 1);
+		b->probed = 0;
+		sem_wait_ok(&b->entered);
+	}
+	/* The probe is queued behind the running blocker. */
+	ck_assert(!xcall_pool_done(&probe));
+	ck_assert_uint_eq(b->probed, 0);
+	sem_post(&b->release);
+	ck_assert_int_eq(xcall_pool_wait(&probe, -1), 0);
+	sem_wait_ok(&b->entered);	/* the probe's post */
+	ck_assert_uint_eq(b->runs, 1);
+}
+
+START_TEST(test_timeout_running)
+{
+	struct xcall_pool *p = pool_new(0);
+	static struct blocker b;
+
+	blocker_init(&b);
+	hold_worker_timed_out(p, cpu_list[ncpus - 1], &b);
+	xcall_pool_destroy(p);
+}
+END_TEST
+
+START_TEST(test_timeout_stuck_worker)
+{
+	struct xcall_pool *p = pool_new(0);
+	int cpu = cpu_list[ncpus - 1];
+	struct xcall_pool_call *late = calloc(1, sizeof(*late));
+	struct rec *cancelled = calloc(1, sizeof(*cancelled));
+	struct rec r = { .cpu = cpu };
+	static struct blocker b;
+
+	blocker_init(&b);
+	ck_assert_int_eq(xcall_pool_call_single(p, cpu, blocker_fn, &b, 0, -1),
+			 0);
+	sem_wait_ok(&b.entered);
+
+	/* A caller-owned call behind it: times out, stays queued. */
+	late->fn = rec_fn;
+	late->arg = &r;
+	ck_assert_int_eq(xcall_pool_call_async(p, cpu, late), 0);
+	ck_assert_int_eq(xcall_pool_wait(late, 20), -ETIMEDOUT);
+	ck_assert_int_eq(xcall_pool_wait(late, 0), -ETIMEDOUT);
+	ck_assert(!xcall_pool_done(late));
+	ck_assert_int_eq(xcall_pool_call_async(p, cpu, late), -EBUSY);
+
+	/* A pool-owned call behind it: times out and is cancelled. */
+	cancelled->cpu = cpu;
+	ck_assert_int_eq(xcall_pool_call_single(p, cpu, rec_fn, cancelled, 1,
+						20), -ETIMEDOUT);
+	/* call_many with the stuck CPU times out too. */
+	ck_assert_int_eq(xcall_pool_call_many(p, &cpus, sizeof(cpus), noop_fn,
+					      NULL, 20), -ETIMEDOUT);
+	ck_assert_uint_eq(r.runs, 0);
+
+	sem_post(&b.release);
+	/* The late call completes; then nothing touches it again. */
+	ck_assert_int_eq(xcall_pool_wait(late, -1), 0);
+	ck_assert(xcall_pool_done(late));
+	ck_assert_uint_eq(r.runs, 1);
+	free(late);			/* ASan catches any later touch */
+	/* FIFO: this runs after everything queued before it. */
+	ck_assert_int_eq(xcall_pool_call_single(p, cpu, noop_fn, NULL, 1, -1),
+			 0);
+	ck_assert_uint_eq(b.runs, 1);
+	ck_assert_uint_eq(cancelled->runs, 0);	/* never ran */
+	free(cancelled);
+	ck_assert_int_eq(xcall_pool_call_many(p, &cpus, sizeof(cpus), noop_fn,
+					      NULL, -1), 0);
+	ck_assert_uint_eq(wrong_cpu, 0);
+	xcall_pool_destroy(p);
+}
+END_TEST
+
+/* Every slot in flight behind a stuck worker: call_single times out. */
+START_TEST(test_timeout_no_slot)
+{
+	struct xcall_pool *p = pool_new(0);
+	int cpu = cpu_list[0], n = 0, err;
+	static struct blocker b;
+
+	blocker_init(&b);
+	ck_assert_int_eq(xcall_pool_call_single(p, cpu, blocker_fn, &b, 0, -1),
+			 0);
+	sem_wait_ok(&b.entered);
+	while (!(err = xcall_pool_call_single(p, cpu, noop_fn, NULL, 0, 0)))
+		n++;
+	ck_assert_int_eq(err, -ETIMEDOUT);
+	ck_assert_int_gt(n, 0);
+	sem_post(&b.release);
+	ck_assert_int_eq(xcall_pool_call_single(p, cpu, noop_fn, NULL, 0, -1),
+			 0);
+	xcall_pool_destroy(p);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * Destroy drains.
+ */
+
+struct destroyer {
+	pthread_t thread;
+	struct xcall_pool *pool;
+};
+
+static void *destroy_main(void *arg)
+{
+	struct destroyer *d = arg;
+
+	xcall_pool_destroy(d->pool);
+	return NULL;
+}
+
+START_TEST(test_destroy_drains)
+{
+	/* No-wait singles stay below the pool's slots (256 per CPU). */
+	enum { NSINGLE = 200, NASYNC = 20000, NEXTRA = 1 << 16 };
+	static struct rec srecs[NSINGLE], arecs[NASYNC], xrecs[NEXTRA];
+	static struct xcall_pool_call calls[NASYNC], xcalls[NEXTRA];
+	static struct blocker b;
+	struct xcall_pool *p = pool_new(_i ? 1 : 0);
+	int cpu = cpu_list[0], i, err;
+	struct destroyer d = { .pool = p };
+	unsigned long n;
+
+	blocker_init(&b);
+	b.pool = p;
+	b.cpu = cpu;
+	ck_assert_int_eq(xcall_pool_call_single(p, cpu, blocker_fn, &b, 0, -1),
+			 0);
+	sem_wait_ok(&b.entered);
+	for (i = 0; i < NSINGLE; i++) {
+		srecs[i].cpu = cpu_list[i % ncpus];
+		ck_assert_int_eq(xcall_pool_call_single(p, srecs[i].cpu, rec_fn,
+							&srecs[i], 0, -1), 0);
+	}
+	for (i = 0; i < NASYNC; i++) {
+		arecs[i].cpu = cpu_list[i % ncpus];
+		calls[i].fn = rec_fn;
+		calls[i].arg = &arecs[i];
+		ck_assert_int_eq(xcall_pool_call_async(p, arecs[i].cpu,
+						       &calls[i]), 0);
+	}
+
+	/*
+	 * Destroy cannot finish while the blocker holds its worker, so the
+	 * pool stays valid until we release it: calls are taken until destroy
+	 * has started, then refused with -ESHUTDOWN.
+	 */
+	ck_assert_int_eq(pthread_create(&d.thread, NULL, destroy_main, &d), 0);
+	for (n = 0; ; n++) {
+		ck_assert_uint_lt(n, NEXTRA);
+		xrecs[n].cpu = cpu_list[n % ncpus];
+		xcalls[n].fn = rec_fn;
+		xcalls[n].arg = &xrecs[n];
+		err = xcall_pool_call_async(p, xrecs[n].cpu, &xcalls[n]);
+		if (err)
+			break;
+		sched_yield();
+	}
+	ck_assert_int_eq(err, -ESHUTDOWN);
+	ck_assert(xcall_pool_done(&xcalls[n]));	/* the refused one */
+	ck_assert_int_eq(xcall_pool_call_single(p, cpu, noop_fn, NULL, 0, -1),
+			 -ESHUTDOWN);
+	ck_assert_int_eq(xcall_pool_call_many(p, &cpus, sizeof(cpus), noop_fn,
+					      NULL, -1), -ESHUTDOWN);
+	sem_post(&b.release);
+	pthread_join(d.thread, NULL);
+
+	ck_assert_int_eq(b.late_err, -ESHUTDOWN);
+	ck_assert_uint_eq(b.runs, 1);
+	check_recs(srecs, NSINGLE);
+	check_recs(arecs, NASYNC);
+	check_recs(xrecs, n);
+	for (i = 0; i < NASYNC; i++)
+		ck_assert(xcall_pool_done(&calls[i]));
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * Bad input.
+ */
+
+START_TEST(test_bad_create)
+{
+	struct xcall_pool *p = NULL;
+	cpu_set_t empty, far;
+	cpu_set_t *big;
+	size_t bigsize = CPU_ALLOC_SIZE(8192);
+
+	CPU_ZERO(&empty);
+	ck_assert_int_eq(xcall_pool_create(NULL, &cpus, sizeof(cpus), NULL),
+			 -EINVAL);
+	ck_assert_int_eq(xcall_pool_create(&p, NULL, sizeof(cpus), NULL),
+			 -EINVAL);
+	ck_assert_int_eq(xcall_pool_create(&p, &cpus, 0, NULL), -EINVAL);
+	ck_assert_int_eq(xcall_pool_create(&p, &empty, sizeof(empty), NULL),
+			 -EINVAL);
+	/* A CPU that does not exist. */
+	CPU_ZERO(&far);
+	CPU_SET(CPU_SETSIZE - 1, &far);
+	ck_assert_int_eq(xcall_pool_create(&p, &far, sizeof(far), NULL),
+			 -ENXIO);
+	big = CPU_ALLOC(8192);
+	ck_assert_ptr_nonnull(big);
+	CPU_ZERO_S(bigsize, big);
+	CPU_SET_S(cpu_list[0], bigsize, big);
+	CPU_SET_S(8000, bigsize, big);
+	ck_assert_int_eq(xcall_pool_create(&p, big, bigsize, NULL), -ENXIO);
+	CPU_FREE(big);
+	ck_assert_ptr_null(p);
+	xcall_pool_destroy(NULL);
+}
+END_TEST
+
+START_TEST(test_bad_calls)
+{
+	struct xcall_pool *p = pool_new(0);
+	struct xcall_pool_call c;
+	cpu_set_t empty, outside;
+	int cpu = cpu_list[0], absent = CPU_SETSIZE - 1;
+
+	memset(&c, 0, sizeof(c));
+	CPU_ZERO(&empty);
+	CPU_ZERO(&outside);
+	CPU_SET(cpu, &outside);
+	CPU_SET(absent, &outside);
+
+	ck_assert_int_eq(xcall_pool_has_cpu(NULL, cpu), -EINVAL);
+	ck_assert_int_eq(xcall_pool_has_cpu(p, cpu), 1);
+	ck_assert_int_eq(xcall_pool_has_cpu(p, -1), 0);
+	ck_assert_int_eq(xcall_pool_has_cpu(p, absent), 0);
+
+	ck_assert_int_eq(xcall_pool_call_single(NULL, cpu, noop_fn, NULL, 1,
+						-1), -EINVAL);
+	ck_assert_int_eq(xcall_pool_call_single(p, cpu, NULL, NULL, 1, -1),
+			 -EINVAL);
+	ck_assert_int_eq(xcall_pool_call_single(p, -1, noop_fn, NULL, 1, -1),
+			 -EINVAL);
+	ck_assert_int_eq(xcall_pool_call_single(p, absent, noop_fn, NULL, 1,
+						-1), -ENXIO);
+	ck_assert_int_eq(xcall_pool_call_single(p, INT32_MAX, noop_fn, NULL,
+						0, -1), -ENXIO);
+
+	ck_assert_int_eq(xcall_pool_call_async(NULL, cpu, &c), -EINVAL);
+	ck_assert_int_eq(xcall_pool_call_async(p, cpu, NULL), -EINVAL);
+	ck_assert_int_eq(xcall_pool_call_async(p, cpu, &c), -EINVAL); /* fn */
+	c.fn = noop_fn;
+	ck_assert_int_eq(xcall_pool_call_async(p, -1, &c), -EINVAL);
+	ck_assert_int_eq(xcall_pool_call_async(p, absent, &c), -ENXIO);
+	ck_assert(xcall_pool_done(&c));	/* refused calls are not in flight */
+	ck_assert_int_eq(xcall_pool_wait(NULL, -1), -EINVAL);
+	ck_assert(!xcall_pool_done(NULL));
+
+	ck_assert_int_eq(xcall_pool_call_many(NULL, &cpus, sizeof(cpus),
+					      noop_fn, NULL, -1), -EINVAL);
+	ck_assert_int_eq(xcall_pool_call_many(p, NULL, sizeof(cpus), noop_fn,
+					      NULL, -1), -EINVAL);
+	ck_assert_int_eq(xcall_pool_call_many(p, &cpus, 0, noop_fn, NULL, -1),
+			 -EINVAL);
+	ck_assert_int_eq(xcall_pool_call_many(p, &cpus, sizeof(cpus), NULL,
+					      NULL, -1), -EINVAL);
+	ck_assert_int_eq(xcall_pool_call_many(p, &empty, sizeof(empty),
+					      noop_fn, NULL, -1), -EINVAL);
+	memset(many_runs, 0, sizeof(many_runs));
+	ck_assert_int_eq(xcall_pool_call_many(p, &outside, sizeof(outside),
+					      many_fn, &c.__spin, -1), -ENXIO);
+	ck_assert_uint_eq(many_runs[cpu], 0);	/* nothing was queued */
+	xcall_pool_destroy(p);
+}
+END_TEST
+
+static Suite *pool_suite(void)
+{
+	Suite *s = suite_create("pool");
+	TCase *tc;
+
+	tc = tcase_create("stress");
+	tcase_add_checked_fixture(tc, setup_cpus, NULL);
+	tcase_set_timeout(tc, 600);
+	tcase_add_test(tc, test_stress_spinning);
+	tcase_add_test(tc, test_stress_parking);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("completion");
+	tcase_add_checked_fixture(tc, setup_cpus, NULL);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_async_completes);
+	tcase_add_test(tc, test_single_nowait);
+	tcase_add_test(tc, test_nested_own_cpu);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("many");
+	tcase_add_checked_fixture(tc, setup_cpus, NULL);
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, test_many_all, 0, 2);
+	tcase_add_test(tc, test_many_subset);
+	tcase_add_test(tc, test_many_nested);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("timeout");
+	tcase_add_checked_fixture(tc, setup_cpus, NULL);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_timeout_running);
+	tcase_add_test(tc, test_timeout_stuck_worker);
+	tcase_add_test(tc, test_timeout_no_slot);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("destroy");
+	tcase_add_checked_fixture(tc, setup_cpus, NULL);
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, test_destroy_drains, 0, 2);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("bad input");
+	tcase_add_checked_fixture(tc, setup_cpus, NULL);
+	tcase_add_test(tc, test_bad_create);
+	tcase_add_test(tc, test_bad_calls);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(pool_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
