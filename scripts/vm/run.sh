@@ -4,7 +4,7 @@
 # run.sh [--bench PROGRAM] FLAVOUR: pack what build.sh built into a busybox
 # initramfs, boot FLAVOUR's Debian kernel under qemu (TCG, 4 vCPUs, never
 # KVM) and judge the run from the serial console. Fails on: a timeout
-# ($XCALL_VM_TIMEOUT seconds, default 900), no verdict line, a FAIL verdict,
+# ($XCALL_VM_TIMEOUT seconds, default 300), no verdict line, a FAIL verdict,
 # or a kernel line reporting BUG:/WARNING:/Oops/cut here/lockdep/possible
 # circular locking/general protection fault/Kernel panic.
 #
@@ -19,7 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 SRC=${SRC:-$(cd "$here/../.." && pwd)}
 B=${B:-$SRC/build}
 cache=${XCALL_VM_CACHE:-/var/cache/xcall-vm}
-timeout=${XCALL_VM_TIMEOUT:-900}
+timeout=${XCALL_VM_TIMEOUT:-300}
 prog=run.sh
 
 die() { echo "$prog: $*" >&2; exit 1; }
@@ -115,9 +115,15 @@ if [ -n "$bench" ]; then
 fi
 
 if [ -n "$why" ]; then
-	# The part a person needs: the guest's output, then the kernel log.
-	echo "---- $fl console (last 150 lines of $log) ----"
-	tail -n 150 "$log"
+	# What a person needs: the guest's own output (without the dump of
+	# the kernel log), then the kernel's report from its first line on.
+	echo "---- $fl: console without the kernel log dump ($log) ----"
+	sed '/^XCALL-VM-DMESG-BEGIN$/,/^XCALL-VM-DMESG-END$/d' "$log" |
+		grep -v '^\[ *[0-9]*\.[0-9]*\] ' | tail -n 100
+	if [ -s "$out/bad.txt" ]; then
+		echo "---- $fl: kernel log from the first report ----"
+		grep -m1 -F -A 60 "$(head -n1 "$out/bad.txt")" "$log"
+	fi
 	echo "----"
 	echo "  FAIL     $fl: $why (${secs}s)"
 	exit 1

@@ -1,0 +1,112 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# check.sh FLAVOUR...: `make check-vm`. Fetch every flavour's kernel, build
+# the module and the static guest programs, boot each guest, and print one
+# table: flavour, kernel, seconds spent, verdict. Every flavour is tried
+# even when one fails; the exit status is 1 if any did.
+#
+# check.sh --bench FLAVOUR: `make bench-vm`. Each tests/vm/bench_*.c program
+# runs alone in FLAVOUR's guest (cpuid.ko, msr.ko and xcall.ko loaded); its
+# table is printed and kept in $B/vm/<flavour>/<program>.txt.
+#
+# XCALL_VM_JOBS=2 boots two guests at a time (default 1). Environment as
+# build.sh.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+SRC=${SRC:-$(cd "$here/../.." && pwd)}
+B=${B:-$SRC/build}
+export SRC B
+cache=${XCALL_VM_CACHE:-/var/cache/xcall-vm}
+jobs=${XCALL_VM_JOBS:-1}
+
+now() { date +%s; }
+
+if [ "${1:-}" = --bench ]; then
+	fl=${2:-x86_64-6.1}
+	"$here/build.sh" "$fl" || exit 1
+	# shellcheck source=scripts/vm/flavour.sh
+	. "$here/flavour.sh"
+	flavour "$fl"
+	rc=0 n=0
+	for p in "$B/vm/user-$debarch"/tests/vm/bench_*; do
+		case "$p" in *.o|*.d) continue ;; esac
+		[ -x "$p" ] || continue
+		n=$((n + 1))
+		p=${p##*/}
+		if "$here/run.sh" --bench "$p" "$fl"; then
+			echo "==> $p in the $fl guest ($(cut -d' ' -f1 "$cache/$fl/version"), 4 vCPUs, TCG):"
+			cat "$B/vm/$fl/$p.txt"
+		else
+			rc=1
+		fi
+	done
+	[ "$n" -gt 0 ] || echo "bench-vm: no tests/vm/bench_*.c to run"
+	exit $rc
+fi
+
+[ $# -gt 0 ] || { echo "usage: check.sh FLAVOUR... | --bench FLAVOUR" >&2; exit 2; }
+mkdir -p "$B/vm"
+t0=$(now)
+"$here/fetch.sh" "$@" || exit 1
+tfetch=$(($(now) - t0))
+
+declare -A tbuild verdict
+ok=()
+for fl in "$@"; do
+	t=$(now)
+	if "$here/build.sh" "$fl"; then
+		ok+=("$fl")
+		verdict[$fl]=built
+	else
+		verdict[$fl]="FAIL (build)"
+	fi
+	tbuild[$fl]=$(($(now) - t))
+done
+
+# Boot: at most $jobs guests at a time, each with its own log.
+boot() {
+	local t
+	t=$(now)
+	if "$here/run.sh" "$1" >"$B/vm/$1/run.out" 2>&1; then
+		echo PASS >"$B/vm/$1/verdict"
+	else
+		echo "FAIL" >"$B/vm/$1/verdict"
+	fi
+	echo $(($(now) - t)) >"$B/vm/$1/boot.secs"
+	cat "$B/vm/$1/run.out"
+}
+running=0
+for fl in "${ok[@]}"; do
+	rm -f "$B/vm/$fl/verdict"
+	if [ "$jobs" -le 1 ]; then
+		boot "$fl"
+		continue
+	fi
+	boot "$fl" &
+	running=$((running + 1))
+	if [ "$running" -ge "$jobs" ]; then
+		wait -n
+		running=$((running - 1))
+	fi
+done
+wait
+
+rc=0
+echo
+printf '%-12s %-24s %6s %6s  %s\n' flavour kernel build boot verdict
+for fl in "$@"; do
+	v=${verdict[$fl]}
+	b=-
+	if [ "$v" = built ]; then
+		v=$(cat "$B/vm/$fl/verdict" 2>/dev/null || echo "FAIL (no run)")
+		b=$(cat "$B/vm/$fl/boot.secs" 2>/dev/null || echo -)s
+	fi
+	[ "$v" = PASS ] || rc=1
+	printf '%-12s %-24s %5ss %6s  %s\n' "$fl" \
+		"$(cut -d' ' -f1 "$cache/$fl/version" 2>/dev/null)" \
+		"${tbuild[$fl]}" "$b" "$v"
+done
+echo "fetch ${tfetch}s, total $(($(now) - t0))s"
+exit $rc
