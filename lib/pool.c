@@ -35,6 +35,7 @@
 #include "libxcall.h"
 
 #define POOL_DEFAULT_SPIN_NS	50000u	/* about one futex wake on a VM */
+#define POOL_YIELD_NS		5000u	/* a spinning worker yields this often */
 #define POOL_SLOTS_PER_CPU	256u
 #define POOL_SLOTS_MIN		1024u
 #define POOL_SLOTS_MAX		(1u << 20)
@@ -340,6 +341,9 @@ static int call_wait(struct xcall_pool_call *c, uint64_t deadline,
 
 	if (!(st & ST_PHASE))
 		return 0;
+	/* Spinning on the worker's own CPU would only keep it from running. */
+	if (sched_getcpu() == c->cpu)
+		spin_ns = 0;
 	t0 = now_ns();
 	while (spin_ns && t0 < deadline) {
 		cpu_relax();
@@ -397,21 +401,33 @@ static void slot_abandon(struct xcall_pool *p, struct pool_slot *s)
 
 /*
  * Spin on the queue for the adaptive budget; true if work arrived. @t0 gets
- * the time the worker became idle.
+ * the time the worker became idle. Every POOL_YIELD_NS the worker yields:
+ * a thread that shares this CPU (often the very producer we wait for) runs
+ * then instead of waiting for the spin to end; with nobody else runnable
+ * sched_yield() returns at once.
  */
 static bool worker_spin(struct pool_worker *w, uint64_t *t0)
 {
+	uint64_t t, yield_at;
 	unsigned int n = 0;
 
 	*t0 = now_ns();
 	if (!w->spin_ns)
 		return false;
+	yield_at = *t0 + POOL_YIELD_NS;
 	for (;;) {
 		if (__atomic_load_n(&w->head, __ATOMIC_RELAXED))
 			return true;
 		cpu_relax();
-		if (!(++n & 15) && now_ns() - *t0 >= w->spin_ns)
+		if (++n & 15)
+			continue;
+		t = now_ns();
+		if (t - *t0 >= w->spin_ns)
 			return false;
+		if (t >= yield_at) {
+			sched_yield();
+			yield_at = t + POOL_YIELD_NS;
+		}
 	}
 }
 

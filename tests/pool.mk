@@ -20,3 +20,15 @@ check-tsan:
 		TSAN_OPTIONS="halt_on_error=1 $(TSAN_OPTIONS)" \
 		$(POOL_TSAN_B)/tests/unit/test_pool
 CHECK_TARGETS += check-tsan
+
+BENCH_POOL	:= $(B)/tests/bench/bench_pool
+
+$(BENCH_POOL): $(BENCH_POOL).o $(LIBXCALL_A)
+	$(call quiet_cmd,LD,$@)
+	$(Q)$(CC) $(XLDFLAGS) -o $@ $< $(LIBXCALL_A) $(LIBXCALL_LIBS)
+
+.PHONY: bench-pool
+bench-pool: $(BENCH_POOL)
+	$(Q)$(BENCH_POOL) $(BENCH_POOL_ARGS)
+BENCH_TARGETS += bench-pool
+ALL_TARGETS += $(BENCH_POOL)

@@ -1,0 +1,485 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * bench_pool: what a cross-CPU call through the in-process pool costs,
+ * against the floors the hardware and the kernel set, measured in the same
+ * run between the same two CPUs:
+ *
+ *   cache-line ping-pong    two spinning threads bounce one line: the least
+ *                           a round trip between two CPUs can cost
+ *   futex ping-pong         two threads that sleep and wake each other
+ *   llist hand-off          the pool's queue alone, no API around it
+ *
+ * against which the pool's round trip with a spinning worker, with a parked
+ * worker (spin_ns = 1: both sides sleep) and its no-wait throughput are
+ * shown as ratios. Every figure is the median of many samples (this is for
+ * noisy VMs); p10/p90 show the spread.
+ *
+ * Usage: bench_pool [-s SAMPLES] [-a CPU] [-b CPU]
+ */
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libxcall.h"
+
+static int cpu_a, cpu_b, nsamples = 101;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set)) {
+		fprintf(stderr, "bench_pool: cpu %d: %s\n", cpu,
+			strerror(errno));
+		exit(1);
+	}
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct stat {
+	double p10, med, p90;
+};
+
+static struct stat stat_of(double *v, int n)
+{
+	struct stat s;
+
+	qsort(v, n, sizeof(*v), cmp_double);
+	s.p10 = v[n / 10];
+	s.med = v[n / 2];
+	s.p90 = v[n - 1 - n / 10];
+	return s;
+}
+
+/*
+ * Run @fn(@iters) @nsamples times after a warm-up; each sample is the mean
+ * cost of one iteration in ns.
+ */
+static struct stat sample(void (*fn)(long), long iters)
+{
+	double *v = calloc(nsamples, sizeof(*v));
+	struct stat s;
+	uint64_t t0;
+	int i;
+
+	if (!v)
+		exit(1);
+	fn(iters);
+	for (i = 0; i < nsamples; i++) {
+		t0 = now_ns();
+		fn(iters);
+		v[i] = (double)(now_ns() - t0) / iters;
+	}
+	s = stat_of(v, nsamples);
+	free(v);
+	return s;
+}
+
+/* ------------------------------------------------------------------------
+ * A partner thread on cpu_b that runs one loop per measurement.
+ */
+
+struct partner {
+	pthread_t thread;
+	void (*loop)(struct partner *pt);
+	uint32_t stop;
+};
+
+static void *partner_main(void *arg)
+{
+	struct partner *pt = arg;
+
+	pin(cpu_b);
+	pt->loop(pt);
+	return NULL;
+}
+
+static void partner_start(struct partner *pt, void (*loop)(struct partner *))
+{
+	pt->loop = loop;
+	pt->stop = 0;
+	if (pthread_create(&pt->thread, NULL, partner_main, pt))
+		exit(1);
+}
+
+/* ------------------------------------------------------------------------
+ * Cache-line ping-pong: one line, odd values from a, even from b.
+ */
+
+static struct {
+	uint64_t v;
+} __attribute__((aligned(128))) line;
+
+static void pingpong_b(struct partner *pt)
+{
+	uint64_t seen = 0, v;
+
+	for (;;) {
+		while ((v = __atomic_load_n(&line.v, __ATOMIC_ACQUIRE)) ==
+		       seen)
+			cpu_relax();
+		if (v == UINT64_MAX)
+			return;
+		seen = v + 1;
+		__atomic_store_n(&line.v, seen, __ATOMIC_RELEASE);
+	}
+}
+
+static void pingpong_a(long iters)
+{
+	static uint64_t v;
+	long i;
+
+	for (i = 0; i < iters; i++) {
+		__atomic_store_n(&line.v, ++v, __ATOMIC_RELEASE);
+		while (__atomic_load_n(&line.v, __ATOMIC_ACQUIRE) == v)
+			cpu_relax();
+		v++;
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Futex ping-pong: each side always sleeps until the other wakes it.
+ */
+
+static uint32_t fa __attribute__((aligned(128)));
+static uint32_t fb __attribute__((aligned(128)));
+
+static void futex_wait(uint32_t *addr, uint32_t val)
+{
+	syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+static void futex_wake(uint32_t *addr)
+{
+	syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+static void futex_b(struct partner *pt)
+{
+	for (;;) {
+		while (!__atomic_load_n(&fb, __ATOMIC_ACQUIRE))
+			futex_wait(&fb, 0);
+		__atomic_store_n(&fb, 0, __ATOMIC_RELAXED);
+		if (__atomic_load_n(&pt->stop, __ATOMIC_ACQUIRE))
+			return;
+		__atomic_store_n(&fa, 1, __ATOMIC_RELEASE);
+		futex_wake(&fa);
+	}
+}
+
+static void futex_a(long iters)
+{
+	long i;
+
+	for (i = 0; i < iters; i++) {
+		__atomic_store_n(&fb, 1, __ATOMIC_RELEASE);
+		futex_wake(&fb);
+		while (!__atomic_load_n(&fa, __ATOMIC_ACQUIRE))
+			futex_wait(&fa, 0);
+		__atomic_store_n(&fa, 0, __ATOMIC_RELAXED);
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * llist hand-off: the pool's queue and completion word without the pool:
+ * push with CAS, take all with exchange, mark each node done.
+ */
+
+#define RING	256
+
+struct node {
+	struct node *next;
+	uint32_t busy;
+} __attribute__((aligned(64)));
+
+static struct node ring[RING];
+static struct node *head __attribute__((aligned(128)));
+
+static void llist_b(struct partner *pt)
+{
+	struct node *n, *next, *fifo;
+
+	for (;;) {
+		while (!__atomic_load_n(&head, __ATOMIC_RELAXED))
+			if (__atomic_load_n(&pt->stop, __ATOMIC_ACQUIRE))
+				return;
+			else
+				cpu_relax();
+		n = __atomic_exchange_n(&head, NULL, __ATOMIC_ACQUIRE);
+		for (fifo = NULL; n; n = next) {
+			next = n->next;
+			n->next = fifo;
+			fifo = n;
+		}
+		for (n = fifo; n; n = next) {
+			next = n->next;
+			__atomic_store_n(&n->busy, 0, __ATOMIC_RELEASE);
+		}
+	}
+}
+
+static void llist_a(long iters)
+{
+	static unsigned long k;
+	struct node *n, *old;
+	long i;
+
+	for (i = 0; i < iters; i++) {
+		n = &ring[k++ % RING];
+		while (__atomic_load_n(&n->busy, __ATOMIC_ACQUIRE))
+			cpu_relax();
+		n->busy = 1;
+		old = __atomic_load_n(&head, __ATOMIC_RELAXED);
+		do
+			n->next = old;
+		while (!__atomic_compare_exchange_n(&head, &old, n, true,
+						    __ATOMIC_RELEASE,
+						    __ATOMIC_RELAXED));
+	}
+	for (i = 0; i < RING; i++)
+		while (__atomic_load_n(&ring[i].busy, __ATOMIC_ACQUIRE))
+			cpu_relax();
+}
+
+/* ------------------------------------------------------------------------
+ * The pool.
+ */
+
+static struct xcall_pool *pool;
+static uint64_t calls_run;
+
+static void count_fn(void *arg)
+{
+	calls_run++;		/* one worker: no race */
+}
+
+static void pool_single_wait(long iters)
+{
+	long i;
+
+	for (i = 0; i < iters; i++)
+		if (xcall_pool_call_single(pool, cpu_b, count_fn, NULL, 1, -1))
+			exit(1);
+}
+
+static void pool_async_wait(long iters)
+{
+	struct xcall_pool_call c = { .fn = count_fn };
+	long i;
+
+	for (i = 0; i < iters; i++)
+		if (xcall_pool_call_async(pool, cpu_b, &c) ||
+		    xcall_pool_wait(&c, -1))
+			exit(1);
+}
+
+/* No-wait: call_single with wait = 0, then one waited call to drain. */
+static void pool_single_nowait(long iters)
+{
+	long i;
+
+	for (i = 0; i < iters; i++)
+		if (xcall_pool_call_single(pool, cpu_b, count_fn, NULL, 0, -1))
+			exit(1);
+	if (xcall_pool_call_single(pool, cpu_b, count_fn, NULL, 1, -1))
+		exit(1);
+}
+
+/* No-wait with caller-owned calls (call_async) from a ring. */
+static struct xcall_pool_call aring[RING];
+
+static void pool_async_nowait(long iters)
+{
+	static unsigned long k;
+	struct xcall_pool_call *c;
+	long i;
+
+	for (i = 0; i < iters; i++) {
+		c = &aring[k++ % RING];
+		if (xcall_pool_wait(c, -1))
+			exit(1);
+		c->fn = count_fn;
+		if (xcall_pool_call_async(pool, cpu_b, c))
+			exit(1);
+	}
+	for (i = 0; i < RING; i++)
+		if (xcall_pool_wait(&aring[i], -1))
+			exit(1);
+}
+
+static void pool_open(unsigned int spin_ns)
+{
+	struct xcall_pool_opts opts = { .spin_ns = spin_ns };
+	cpu_set_t set;
+	int err;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu_b, &set);
+	err = xcall_pool_create(&pool, &set, sizeof(set), &opts);
+	if (err) {
+		fprintf(stderr, "bench_pool: pool on cpu %d: %s\n", cpu_b,
+			strerror(-err));
+		exit(1);
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * The table.
+ */
+
+static void row(const char *name, struct stat s, const char *unit,
+		double floor, const char *floor_name, const char *target)
+{
+	printf("%-34s %10.1f %10.1f %10.1f  %-6s", name, s.med, s.p10, s.p90,
+	       unit);
+	if (floor > 0)
+		printf(" %6.2fx %-14s %s", s.med / floor, floor_name, target);
+	printf("\n");
+}
+
+/* Throughput: the per-call ns samples as calls/s (p10 and p90 swap). */
+static struct stat rate_of(struct stat s)
+{
+	struct stat r = {
+		.p10 = 1e3 / s.p90, .med = 1e3 / s.med, .p90 = 1e3 / s.p10,
+	};
+
+	return r;
+}
+
+static void pick_cpus(void)
+{
+	cpu_set_t set;
+	int cpu, n = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		exit(1);
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &set))
+			continue;
+		if (n == 0 && cpu_a < 0)
+			cpu_a = cpu;
+		else if (cpu != cpu_a && cpu_b < 0)
+			cpu_b = cpu;
+		n++;
+	}
+	if (cpu_b < 0) {
+		fprintf(stderr, "bench_pool: needs two CPUs\n");
+		exit(1);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct stat pp, fx, ll, s;
+	struct partner pt;
+	int opt;
+
+	cpu_a = cpu_b = -1;
+	while ((opt = getopt(argc, argv, "s:a:b:")) != -1) {
+		switch (opt) {
+		case 's':
+			nsamples = atoi(optarg);
+			break;
+		case 'a':
+			cpu_a = atoi(optarg);
+			break;
+		case 'b':
+			cpu_b = atoi(optarg);
+			break;
+		default:
+			fprintf(stderr,
+				"usage: bench_pool [-s SAMPLES] [-a CPU] [-b CPU]\n");
+			return 64;
+		}
+	}
+	if (nsamples < 11)
+		nsamples = 11;
+	pick_cpus();
+	pin(cpu_a);
+
+	partner_start(&pt, pingpong_b);
+	pp = sample(pingpong_a, 20000);
+	__atomic_store_n(&line.v, UINT64_MAX, __ATOMIC_RELEASE);
+	pthread_join(pt.thread, NULL);
+
+	partner_start(&pt, futex_b);
+	fx = sample(futex_a, 200);
+	__atomic_store_n(&pt.stop, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&fb, 1, __ATOMIC_RELEASE);
+	futex_wake(&fb);
+	pthread_join(pt.thread, NULL);
+
+	partner_start(&pt, llist_b);
+	ll = sample(llist_a, 100000);
+	__atomic_store_n(&pt.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(pt.thread, NULL);
+
+	printf("bench_pool: caller on cpu %d, worker on cpu %d, "
+	       "median of %d samples\n\n", cpu_a, cpu_b, nsamples);
+	printf("%-34s %10s %10s %10s  %-6s %7s %-14s %s\n", "", "median",
+	       "p10", "p90", "unit", "ratio", "to", "target");
+	row("cache-line ping-pong round trip", pp, "ns", 0, NULL, NULL);
+	row("futex ping-pong round trip", fx, "ns", 0, NULL, NULL);
+	row("llist hand-off (no API)", rate_of(ll), "M/s", 0, NULL, NULL);
+
+	pool_open(0);
+	s = sample(pool_single_wait, 20000);
+	row("pool call_single wait, spinning", s, "ns", pp.med, "ping-pong",
+	    "<= 2x");
+	s = sample(pool_async_wait, 20000);
+	row("pool call_async+wait, spinning", s, "ns", pp.med, "ping-pong",
+	    "");
+	s = rate_of(sample(pool_single_nowait, 100000));
+	printf("%-34s %10.2f %10.2f %10.2f  %-6s %6.2fx %-14s %s\n",
+	       "pool call_single no-wait", s.med, s.p10, s.p90, "M/s",
+	       s.med / (1e3 / ll.med), "llist", ">= 10 M/s");
+	s = rate_of(sample(pool_async_nowait, 100000));
+	printf("%-34s %10.2f %10.2f %10.2f  %-6s %6.2fx %-14s\n",
+	       "pool call_async no-wait", s.med, s.p10, s.p90, "M/s",
+	       s.med / (1e3 / ll.med), "llist");
+	xcall_pool_destroy(pool);
+
+	pool_open(1);
+	s = sample(pool_single_wait, 200);
+	row("pool call_single wait, parked", s, "ns", fx.med, "futex",
+	    "<= 1.2x");
+	xcall_pool_destroy(pool);
+	return 0;
+}
