@@ -31,8 +31,10 @@ VM_ENV		= SRC=$(SRC) B=$(B) $(if $(filter 1,$(V)),V=1)
 vm-progs: $(VM_PROGS) $(XCALL_BIN)
 
 check-vm:
+	$(Q)$(SRC)/scripts/deps.sh build && $(SRC)/scripts/deps.sh vm
 	$(Q)$(VM_ENV) $(SRC)/scripts/vm/check.sh $(VM_FLAVOURS)
 
 bench-vm:
+	$(Q)$(SRC)/scripts/deps.sh build && $(SRC)/scripts/deps.sh vm
 	$(Q)$(VM_ENV) $(SRC)/scripts/vm/check.sh --bench $(VM_BENCH_FLAVOUR)
 BENCH_TARGETS += bench-vm
