@@ -73,7 +73,7 @@ struct pool_slot {
 	struct xcall_pool_call call;
 	uint32_t next_free;		/* index + 1 of the next free slot */
 	uint32_t link;			/* index + 1: call_many's own chain */
-};
+} __attribute__((aligned(64)));	/* one line: a slot moves alone */
 
 struct xcall_pool {
 	struct pool_worker *workers;
@@ -554,6 +554,17 @@ static void pool_free(struct xcall_pool *p)
 	free(p);
 }
 
+/* Zeroed memory on a POOL_LINE boundary (what the structs ask for). */
+static void *zalloc_aligned(size_t size)
+{
+	size_t rounded = (size + POOL_LINE - 1) & ~(size_t)(POOL_LINE - 1);
+	void *mem = aligned_alloc(POOL_LINE, rounded);
+
+	if (mem)
+		memset(mem, 0, rounded);
+	return mem;
+}
+
 static int pool_start(struct xcall_pool *p)
 {
 	sigset_t all, old;
@@ -608,7 +619,7 @@ int xcall_pool_create(struct xcall_pool **pp, const cpu_set_t *set,
 		if (CPU_ISSET_S(cpu, setsize, set))
 			maxcpu = cpu;
 
-	p = calloc(1, sizeof(*p));
+	p = zalloc_aligned(sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	p->spin_ns = opts && opts->spin_ns ? opts->spin_ns
@@ -622,11 +633,10 @@ int xcall_pool_create(struct xcall_pool **pp, const cpu_set_t *set,
 
 	err = -ENOMEM;
 	p->cpu_worker = malloc(p->ncpu_map * sizeof(*p->cpu_worker));
-	p->workers = aligned_alloc(POOL_LINE, n * sizeof(*p->workers));
-	p->slots = calloc(p->nslots, sizeof(*p->slots));
+	p->workers = zalloc_aligned(n * sizeof(*p->workers));
+	p->slots = zalloc_aligned(p->nslots * sizeof(*p->slots));
 	if (!p->cpu_worker || !p->workers || !p->slots)
 		goto out_free;
-	memset(p->workers, 0, n * sizeof(*p->workers));
 
 	for (cpu = 0, i = 0; cpu < p->ncpu_map; cpu++) {
 		p->cpu_worker[cpu] = -1;
