@@ -188,26 +188,49 @@ struct xcall_pool_opts {
 	unsigned int spin_ns;
 };
 
+/*
+ * Errors of the pool: -EINVAL bad arguments, -ENXIO a CPU not in the pool
+ * (at create: one that cannot be used), -ESHUTDOWN destroy has started,
+ * -ETIMEDOUT, -EBUSY (call_async of a call in flight). Timeouts are in ms,
+ * < 0 for none, 0 to only look. Pool functions run on the worker thread;
+ * like IPI functions they should be short.
+ */
 int xcall_pool_create(struct xcall_pool **pp, const cpu_set_t *set,
 		      size_t setsize, const struct xcall_pool_opts *opts);
-/* Runs every pending call, then stops and joins the workers. */
+/*
+ * Runs every pending call, then stops and joins the workers. Calls made
+ * once it has started fail with -ESHUTDOWN; no other thread may still be
+ * inside an xcall_pool_*() call on @p when it returns. Not from a pool
+ * function.
+ */
 void xcall_pool_destroy(struct xcall_pool *p);
-/* Is @cpu served by @p? */
+/* Is @cpu served by @p? 1 or 0. */
 int xcall_pool_has_cpu(const struct xcall_pool *p, int cpu);
 
-/* smp_call_function_single(): run fn(arg) on @cpu; wait if @wait. */
+/*
+ * smp_call_function_single(): run fn(arg) on @cpu; wait if @wait. The call
+ * lives in a pool-owned slot, so a timeout never leaves the worker with a
+ * dangling call. On -ETIMEDOUT a call that had not started is cancelled
+ * (fn never runs); one already running finishes, so @arg must stay valid
+ * until fn returns. @timeout_ms also bounds the wait for a free slot when
+ * thousands are in flight (then -ETIMEDOUT and nothing was queued).
+ */
 int xcall_pool_call_single(struct xcall_pool *p, int cpu, xcall_pool_fn fn,
 			   void *arg, int wait, int timeout_ms);
-/* smp_call_function_single_async(): queue @c (fn, arg set) on @cpu. */
+/*
+ * smp_call_function_single_async(): queue @c (fn, arg set) on @cpu. The
+ * call always runs, even after a wait for it timed out.
+ */
 int xcall_pool_call_async(struct xcall_pool *p, int cpu,
 			  struct xcall_pool_call *c);
 /* Wait for @c: 0 when it has run, -ETIMEDOUT. @timeout_ms < 0: forever. */
 int xcall_pool_wait(struct xcall_pool_call *c, int timeout_ms);
-/* Has @c run (and been released by its worker)? */
+/* Has @c run (and been released by its worker)? Also true if never queued. */
 int xcall_pool_done(const struct xcall_pool_call *c);
 /*
  * smp_call_function_many(): run fn(arg) on every CPU of @set, fanning out
- * to all before waiting on any. -ETIMEDOUT if any has not run in time.
+ * to all before waiting on any. -ETIMEDOUT if any has not run in time:
+ * those not started are cancelled, as for call_single.
  */
 int xcall_pool_call_many(struct xcall_pool *p, const cpu_set_t *set,
 			 size_t setsize, xcall_pool_fn fn, void *arg,

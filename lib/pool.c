@@ -356,17 +356,15 @@ static int call_wait(struct xcall_pool_call *c, uint64_t deadline,
 	for (;;) {
 		if (!(st & ST_PHASE))
 			return 0;
+		if (deadline != UINT64_MAX && now_ns() >= deadline)
+			return -ETIMEDOUT;
 		if (!(st & ST_WAITERS) &&
 		    !__atomic_compare_exchange_n(&c->__state, &st,
 						 st | ST_WAITERS, false,
 						 __ATOMIC_ACQUIRE,
 						 __ATOMIC_ACQUIRE))
 			continue;
-		st |= ST_WAITERS;
-		if (futex_wait(&c->__state, st, deadline) == -ETIMEDOUT) {
-			st = __atomic_load_n(&c->__state, __ATOMIC_ACQUIRE);
-			return (st & ST_PHASE) ? -ETIMEDOUT : 0;
-		}
+		futex_wait(&c->__state, st | ST_WAITERS, deadline);
 		st = __atomic_load_n(&c->__state, __ATOMIC_ACQUIRE);
 	}
 }
