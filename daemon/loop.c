@@ -43,7 +43,7 @@
 #include "xcalld.h"
 
 #define RING_ENTRIES		1024
-#define MAX_SENDS		16	/* sends in flight per client */
+#define MAX_SENDS		1	/* sends in flight per client: see below */
 #define OUT_MAX_BYTES		(512 * 1024)	/* unsent replies per client */
 #define KMOD_GRACE_MS		2000	/* the module times out first */
 #define STALL_TICK_MS		100
@@ -328,6 +328,12 @@ static void conn_recv_arm(struct xd_conn *c)
 	c->refs++;
 }
 
+/*
+ * One send in flight per client. With several, a send that found the
+ * socket full sometimes never completed on 6.x kernels (seen with 16 in
+ * flight under 64 pipelining clients); one at a time costs little, since
+ * the next goes out from the completion of the last.
+ */
 static void conn_send_more(struct xd_conn *c)
 {
 	struct io_uring_sqe *sqe;
@@ -1001,18 +1007,20 @@ static void start_stopping(void)
 		return;
 	xd.stopping = true;
 	xd.stop_deadline = xd_now_ns() + STOP_GRACE_MS * 1000000ULL;
-	xd_notify("STOPPING=1\nSTATUS=finishing calls in flight");
-	xd_log(XD_NOTICE, "stopping: %lu calls in flight",
-	       (unsigned long)xd.inflight);
 	if (xd.accept_armed) {
 		sqe = get_sqe();
 		io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)
 				       tagged(NULL, TAG_ACCEPT), 0);
 		io_uring_sqe_set_data(sqe, tagged(NULL, TAG_IGNORE));
+		/* Now: the accept holds the socket until it is cancelled. */
+		io_uring_submit(&xd.ring);
 	}
-	/* The kernel holds the socket until the accept is cancelled. */
 	close(xd.lfd);
 	xd.lfd = -1;
+	/* Said once no new client can get in. */
+	xd_notify("STOPPING=1\nSTATUS=finishing calls in flight");
+	xd_log(XD_NOTICE, "stopping: %lu calls in flight",
+	       (unsigned long)xd.inflight);
 	for (c = xd.conns; c; c = next) {
 		next = c->next;
 		if (c->recv_armed) {

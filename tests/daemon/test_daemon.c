@@ -1,0 +1,801 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xcalld on the host (threads backend), on a temporary socket: results
+ * equal the in-process ones; 64 pipelining clients lose and mismatch
+ * nothing; the policy refuses a second uid; privileges are really gone;
+ * bad input, a killed client, a client that stops reading cost only that
+ * client; SIGTERM drains; SIGHUP reloads (and keeps the old policy when the
+ * new one is wrong); socket activation.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static struct xd_test T;
+static int ncpus;
+
+static void setup(void)
+{
+	ncpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	xt_start(&T, NULL, NULL);
+}
+
+static void teardown(void)
+{
+	if (T.pid > 0)
+		ck_assert_int_eq(xt_stop(&T), 0);
+}
+
+static struct xcall *open_backend(enum xcall_backend b)
+{
+	struct xcall_opts o = { .backend = b, .socket_path = T.sock };
+	struct xcall *x;
+
+	ck_assert_int_eq(xcall_open(&x, &o), 0);
+	ck_assert_int_eq(xcall_backend_of(x), b);
+	return x;
+}
+
+static int run_all(struct xcall *x, unsigned int fn, unsigned int nargs,
+		   const uint64_t *args, struct xcall_result *res)
+{
+	struct xcall_req req = { .fn = fn, .nargs = nargs };
+	size_t sz = CPU_ALLOC_SIZE(1024);
+	cpu_set_t *set = CPU_ALLOC(1024);
+	unsigned int i;
+	int ret;
+
+	ck_assert_int_eq(xcall_cpus_online(set, sz), 0);
+	for (i = 0; i < nargs; i++)
+		req.args[i] = args[i];
+	ret = xcall_run(x, &req, set, sz, res, 1024);
+	CPU_FREE(set);
+	return ret;
+}
+
+/* ---- results --------------------------------------------------------- */
+
+START_TEST(test_same_results)
+{
+	static struct xcall_result a[1024], b[1024];
+	struct xcall *d = open_backend(XCALL_BACKEND_DAEMON);
+	struct xcall *t = open_backend(XCALL_BACKEND_THREADS);
+	uint64_t leaf[2] = { 0, 0 }, us = 100;
+	int n, i;
+
+	n = run_all(d, XCALL_FN_PING, 0, NULL, a);
+	ck_assert_int_eq(n, ncpus);
+	ck_assert_int_eq(run_all(t, XCALL_FN_PING, 0, NULL, b), n);
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(a[i].error, 0);
+		ck_assert_uint_eq(a[i].cpu, b[i].cpu);
+		ck_assert_uint_eq(a[i].fn, XCALL_FN_PING);
+	}
+	ck_assert_int_eq(run_all(d, XCALL_FN_PROBE, 0, NULL, a), n);
+	ck_assert_int_eq(run_all(t, XCALL_FN_PROBE, 0, NULL, b), n);
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(a[i].error, 0);
+		ck_assert_uint_eq(a[i].cpu, b[i].cpu);
+		ck_assert_uint_eq(a[i].node, b[i].node);
+		ck_assert_uint_eq(a[i].hwid, b[i].hwid);
+		ck_assert_uint_eq(a[i].ctx, b[i].ctx);
+	}
+	ck_assert_int_eq(run_all(d, XCALL_FN_IDENT, 2, leaf, a), n);
+	ck_assert_int_eq(run_all(t, XCALL_FN_IDENT, 2, leaf, b), n);
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(a[i].error, b[i].error);
+		ck_assert_int_eq(memcmp(a[i].val, b[i].val, sizeof(a[i].val)),
+				 0);
+	}
+	/* spin is privileged: root may, through the default policy. */
+	n = run_all(d, XCALL_FN_SPIN, 1, &us, a);
+	ck_assert_int_eq(n, ncpus);
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(a[i].error, 0);
+		ck_assert_uint_eq(a[i].val[1], us);
+		ck_assert_uint_ge(a[i].val[0], us * 1000);
+	}
+	/* Whole-request errors are the same too. */
+	ck_assert_int_eq(run_all(d, XCALL_FN_WHERE, 0, NULL, a), -EOPNOTSUPP);
+	us = XCALL_SPIN_MAX_US + 1;
+	ck_assert_int_eq(run_all(d, XCALL_FN_SPIN, 1, &us, a), -ERANGE);
+	xcall_close(d);
+	xcall_close(t);
+}
+END_TEST
+
+START_TEST(test_auto_prefers_daemon)
+{
+	struct xcall_opts o = { .socket_path = T.sock };
+	struct xcall *x;
+
+	unsetenv("XCALL_BACKEND");
+	ck_assert_int_eq(xcall_open(&x, &o), 0);
+	ck_assert_int_eq(xcall_backend_of(x), XCALL_BACKEND_DAEMON);
+	xcall_close(x);
+}
+END_TEST
+
+START_TEST(test_status)
+{
+	struct xcall_wire_status st;
+	uint64_t calls[XCALL_WIRE_MAX_FNS];
+	struct xcall_result r[1024];
+	struct xcall *d = open_backend(XCALL_BACKEND_DAEMON);
+
+	ck_assert_int_eq(run_all(d, XCALL_FN_PING, 0, NULL, r), ncpus);
+	ck_assert_int_eq(run_all(d, XCALL_FN_PING, 0, NULL, r), ncpus);
+	ck_assert_int_eq(xt_status(T.sock, &st, calls, XCALL_WIRE_MAX_FNS), 0);
+	ck_assert_str_eq(st.version, XCALL_VERSION);
+	ck_assert_uint_eq(st.backend, XCALL_BACKEND_THREADS);
+	ck_assert_uint_eq(st.served, 2);
+	ck_assert_uint_eq(calls[XCALL_FN_PING], 2);
+	ck_assert_uint_eq(st.nr_fns, xcall_fn_count());
+	ck_assert_uint_eq(st.clients, 2);	/* d and the status one */
+	xcall_close(d);
+}
+END_TEST
+
+/* A call that misses its timeout is answered ETIMEDOUT for that CPU. */
+START_TEST(test_timeout)
+{
+	uint8_t buf[XCALL_WIRE_MAX_FRAME];
+	struct xcall_wire_callrep rep;
+	struct xcall_result r;
+	uint64_t id, us = 50000;
+	int fd = xt_connect(T.sock), len;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(xt_send_call(fd, 7, XCALL_FN_SPIN, 1, &us, 0, 5), 0);
+	len = xt_recv(fd, buf, 10000);
+	ck_assert_int_gt(len, 0);
+	ck_assert_int_eq(__xcall_wire_dec_reply(buf, len, &id, &rep), 0);
+	ck_assert_uint_eq(id, 7);
+	ck_assert_int_eq(rep.error, 0);
+	ck_assert_uint_eq(rep.nres, 1);
+	__xcall_wire_reply_res(&rep, 0, &r);
+	ck_assert_int_eq(r.error, -ETIMEDOUT);
+	ck_assert_uint_eq(r.cpu, 0);
+	close(fd);
+}
+END_TEST
+
+/* ---- 64 clients x 10 k pipelined calls ---------------------------------- */
+
+#define NCLIENTS	64
+#define NCALLS		10000
+#define WINDOW		32
+#define ID(i)		((uint64_t)(i) * 7919 + 13)
+#define UNID(id)	(((id) - 13) / 7919)
+
+struct client {
+	pthread_t th;
+	unsigned int seed;
+	unsigned int ok, bad;
+	char why[128];
+};
+
+static void *client_main(void *arg)
+{
+	struct client *cl = arg;
+	static __thread uint8_t buf[XCALL_WIRE_MAX_FRAME];
+	uint8_t *want;		/* want[i]: cpu + 1 of call i, 0 when done */
+	unsigned int sent = 0, got = 0, outstanding = 0;
+	int fd = xt_connect(T.sock);
+
+	want = calloc(NCALLS, 1);
+	if (fd < 0 || !want) {
+		snprintf(cl->why, sizeof(cl->why), "connect: %d", fd);
+		cl->bad++;
+		free(want);
+		return NULL;
+	}
+	while (got < NCALLS) {
+		while (sent < NCALLS && outstanding < WINDOW) {
+			int cpu = (int)(rand_r(&cl->seed) % ncpus);
+
+			want[sent] = (uint8_t)(cpu + 1);
+			/* ids that are not consecutive, to catch mix-ups */
+			if (xt_send_call(fd, ID(sent), XCALL_FN_PING, 0, NULL,
+					 cpu, 0)) {
+				snprintf(cl->why, sizeof(cl->why), "send");
+				cl->bad++;
+				goto out;
+			}
+			sent++;
+			outstanding++;
+		}
+		{
+			struct xcall_wire_callrep rep;
+			struct xcall_result r;
+			uint64_t id, i;
+			int len = xt_recv(fd, buf, 30000);
+
+			if (len <= 0 ||
+			    __xcall_wire_dec_reply(buf, len, &id, &rep) ||
+			    rep.error || rep.nres != 1) {
+				snprintf(cl->why, sizeof(cl->why),
+					 "bad reply (len %d)", len);
+				cl->bad++;
+				goto out;
+			}
+			i = UNID(id);
+			if ((id - 13) % 7919)
+				i = ~0ULL;
+			__xcall_wire_reply_res(&rep, 0, &r);
+			if (i >= sent || !want[i] ||
+			    r.cpu != (unsigned int)(want[i] - 1) || r.error ||
+			    r.fn != XCALL_FN_PING) {
+				snprintf(cl->why, sizeof(cl->why),
+					 "reply %llu does not match",
+					 (unsigned long long)i);
+				cl->bad++;
+				goto out;
+			}
+			want[i] = 0;
+			got++;
+			outstanding--;
+			cl->ok++;
+		}
+	}
+out:
+	close(fd);
+	free(want);
+	return NULL;
+}
+
+START_TEST(test_many_clients)
+{
+	static struct client cl[NCLIENTS];
+	struct xcall_wire_status st;
+	uint64_t calls[XCALL_WIRE_MAX_FNS];
+	unsigned int i, ok = 0;
+
+	for (i = 0; i < NCLIENTS; i++) {
+		cl[i].seed = i + 1;
+		ck_assert_int_eq(pthread_create(&cl[i].th, NULL, client_main,
+						&cl[i]), 0);
+	}
+	for (i = 0; i < NCLIENTS; i++) {
+		pthread_join(cl[i].th, NULL);
+		ck_assert_msg(!cl[i].bad, "client %u: %s", i, cl[i].why);
+		ok += cl[i].ok;
+	}
+	ck_assert_uint_eq(ok, NCLIENTS * NCALLS);
+	ck_assert_int_eq(xt_status(T.sock, &st, calls, XCALL_WIRE_MAX_FNS), 0);
+	ck_assert_uint_eq(calls[XCALL_FN_PING], NCLIENTS * NCALLS);
+}
+END_TEST
+
+/* ---- security ---------------------------------------------------------- */
+
+static void read_status_line(pid_t pid, const char *key, char *out, size_t n)
+{
+	char path[64], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	out[0] = '\0';
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, strlen(key)) &&
+		    line[strlen(key)] == ':')
+			snprintf(out, n, "%s", line + strlen(key) + 1);
+	fclose(f);
+	ck_assert_msg(out[0], "no %s in %s", key, path);
+}
+
+START_TEST(test_privileges_dropped)
+{
+	static const char *const caps[] = {
+		"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb",
+	};
+	struct passwd *pw;
+	char v[256], want[128];
+	unsigned int i;
+
+	if (geteuid() != 0)
+		return;		/* nothing to drop */
+	pw = getpwnam("xcalld");
+	ck_assert_ptr_nonnull(pw);
+	for (i = 0; i < 5; i++) {
+		read_status_line(T.pid, caps[i], v, sizeof(v));
+		ck_assert_msg(strtoull(v, NULL, 16) == 0, "%s:%s", caps[i], v);
+	}
+	snprintf(want, sizeof(want), "\t%u\t%u\t%u\t%u\n", pw->pw_uid,
+		 pw->pw_uid, pw->pw_uid, pw->pw_uid);
+	read_status_line(T.pid, "Uid", v, sizeof(v));
+	ck_assert_str_eq(v, want);
+	snprintf(want, sizeof(want), "\t%u\t%u\t%u\t%u\n", pw->pw_gid,
+		 pw->pw_gid, pw->pw_gid, pw->pw_gid);
+	read_status_line(T.pid, "Gid", v, sizeof(v));
+	ck_assert_str_eq(v, want);
+	read_status_line(T.pid, "Groups", v, sizeof(v));
+	ck_assert_msg(strspn(v, " \t\n") == strlen(v), "groups:%s", v);
+	read_status_line(T.pid, "NoNewPrivs", v, sizeof(v));
+	ck_assert_int_eq(atoi(v), 1);
+}
+END_TEST
+
+/* In a child that became nobody: spin refused, ping served. */
+static int as_nobody(const char *sock)
+{
+	struct xcall_opts o = { .backend = XCALL_BACKEND_DAEMON,
+				.socket_path = sock };
+	struct xcall_result r[1024];
+	struct xcall_req req = { .fn = XCALL_FN_SPIN, .nargs = 1,
+				 .args = { 10 } };
+	size_t sz = CPU_ALLOC_SIZE(1024);
+	cpu_set_t *set = CPU_ALLOC(1024);
+	struct xcall *x;
+
+	if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+	    setresuid(65534, 65534, 65534))
+		return 10;
+	if (xcall_open(&x, &o))
+		return 11;
+	CPU_ZERO_S(sz, set);
+	CPU_SET_S(0, sz, set);
+	if (xcall_run(x, &req, set, sz, r, 1024) != -EPERM)
+		return 12;
+	req.fn = XCALL_FN_PING;
+	req.nargs = 0;
+	if (xcall_run(x, &req, set, sz, r, 1024) != 1 || r[0].error)
+		return 13;
+	xcall_close(x);
+	return 0;
+}
+
+static int run_as_nobody(void)
+{
+	pid_t pid = fork();
+	int st;
+
+	ck_assert_int_ge(pid, 0);
+	if (!pid)
+		_exit(as_nobody(T.sock));
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(test_second_uid_refused)
+{
+	if (geteuid() != 0)
+		return;
+	ck_assert_int_eq(run_as_nobody(), 0);
+	ck_assert(xt_log_has(&T, "denied: uid 65534 gid 65534"));
+	ck_assert(xt_log_has(&T, "spin on CPUs 0"));
+}
+END_TEST
+
+/* ---- robustness ------------------------------------------------------- */
+
+/* Send @len bytes; expect an ERROR (or CALL_REPLY error) or a hang-up. */
+static void garbage(const void *data, size_t len, bool keeps)
+{
+	uint8_t buf[XCALL_WIRE_MAX_FRAME];
+	struct xcall_wire_hdr h;
+	int fd = xt_connect(T.sock), n, type;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(send(fd, data, len, MSG_NOSIGNAL), (ssize_t)len);
+	n = xt_recv(fd, buf, 10000);
+	ck_assert_int_gt(n, 0);
+	type = __xcall_wire_hdr(buf, n, &h);
+	ck_assert_msg(type == XCALL_WIRE_ERROR ||
+		      type == XCALL_WIRE_CALL_REPLY, "type %d", type);
+	ck_assert_int_lt(h.error, 0);
+	n = xt_recv(fd, buf, keeps ? 0 : 10000);
+	if (keeps)
+		ck_assert_int_eq(n, -ETIMEDOUT);	/* still open, quiet */
+	else
+		ck_assert_int_eq(n, 0);			/* hung up on */
+	close(fd);
+}
+
+struct pinger {
+	pthread_t th;
+	volatile int stop;
+	unsigned int ok, bad;
+};
+
+static void *pinger_main(void *arg)
+{
+	struct pinger *p = arg;
+	struct xcall *x = open_backend(XCALL_BACKEND_DAEMON);
+	struct xcall_result r[1024];
+
+	while (!p->stop) {
+		if (run_all(x, XCALL_FN_PING, 0, NULL, r) == ncpus &&
+		    !r[0].error)
+			p->ok++;
+		else
+			p->bad++;
+	}
+	xcall_close(x);
+	return NULL;
+}
+
+START_TEST(test_garbage)
+{
+	static uint8_t big[200000];
+	uint8_t frame[XCALL_WIRE_MAX_REQ], set[8] = { 1 };
+	struct xcall_req req = { .fn = XCALL_FN_PING };
+	struct pinger p = { 0 };
+	unsigned int i, seed = 1;
+	int len, before;
+
+	ck_assert_int_eq(pthread_create(&p.th, NULL, pinger_main, &p), 0);
+	/* random bytes */
+	for (i = 0; i < 200; i++) {
+		size_t n = 1 + rand_r(&seed) % 512, j;
+
+		for (j = 0; j < n; j++)
+			big[j] = (uint8_t)rand_r(&seed);
+		garbage(big, n, false);
+	}
+	/* oversized: the frame boundary holds, the connection stays */
+	len = __xcall_wire_enc_call(frame, sizeof(frame), 9, &req, set, 8);
+	memcpy(big, frame, len);
+	garbage(big, sizeof(big), true);
+	/* truncated call */
+	garbage(frame, len - 3, false);
+	/* another version */
+	frame[2] = 2;
+	garbage(frame, len, false);
+	frame[2] = XCALL_WIRE_VERSION;
+	/* a reserved field set: refused, connection kept */
+	frame[20] = 1;
+	garbage(frame, len, true);
+	frame[20] = 0;
+	/* a reply type sent to the daemon */
+	frame[3] = XCALL_WIRE_CALL_REPLY;
+	garbage(frame, len, true);
+	frame[3] = XCALL_WIRE_CALL;
+	/* unknown function, too many CPUs named */
+	req.fn = 200;
+	len = __xcall_wire_enc_call(frame, sizeof(frame), 9, &req, set, 8);
+	garbage(frame, len, true);
+
+	before = p.ok;
+	while (p.ok < (unsigned int)before + 10)
+		usleep(1000);		/* still being served */
+	p.stop = 1;
+	pthread_join(p.th, NULL);
+	ck_assert_uint_eq(p.bad, 0);
+}
+END_TEST
+
+static void wait_idle(void)
+{
+	struct xcall_wire_status st;
+	uint64_t calls[XCALL_WIRE_MAX_FNS];
+	int i;
+
+	/* status is itself a client: 1 means nobody else */
+	for (i = 0; i < 10000; i++) {
+		ck_assert_int_eq(xt_status(T.sock, &st, calls,
+					   XCALL_WIRE_MAX_FNS), 0);
+		if (st.clients == 1 && st.inflight == 0)
+			return;
+		usleep(1000);
+	}
+	ck_abort_msg("daemon still has %llu clients, %llu calls",
+		     (unsigned long long)st.clients,
+		     (unsigned long long)st.inflight);
+}
+
+START_TEST(test_client_killed)
+{
+	int sv[2], st;
+	pid_t pid;
+	char c;
+
+	ck_assert_int_eq(pipe(sv), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (!pid) {
+		uint64_t us = 20000;
+		int fd = xt_connect(T.sock), i;
+
+		for (i = 0; i < 50; i++)
+			xt_send_call(fd, i, XCALL_FN_SPIN, 1, &us, i % ncpus,
+				     5000);
+		if (write(sv[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	ck_assert_int_eq(read(sv[0], &c, 1), 1);
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	wait_idle();
+	ck_assert_int_eq(run_as_nobody() == 0 || geteuid() != 0, 1);
+}
+END_TEST
+
+START_TEST(test_slow_reader)
+{
+	struct pollfd pfd;
+	int fd = xt_connect(T.sock), i, ret;
+	bool hung_up = false;
+
+	ck_assert_int_ge(fd, 0);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	/*
+	 * Keep asking, never read. The daemon's replies fill our socket,
+	 * its sends stall, and after --send-timeout (500 ms) it hangs up.
+	 */
+	for (i = 0; i < 1000000 && !hung_up; i++) {
+		pfd.fd = fd;
+		pfd.events = POLLOUT | POLLRDHUP;
+		ck_assert_int_eq(poll(&pfd, 1, 30000), 1);
+		if (pfd.revents & (POLLHUP | POLLRDHUP | POLLERR)) {
+			hung_up = true;
+			break;
+		}
+		ret = xt_send_call(fd, i, XCALL_FN_PROBE, 0, NULL, 0, 0);
+		if (ret == -EPIPE || ret == -ECONNRESET)
+			hung_up = true;
+		else if (ret)
+			ck_assert_int_eq(ret, -EAGAIN);
+	}
+	ck_assert(hung_up);
+	close(fd);
+	wait_idle();
+	ck_assert(xt_log_has(&T, "replies unread"));
+}
+END_TEST
+
+/* ---- signals ------------------------------------------------------------ */
+
+START_TEST(test_sigterm_drains)
+{
+	uint8_t buf[XCALL_WIRE_MAX_FRAME];
+	struct xcall_wire_callrep rep;
+	struct xcall_wire_hdr h;
+	struct xcall_result r;
+	uint64_t us = 100000, id, seen = 0;
+	int fd = xt_connect(T.sock), len, i, st;
+
+	ck_assert_int_ge(fd, 0);
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(xt_send_call(fd, 100 + i, XCALL_FN_SPIN, 1,
+					      &us, i % ncpus, 10000), 0);
+	/* A status on the same connection: read after the calls. */
+	len = __xcall_wire_enc_status_req(buf, sizeof(buf), 1);
+	ck_assert_int_eq(send(fd, buf, len, 0), len);
+	len = xt_recv(fd, buf, 10000);
+	ck_assert_int_eq(__xcall_wire_hdr(buf, len, &h),
+			 XCALL_WIRE_STATUS_REPLY);
+	kill(T.pid, SIGTERM);
+	ck_assert(xt_notify_wait(&T, "STOPPING=1", 10000));
+	ck_assert_int_lt(xt_connect(T.sock), 0);	/* not accepting */
+	for (i = 0; i < 4; i++) {
+		len = xt_recv(fd, buf, 10000);
+		ck_assert_int_gt(len, 0);
+		ck_assert_int_eq(__xcall_wire_dec_reply(buf, len, &id, &rep),
+				 0);
+		ck_assert_int_eq(rep.error, 0);
+		__xcall_wire_reply_res(&rep, 0, &r);
+		ck_assert_int_eq(r.error, 0);
+		ck_assert_uint_eq(r.val[1], us);
+		seen |= 1ULL << (id - 100);
+	}
+	ck_assert_uint_eq(seen, 0xf);
+	ck_assert_int_eq(xt_recv(fd, buf, 10000), 0);	/* then EOF */
+	ck_assert_int_eq(waitpid(T.pid, &st, 0), T.pid);
+	T.pid = 0;
+	xt_cleanup(&T);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_sighup_reload)
+{
+	char line[64];
+
+	if (geteuid() != 0)
+		return;
+	ck_assert_int_eq(run_as_nobody(), 0);		/* spin refused */
+	snprintf(line, sizeof(line), "allow * *\n");
+	xt_write_file(T.conf, line);
+	kill(T.pid, SIGHUP);
+	ck_assert(xt_notify_wait(&T, "policy reloaded", 10000));
+	ck_assert_int_eq(run_as_nobody(), 12);		/* spin allowed now */
+	/* A broken file: the old policy stays, the log says why. */
+	xt_write_file(T.conf, "allow * *\nallow bogus:x *\n");
+	kill(T.pid, SIGHUP);
+	ck_assert(xt_notify_wait(&T, "policy reload failed", 10000));
+	ck_assert(xt_log_has(&T, "keeping the old policy"));
+	ck_assert(xt_log_has(&T, "xcalld.conf:2:"));
+	ck_assert_int_eq(run_as_nobody(), 12);
+}
+END_TEST
+
+START_TEST(test_policy_file)
+{
+	/* nobody may ping CPU 0 only, root everything; rate for nobody */
+	static const char pol[] =
+		"allow uid:0 *\n"
+		"deny uid:65534 ping cpus=1-8191\n"
+		"allow * ping,probe\n";
+
+	ck_assert_int_eq(xt_stop(&T), 0);
+	xt_start(&T, pol, NULL);
+	if (geteuid() != 0)
+		return;
+	ck_assert_int_eq(run_as_nobody(), 0);	/* ping on 0 ok, spin no */
+}
+END_TEST
+
+START_TEST(test_bad_policy_refuses_start)
+{
+	const char *argv[] = { xt_daemon_path(), "-s", "/tmp/none.sock", "-c",
+			       "/tmp/xcalld-bad.conf", "-u", "-", NULL };
+	pid_t pid;
+	int st;
+
+	xt_write_file("/tmp/xcalld-bad.conf", "allow\n");
+	pid = fork();
+	if (!pid) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		dup2(fd, 2);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 1);
+	unlink("/tmp/xcalld-bad.conf");
+}
+END_TEST
+
+/* ---- socket activation --------------------------------------------------- */
+
+START_TEST(test_socket_activation)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct xcall_result r[1024];
+	struct xcall *x;
+	char path[160];
+	int lfd, st;
+	pid_t pid;
+
+	ck_assert_int_eq(xt_stop(&T), 0);
+	ck_assert_int_eq(mkdir(T.dir, 0755), 0);
+	snprintf(path, sizeof(path), "%s/activated.sock", T.dir);
+	lfd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	strcpy(sa.sun_path, path);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	chmod(path, 0666);
+	ck_assert_int_eq(listen(lfd, 16), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (!pid) {
+		char n[16];
+		int fd = open("/dev/null", O_WRONLY);
+
+		dup2(fd, 2);
+		if (dup2(lfd, 3) != 3)
+			_exit(126);
+		snprintf(n, sizeof(n), "%d", (int)getpid());
+		setenv("LISTEN_PID", n, 1);
+		setenv("LISTEN_FDS", "1", 1);
+		/* --socket names a path it must not bind: passed one wins */
+		execl(xt_daemon_path(), "xcalld", "-s", "/nonexistent/x",
+		      "-c", "/nonexistent", "-u", xt_daemon_user(),
+		      "-b", "threads", NULL);
+		_exit(127);
+	}
+	close(lfd);
+	/* The backlog holds us until the daemon accepts: no sleep. */
+	{
+		struct xcall_opts o = { .backend = XCALL_BACKEND_DAEMON,
+					.socket_path = path };
+
+		ck_assert_int_eq(xcall_open(&x, &o), 0);
+	}
+	ck_assert_int_eq(run_all(x, XCALL_FN_PING, 0, NULL, r), ncpus);
+	xcall_close(x);
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	xt_cleanup(&T);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+}
+END_TEST
+
+static Suite *daemon_suite(void)
+{
+	Suite *s = suite_create("xcalld");
+	TCase *tc;
+
+	tc = tcase_create("results");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_same_results);
+	tcase_add_test(tc, test_auto_prefers_daemon);
+	tcase_add_test(tc, test_status);
+	tcase_add_test(tc, test_timeout);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("load");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, test_many_clients);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("security");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_privileges_dropped);
+	tcase_add_test(tc, test_second_uid_refused);
+	tcase_add_test(tc, test_policy_file);
+	tcase_add_test(tc, test_bad_policy_refuses_start);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("robustness");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_garbage);
+	tcase_add_test(tc, test_client_killed);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("signals");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_sigterm_drains);
+	tcase_add_test(tc, test_sighup_reload);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("systemd");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_socket_activation);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+static void slow_setup(void)
+{
+	static const char *const extra[] = { "--send-timeout", "500", NULL };
+
+	ncpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	xt_start(&T, NULL, extra);
+}
+
+int main(void)
+{
+	Suite *s = daemon_suite();
+	TCase *tc = tcase_create("slow reader");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, slow_setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_slow_reader);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
