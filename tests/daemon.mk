@@ -33,3 +33,30 @@ check-daemon-units: $(XCALLD_UNITS) $(XCALLD_BIN)
 	@echo "  RUN      tests/daemon/verify-units.sh"
 	$(Q)$(SRC)/tests/daemon/verify-units.sh $(B) $(SRC)
 CHECK_TARGETS += check-daemon
+
+# The codec under libFuzzer (clang), ASan and UBSan, for FUZZ_SECONDS from
+# the committed seeds; new inputs it finds stay in $(O)/tests/fuzz/corpus.
+FUZZ_CC		?= $(shell command -v clang-14 || command -v clang || echo clang-14)
+FUZZ_SECONDS	?= 60
+FUZZ_BIN	:= $(B)/tests/fuzz/fuzz_wire
+
+$(FUZZ_BIN): $(SRC)/tests/fuzz/fuzz_wire.c $(SRC)/lib/wire.c $(SRC)/lib/wire.h
+	$(call quiet_cmd,FUZZCC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) -g -O1 -std=gnu11 -D_GNU_SOURCE \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-I$(SRC)/kmod/uapi -I$(SRC)/lib -o $@ \
+		$(SRC)/tests/fuzz/fuzz_wire.c $(SRC)/lib/wire.c
+
+.PHONY: check-fuzz
+check-fuzz: $(FUZZ_BIN)
+	$(Q)mkdir -p $(B)/tests/fuzz/corpus
+	@echo "  FUZZ     tests/fuzz/fuzz_wire ($(FUZZ_SECONDS) s)"
+	$(Q)$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=33000 \
+		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+		-artifact_prefix=$(B)/tests/fuzz/ \
+		$(B)/tests/fuzz/corpus $(SRC)/tests/fuzz/corpus/wire \
+		> $(B)/tests/fuzz/fuzz.log 2>&1 || \
+		{ tail -40 $(B)/tests/fuzz/fuzz.log; exit 1; }
+	$(Q)grep -E '^stat::number_of_executed_units' $(B)/tests/fuzz/fuzz.log
+CHECK_TARGETS += check-fuzz
