@@ -219,7 +219,10 @@ static struct xcall_pool_call *queue_take(struct pool_worker *w)
 	 */
 	if (old & Q_CLOSED)
 		__atomic_fetch_or(&w->head, Q_CLOSED, __ATOMIC_SEQ_CST);
-	for (c = (void *)(old & ~Q_CLOSED); c; c = next) {
+	c = (void *)(old & ~Q_CLOSED);
+	if (c && !c->__next)
+		return c;		/* the common case: nothing to reverse */
+	for (; c; c = next) {
 		next = c->__next;
 		c->__next = fifo;
 		fifo = c;
@@ -253,6 +256,9 @@ static struct pool_slot *slot_get(struct xcall_pool *p)
 	} while (!__atomic_compare_exchange_n(&p->free_head, &old, new, true,
 					      __ATOMIC_ACQUIRE,
 					      __ATOMIC_ACQUIRE));
+	/* The next call will most likely write that one: fetch it now. */
+	if ((uint32_t)new)
+		__builtin_prefetch(slot_of(p, (uint32_t)new), 1);
 	return slot_of(p, idx1);
 }
 
@@ -301,28 +307,59 @@ static struct pool_slot *slot_get_wait(struct xcall_pool *p,
 /*
  * Run one call on its worker. After the exchange that publishes "done" the
  * worker does not touch a caller-owned call again (but for the futex wake,
- * see futex_wake()); a pool slot whose caller went away is released here.
+ * see futex_wake()). Returns the number of a pool slot that the worker must
+ * now release (its caller went away, or never waited), else 0.
+ *
+ * Only a slot someone waits for can be cancelled, so only that needs the
+ * read-modify-write that claims it; a no-wait slot (queued abandoned) is
+ * not even marked done: nobody looks at it before it is reused.
  */
-static void call_run(struct xcall_pool *p, struct xcall_pool_call *c)
+static uint32_t call_run(struct xcall_pool_call *c)
 {
-	uint32_t old = __atomic_load_n(&c->__state, __ATOMIC_ACQUIRE);
-	uint32_t slot = c->__slot;
+	uint32_t st = __atomic_load_n(&c->__state, __ATOMIC_ACQUIRE);
+	uint32_t slot = c->__slot, old = st;
 
-	do {
-		if ((old & ST_PHASE) == ST_CANCELLED)
-			break;
-	} while (!__atomic_compare_exchange_n(&c->__state, &old,
-					      (old & ~ST_PHASE) | ST_RUNNING,
-					      true, __ATOMIC_ACQUIRE,
-					      __ATOMIC_ACQUIRE));
+	if (slot && st != (ST_QUEUED | ST_ABANDONED)) {
+		do {
+			if ((old & ST_PHASE) == ST_CANCELLED)
+				break;
+		} while (!__atomic_compare_exchange_n(&c->__state, &old,
+					(old & ~ST_PHASE) | ST_RUNNING, true,
+					__ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE));
+	}
 	if ((old & ST_PHASE) != ST_CANCELLED)
 		c->fn(c->arg);
+	if (slot && st == (ST_QUEUED | ST_ABANDONED))
+		return slot;
 
 	old = __atomic_exchange_n(&c->__state, ST_IDLE, __ATOMIC_SEQ_CST);
 	if (old & ST_ABANDONED)
-		slot_put(p, slot_of(p, slot));
-	else if (old & ST_WAITERS)
+		return slot;
+	if (old & ST_WAITERS)
 		futex_wake(&c->__state, INT_MAX);
+	return 0;
+}
+
+/* Run a batch of calls, oldest first; release their slots in one go. */
+static void worker_run(struct xcall_pool *p, struct xcall_pool_call *c)
+{
+	struct xcall_pool_call *next;
+	struct pool_slot *last = NULL;
+	uint32_t first = 0, slot;
+
+	for (; c; c = next) {
+		next = c->__next;	/* c may be reused once it has run */
+		slot = call_run(c);
+		if (!slot)
+			continue;
+		__atomic_store_n(&slot_of(p, slot)->next_free, first,
+				 __ATOMIC_RELAXED);
+		if (!last)
+			last = slot_of(p, slot);
+		first = slot;
+	}
+	if (first)
+		slot_put_chain(p, first, last);
 }
 
 /*
@@ -473,7 +510,6 @@ static void *worker_main(void *arg)
 {
 	struct pool_worker *w = arg;
 	struct xcall_pool *p = w->pool;
-	struct xcall_pool_call *c, *next;
 	uint64_t idle_since;
 	int err;
 
@@ -492,10 +528,7 @@ static void *worker_main(void *arg)
 		if (h == Q_CLOSED)
 			break;		/* closed and drained */
 		if (h) {
-			for (c = queue_take(w); c; c = next) {
-				next = c->__next; /* c may be reused after */
-				call_run(p, c);
-			}
+			worker_run(p, queue_take(w));
 			continue;
 		}
 		if (worker_spin(w, &idle_since))

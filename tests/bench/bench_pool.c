@@ -86,30 +86,6 @@ static struct stat stat_of(double *v, int n)
 	return s;
 }
 
-/*
- * Run @fn(@iters) @nsamples times after a warm-up; each sample is the mean
- * cost of one iteration in ns.
- */
-static struct stat sample(void (*fn)(long), long iters)
-{
-	double *v = calloc(nsamples, sizeof(*v));
-	struct stat s;
-	uint64_t t0;
-	int i;
-
-	if (!v)
-		exit(1);
-	fn(iters);
-	for (i = 0; i < nsamples; i++) {
-		t0 = now_ns();
-		fn(iters);
-		v[i] = (double)(now_ns() - t0) / iters;
-	}
-	s = stat_of(v, nsamples);
-	free(v);
-	return s;
-}
-
 /* ------------------------------------------------------------------------
  * A partner thread on cpu_b that runs one loop per measurement.
  */
@@ -343,36 +319,6 @@ static void pool_async_nowait(long iters)
 			exit(1);
 }
 
-static void pool_open(unsigned int spin_ns)
-{
-	struct xcall_pool_opts opts = { .spin_ns = spin_ns };
-	cpu_set_t set;
-	int err;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu_b, &set);
-	err = xcall_pool_create(&pool, &set, sizeof(set), &opts);
-	if (err) {
-		fprintf(stderr, "bench_pool: pool on cpu %d: %s\n", cpu_b,
-			strerror(-err));
-		exit(1);
-	}
-}
-
-/* ------------------------------------------------------------------------
- * The table.
- */
-
-static void row(const char *name, struct stat s, const char *unit,
-		double floor, const char *floor_name, const char *target)
-{
-	printf("%-34s %10.1f %10.1f %10.1f  %-6s", name, s.med, s.p10, s.p90,
-	       unit);
-	if (floor > 0)
-		printf(" %6.2fx %-14s %s", s.med / floor, floor_name, target);
-	printf("\n");
-}
-
 /* Throughput: the per-call ns samples as calls/s (p10 and p90 swap). */
 static struct stat rate_of(struct stat s)
 {
@@ -405,11 +351,123 @@ static void pick_cpus(void)
 	}
 }
 
+static void pool_open(unsigned int spin_ns)
+{
+	struct xcall_pool_opts opts = { .spin_ns = spin_ns };
+	cpu_set_t set;
+	int err;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu_b, &set);
+	err = xcall_pool_create(&pool, &set, sizeof(set), &opts);
+	if (err) {
+		fprintf(stderr, "bench_pool: pool on cpu %d: %s\n", cpu_b,
+			strerror(-err));
+		exit(1);
+	}
+}
+
+static void pool_spinning(void)
+{
+	pool_open(0);
+}
+
+static void pool_parking(void)
+{
+	pool_open(1);
+}
+
+static void pool_close(void)
+{
+	xcall_pool_destroy(pool);
+}
+
+/* ------------------------------------------------------------------------
+ * Modes: set up, time one sample, tear down. The samples of all modes are
+ * interleaved so that every mode sees the same noise of a shared machine.
+ */
+
+static struct partner pt;
+
+static void pingpong_start(void)
+{
+	__atomic_store_n(&line.v, 0, __ATOMIC_RELAXED);
+	partner_start(&pt, pingpong_b);
+}
+
+static void pingpong_stop(void)
+{
+	__atomic_store_n(&line.v, UINT64_MAX, __ATOMIC_RELEASE);
+	pthread_join(pt.thread, NULL);
+}
+
+static void futex_start(void)
+{
+	partner_start(&pt, futex_b);
+}
+
+static void futex_stop(void)
+{
+	__atomic_store_n(&pt.stop, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&fb, 1, __ATOMIC_RELEASE);
+	futex_wake(&fb);
+	pthread_join(pt.thread, NULL);
+}
+
+static void llist_start(void)
+{
+	partner_start(&pt, llist_b);
+}
+
+static void llist_stop(void)
+{
+	__atomic_store_n(&pt.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(pt.thread, NULL);
+}
+
+enum { PINGPONG, FUTEX, LLIST, SPIN_SINGLE, SPIN_ASYNC, NOWAIT_SINGLE,
+       NOWAIT_ASYNC, PARKED, NMODES };
+
+static const struct mode {
+	const char *name;
+	void (*start)(void);
+	void (*run)(long iters);
+	void (*stop)(void);
+	long iters;
+	int rate;		/* show calls/s */
+	int floor;		/* index of the floor, or -1 */
+	const char *floor_name, *target;
+} modes[NMODES] = {
+	[PINGPONG] = { "cache-line ping-pong round trip", pingpong_start,
+		       pingpong_a, pingpong_stop, 2000, 0, -1, "", "" },
+	[FUTEX] = { "futex ping-pong round trip", futex_start, futex_a,
+		    futex_stop, 50, 0, -1, "", "" },
+	[LLIST] = { "llist hand-off, no API", llist_start, llist_a,
+		    llist_stop, 20000, 1, -1, "", "" },
+	[SPIN_SINGLE] = { "call_single wait, spinning", pool_spinning,
+			  pool_single_wait, pool_close, 2000, 0, PINGPONG,
+			  "ping-pong", "<= 2x" },
+	[SPIN_ASYNC] = { "call_async + wait, spinning", pool_spinning,
+			 pool_async_wait, pool_close, 2000, 0, PINGPONG,
+			 "ping-pong", "" },
+	[NOWAIT_SINGLE] = { "call_single no-wait", pool_spinning,
+			    pool_single_nowait, pool_close, 20000, 1, LLIST,
+			    "llist", ">= 10 M/s" },
+	[NOWAIT_ASYNC] = { "call_async no-wait", pool_spinning,
+			   pool_async_nowait, pool_close, 20000, 1, LLIST,
+			   "llist", "" },
+	[PARKED] = { "call_single wait, parked worker", pool_parking,
+		     pool_single_wait, pool_close, 50, 0, FUTEX, "futex",
+		     "<= 1.2x" },
+};
+
 int main(int argc, char **argv)
 {
-	struct stat pp, fx, ll, s;
-	struct partner pt;
-	int opt;
+	static double v[NMODES][1024];
+	const struct mode *m;
+	struct stat st[NMODES];
+	uint64_t t0;
+	int opt, i, k;
 
 	cpu_a = cpu_b = -1;
 	while ((opt = getopt(argc, argv, "s:a:b:")) != -1) {
@@ -431,55 +489,44 @@ int main(int argc, char **argv)
 	}
 	if (nsamples < 11)
 		nsamples = 11;
+	if (nsamples > 1024)
+		nsamples = 1024;
 	pick_cpus();
 	pin(cpu_a);
 
-	partner_start(&pt, pingpong_b);
-	pp = sample(pingpong_a, 20000);
-	__atomic_store_n(&line.v, UINT64_MAX, __ATOMIC_RELEASE);
-	pthread_join(pt.thread, NULL);
+	for (i = 0; i < nsamples; i++) {
+		for (k = 0; k < NMODES; k++) {
+			m = &modes[k];
+			m->start();
+			m->run(m->iters / 4);		/* warm up */
+			t0 = now_ns();
+			m->run(m->iters);
+			v[k][i] = (double)(now_ns() - t0) / m->iters;
+			m->stop();
+		}
+	}
 
-	partner_start(&pt, futex_b);
-	fx = sample(futex_a, 200);
-	__atomic_store_n(&pt.stop, 1, __ATOMIC_RELEASE);
-	__atomic_store_n(&fb, 1, __ATOMIC_RELEASE);
-	futex_wake(&fb);
-	pthread_join(pt.thread, NULL);
+	printf("bench_pool: caller on cpu %d, worker on cpu %d; median of %d "
+	       "interleaved samples\n\n", cpu_a, cpu_b, nsamples);
+	printf("%-32s %6s %9s %9s %9s %7s %-10s %s\n", "", "unit", "median",
+	       "p10", "p90", "ratio", "to", "target");
+	for (k = 0; k < NMODES; k++) {
+		int prec;
 
-	partner_start(&pt, llist_b);
-	ll = sample(llist_a, 100000);
-	__atomic_store_n(&pt.stop, 1, __ATOMIC_RELEASE);
-	pthread_join(pt.thread, NULL);
-
-	printf("bench_pool: caller on cpu %d, worker on cpu %d, "
-	       "median of %d samples\n\n", cpu_a, cpu_b, nsamples);
-	printf("%-34s %10s %10s %10s  %-6s %7s %-14s %s\n", "", "median",
-	       "p10", "p90", "unit", "ratio", "to", "target");
-	row("cache-line ping-pong round trip", pp, "ns", 0, NULL, NULL);
-	row("futex ping-pong round trip", fx, "ns", 0, NULL, NULL);
-	row("llist hand-off (no API)", rate_of(ll), "M/s", 0, NULL, NULL);
-
-	pool_open(0);
-	s = sample(pool_single_wait, 20000);
-	row("pool call_single wait, spinning", s, "ns", pp.med, "ping-pong",
-	    "<= 2x");
-	s = sample(pool_async_wait, 20000);
-	row("pool call_async+wait, spinning", s, "ns", pp.med, "ping-pong",
-	    "");
-	s = rate_of(sample(pool_single_nowait, 100000));
-	printf("%-34s %10.2f %10.2f %10.2f  %-6s %6.2fx %-14s %s\n",
-	       "pool call_single no-wait", s.med, s.p10, s.p90, "M/s",
-	       s.med / (1e3 / ll.med), "llist", ">= 10 M/s");
-	s = rate_of(sample(pool_async_nowait, 100000));
-	printf("%-34s %10.2f %10.2f %10.2f  %-6s %6.2fx %-14s\n",
-	       "pool call_async no-wait", s.med, s.p10, s.p90, "M/s",
-	       s.med / (1e3 / ll.med), "llist");
-	xcall_pool_destroy(pool);
-
-	pool_open(1);
-	s = sample(pool_single_wait, 200);
-	row("pool call_single wait, parked", s, "ns", fx.med, "futex",
-	    "<= 1.2x");
-	xcall_pool_destroy(pool);
+		m = &modes[k];
+		st[k] = stat_of(v[k], nsamples);
+		if (m->rate)
+			st[k] = rate_of(st[k]);
+		prec = m->rate ? 2 : 0;
+		printf("%-32s %6s %9.*f %9.*f %9.*f", m->name,
+		       m->rate ? "M/s" : "ns", prec, st[k].med, prec,
+		       st[k].p10, prec, st[k].p90);
+		if (m->floor >= 0)
+			printf(" %6.2fx %-10s %s", m->rate ?
+			       st[m->floor].med / st[k].med :
+			       st[k].med / st[m->floor].med,
+			       m->floor_name, m->target);
+		printf("\n");
+	}
 	return 0;
 }
