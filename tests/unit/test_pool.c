@@ -95,8 +95,34 @@ struct producer {
 	struct rec *recs;		/* this producer's share */
 	unsigned long n;
 	struct xcall_pool_call ring[RING];
+	uint32_t many[CPU_SETSIZE];	/* call_many runs per CPU */
+	uint32_t nmany;
 	int err;
 };
+
+static void many_rec_fn(void *arg)
+{
+	struct producer *pr = arg;
+
+	__atomic_fetch_add(&pr->many[sched_getcpu()], 1, __ATOMIC_RELAXED);
+}
+
+/* call_many to every CPU: each must have run it exactly once more. */
+static int producer_many(struct producer *pr)
+{
+	int i, err;
+
+	err = xcall_pool_call_many(pr->pool, &cpus, sizeof(cpus), many_rec_fn,
+				   pr, -1);
+	if (err)
+		return err;
+	pr->nmany++;
+	for (i = 0; i < ncpus; i++)
+		if (__atomic_load_n(&pr->many[cpu_list[i]],
+				    __ATOMIC_RELAXED) != pr->nmany)
+			return -EPROTO;
+	return 0;
+}
 
 static void *producer_main(void *arg)
 {
@@ -120,6 +146,13 @@ static void *producer_main(void *arg)
 			err = xcall_pool_call_single(pr->pool, r->cpu, rec_fn,
 						     r, 0, -1);
 			break;
+		case 7:
+			if (i % 64 == 7) {
+				err = producer_many(pr);
+				r->runs = 1;	/* counted per CPU instead */
+				break;
+			}
+			/* fall through */
 		default:
 			c = &pr->ring[i % RING];
 			err = xcall_pool_wait(c, -1);
