@@ -22,6 +22,7 @@
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
 #include <linux/cpumask.h>
+#include <linux/delay.h>
 #include <linux/fs.h>
 #include <linux/kallsyms.h>
 #include <linux/ktime.h>
@@ -32,6 +33,7 @@
 #include <linux/percpu.h>
 #include <linux/refcount.h>
 #include <linux/sched.h>
+#include <linux/sched/clock.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
@@ -84,6 +86,7 @@ struct xcall_req {
 	unsigned int timeout_ms;
 	unsigned int nslots;
 	struct completion done;		/* pending reached 0 (ioctl) */
+	bool sleeping;			/* the ioctl caller waits on @done */
 	/* io_uring only */
 	struct io_uring_cmd *ioucmd;
 	struct hrtimer timer;
@@ -108,8 +111,11 @@ static DEFINE_PER_CPU(struct xcall_symbuf, xcall_symbuf);
 
 /* Requests alive; module exit waits for none. */
 static atomic_t xcall_live = ATOMIC_INIT(0);
-static DECLARE_WAIT_QUEUE_HEAD(xcall_live_wq);
 static enum cpuhp_state xcall_hp_state;
+
+static unsigned int poll_us = 100;
+module_param(poll_us, uint, 0644);
+MODULE_PARM_DESC(poll_us, "how long a caller spins for answers before it sleeps (us)");
 
 /* ---------------------------------------------------------------------
  * The functions, run on the target CPU with interrupts off.
@@ -291,8 +297,7 @@ static void xcall_req_put(struct xcall_req *req)
 	if (!refcount_dec_and_test(&req->ref))
 		return;
 	kfree(req);
-	if (atomic_dec_and_test(&xcall_live))
-		wake_up(&xcall_live_wq);
+	atomic_dec(&xcall_live);
 }
 
 static void xcall_uring_finish(struct xcall_req *req);
@@ -321,9 +326,10 @@ static void xcall_slot_run(struct xcall_slot *slot, int err)
 		atomic_set_release(&slot->state, XS_DONE);
 	}
 	if (atomic_dec_and_test(&req->pending)) {
+		/* Full barrier above; pairs with the one in xcall_wait(). */
 		if (req->ioucmd)
 			xcall_uring_finish(req);
-		else
+		else if (READ_ONCE(req->sleeping))
 			complete(&req->done);
 	}
 	xcall_req_put(req);
@@ -443,43 +449,56 @@ static int xcall_check_call(struct file *file, const struct xcall_call *c)
  */
 static struct xcall_req *xcall_req_new(const struct xcall_call *c)
 {
-	unsigned int nbits = c->cpuset_size * BITS_PER_BYTE;
-	unsigned long *bits;
+	unsigned int nwords = c->cpuset_size / sizeof(u64);
+	u64 stack_words[16], *words = stack_words;
 	struct xcall_req *req;
-	unsigned int n, cpu, i = 0;
-	u64 *words;
+	unsigned int n = 0, w, i = 0;
 	int err;
 
-	words = memdup_user(u64_to_user_ptr(c->cpuset), c->cpuset_size);
-	if (IS_ERR(words))
-		return ERR_CAST(words);
-	bits = bitmap_zalloc(nbits, GFP_KERNEL);
-	if (!bits) {
-		kfree(words);
-		return ERR_PTR(-ENOMEM);
+	/* Sets of up to 1024 CPUs (every machine here) need no allocation. */
+	if (c->cpuset_size > sizeof(stack_words)) {
+		words = kmalloc(c->cpuset_size, GFP_KERNEL);
+		if (!words)
+			return ERR_PTR(-ENOMEM);
 	}
-	bitmap_from_arr64(bits, words, nbits);
-	kfree(words);
+	err = -EFAULT;
+	if (words == stack_words) {
+		/* Word by word: no usercopy object check on the hot path. */
+		u64 __user *uw = u64_to_user_ptr(c->cpuset);
+
+		for (w = 0; w < nwords; w++)
+			if (get_user(words[w], &uw[w]))
+				goto out_words;
+	} else if (copy_from_user(words, u64_to_user_ptr(c->cpuset),
+				  c->cpuset_size)) {
+		goto out_words;
+	}
+	for (w = 0; w < nwords; w++)
+		n += hweight64(words[w]);
 	err = -EDESTADDRREQ;
-	n = bitmap_weight(bits, nbits);
 	if (!n)
-		goto out_bits;
+		goto out_words;
 	err = -ENODEV;
-	if (find_next_bit(bits, nbits, nr_cpu_ids) < nbits)
-		goto out_bits;
+	for (w = nr_cpu_ids / 64; w < nwords; w++) {
+		u64 beyond = w == nr_cpu_ids / 64 ?
+			     ~0ULL << (nr_cpu_ids % 64) : ~0ULL;
+
+		if (words[w] & beyond)
+			goto out_words;
+	}
 	err = -EMSGSIZE;
 	if (!(c->flags & XCALL_CALL_NOWAIT) && c->nresults < n)
-		goto out_bits;
+		goto out_words;
 	err = -EFAULT;
 	if (!(c->flags & XCALL_CALL_NOWAIT) &&
 	    clear_user(u64_to_user_ptr(c->results),
 		       (size_t)n * sizeof(struct xcall_result)))
-		goto out_bits;
+		goto out_words;
 
 	err = -ENOMEM;
 	req = kzalloc(struct_size(req, slots, n), GFP_KERNEL | __GFP_NOWARN);
 	if (!req)
-		goto out_bits;
+		goto out_words;
 	refcount_set(&req->ref, 1);
 	init_completion(&req->done);
 	req->fn = c->fn;
@@ -487,21 +506,25 @@ static struct xcall_req *xcall_req_new(const struct xcall_call *c)
 	memcpy(req->args, c->args, sizeof(req->args));
 	req->timeout_ms = c->timeout_ms ?: XCALL_DEFAULT_TIMEOUT_MS;
 	req->nslots = n;
-	req->ucall = 0;
 	req->uresults = c->results;
-	for_each_set_bit(cpu, bits, nbits) {
-		req->slots[i].req = req;
-		req->slots[i].cpu = cpu;
-		atomic_set(&req->slots[i].state, XS_QUEUED);
-		i++;
+	for (w = 0; w < nwords; w++) {
+		u64 x = words[w];
+
+		while (x) {
+			struct xcall_slot *slot = &req->slots[i++];
+
+			slot->req = req;
+			slot->cpu = w * 64 + __ffs64(x);
+			atomic_set(&slot->state, XS_QUEUED);
+			x &= x - 1;
+		}
 	}
 	atomic_inc(&xcall_live);
-	bitmap_free(bits);
-	return req;
-
-out_bits:
-	bitmap_free(bits);
-	return ERR_PTR(err);
+	err = 0;
+out_words:
+	if (words != stack_words)
+		kfree(words);
+	return err ? ERR_PTR(err) : req;
 }
 
 /*
@@ -512,7 +535,7 @@ out_bits:
  */
 static int xcall_submit(struct xcall_req *req, bool trylock, unsigned int hold)
 {
-	unsigned int i;
+	unsigned int i, self;
 
 	if (trylock) {
 		if (!cpus_read_trylock())
@@ -528,8 +551,18 @@ static int xcall_submit(struct xcall_req *req, bool trylock, unsigned int hold)
 	}
 	atomic_set(&req->pending, req->nslots + hold);
 	refcount_add(req->nslots + hold, &req->ref);
+	/*
+	 * Kick the others first: a call to this CPU runs right here, inside
+	 * smp_call_function_single_async(), and must not delay them.
+	 */
+	self = get_cpu();
 	for (i = 0; i < req->nslots; i++)
-		xcall_enqueue(&req->slots[i]);
+		if (req->slots[i].cpu != self)
+			xcall_enqueue(&req->slots[i]);
+	for (i = 0; i < req->nslots; i++)
+		if (req->slots[i].cpu == self)
+			xcall_enqueue(&req->slots[i]);
+	put_cpu();
 	cpus_read_unlock();
 	return 0;
 }
@@ -563,6 +596,39 @@ static long xcall_ioctl_info(struct xcall_info __user *uinfo)
 	return 0;
 }
 
+/*
+ * Answers from other CPUs take microseconds: wait for them spinning, as
+ * smp_call_function_single() does, for up to poll_us, and only then sleep.
+ * Saves the sleep and the wakeup (another IPI) on every call.
+ */
+static bool xcall_poll(struct xcall_req *req)
+{
+	u64 end = local_clock() + (u64)READ_ONCE(poll_us) * NSEC_PER_USEC;
+
+	while (atomic_read(&req->pending)) {
+		if (need_resched() || local_clock() > end)
+			return false;
+		cpu_relax();
+	}
+	return true;
+}
+
+/*
+ * Wait for every answer or the timeout: > 0 answered, 0 timed out, < 0 a
+ * fatal signal. Handlers only complete() a caller that said it sleeps.
+ */
+static long xcall_wait(struct xcall_req *req)
+{
+	if (xcall_poll(req))
+		return 1;
+	WRITE_ONCE(req->sleeping, true);
+	smp_mb();	/* pairs with atomic_dec_and_test() in xcall_slot_run() */
+	if (!atomic_read(&req->pending))
+		return 1;
+	return wait_for_completion_killable_timeout(&req->done,
+			msecs_to_jiffies(req->timeout_ms));
+}
+
 static long xcall_ioctl_call(struct file *file, struct xcall_call __user *ucall)
 {
 	struct xcall_call c;
@@ -584,8 +650,7 @@ static long xcall_ioctl_call(struct file *file, struct xcall_call __user *ucall)
 	if (c.flags & XCALL_CALL_NOWAIT) {
 		ret = req->nslots;
 	} else {
-		left = wait_for_completion_killable_timeout(&req->done,
-				msecs_to_jiffies(req->timeout_ms));
+		left = xcall_wait(req);
 		ret = xcall_copy_results(req, c.results);
 		if (left < 0)
 			ret = -EINTR;
@@ -772,8 +837,13 @@ out_hp:
 static void __exit xcall_exit(void)
 {
 	misc_deregister(&xcall_misc);
-	/* NOWAIT requests may still be queued: let their handlers finish. */
-	wait_event(xcall_live_wq, !atomic_read(&xcall_live));
+	/*
+	 * NOWAIT requests may still be queued: let their handlers finish
+	 * (at most XCALL_SPIN_MAX_US each). Polled, so that the hot path
+	 * never has to wake anyone.
+	 */
+	while (atomic_read(&xcall_live))
+		msleep(20);
 	/*
 	 * A handler may still be returning, or a csd still be queued whose
 	 * handler finds nothing. The first round of IPIs waits out handlers
