@@ -47,7 +47,7 @@ static const struct argp_option run_options[] = {
 	{ "repeat", OPT_REPEAT, "N", 0,
 	  "run N rounds (0: until interrupted; default 1)", 2 },
 	{ "interval", OPT_INTERVAL, "MS", 0,
-	  "wait MS milliseconds between rounds (default 1000)", 2 },
+	  "pause MS ms between rounds (default 1000)", 2 },
 	{ 0 }
 };
 

@@ -93,8 +93,8 @@ static const struct xcall_field_info where_fields[] = {
 			"monotonic time"
 #define clock_summary	"cycle counter and monotonic time, offsets " \
 			"between CPUs"
-#define ident_summary	"identification registers (x86 CPUID leaf " \
-			"subleaf, arm64 MIDR, ppc PVR)"
+#define ident_summary	"identification registers: x86 CPUID, arm64 " \
+			"MIDR, ppc PVR"
 #define spin_summary	"busy-wait on the CPU for US microseconds"
 #define where_summary	"what the CPU was running when interrupted"
 

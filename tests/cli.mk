@@ -1,0 +1,53 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# CLI tests, sanitizer and cross builds of lib and cli.
+#
+#   check-cli    run the built xcall: JSON parses (jq) and names the CPUs
+#                asked for, every bad input gives its message and exit
+#                status with nothing on stdout, --help, xcall(1) and
+#                `xcall list` agree with the catalogue
+#   check-asan   check-unit and check-cli again, built with ASan+UBSan in
+#                $(O)/asan
+#   check-cross  lib and cli cross-built for aarch64 and ppc64le in
+#                $(O)/cross-<arch>, against a private sysroot holding the
+#                foreign libnuma (scripts/cross-sysroot.sh)
+
+CLI_TESTS	:= $(sort $(wildcard $(SRC)/tests/cli/test_*.sh))
+
+.PHONY: check-cli check-asan check-cross
+check-cli: $(XCALL_BIN)
+	$(Q)set -e; for t in $(CLI_TESTS); do \
+		echo "  RUN      $${t#$(SRC)/}"; \
+		XCALL=$(XCALL_BIN) SRC=$(SRC) bash $$t; \
+	done
+
+# The pool's stress cases take a smaller count under the sanitizers.
+check-asan:
+	$(Q)XCALL_POOL_STRESS_CALLS=$${XCALL_POOL_STRESS_CALLS:-131072} \
+	ASAN_OPTIONS=$${ASAN_OPTIONS:-detect_leaks=1} \
+	UBSAN_OPTIONS=$${UBSAN_OPTIONS:-print_stacktrace=1} \
+	$(MAKE) -f $(SRC)/Makefile O=$(B)/asan SAN=address,undefined \
+		check-unit check-cli
+
+CROSS_ARCHS	:= aarch64:arm64 powerpc64le:ppc64el
+
+# $(1) gnu arch, $(2) Debian arch
+define cross_build
+	$(Q)$(SRC)/scripts/cross-sysroot.sh $(2) $(B)/cross-sysroot-$(2) \
+		libnuma-dev libnuma1
+	$(Q)$(MAKE) -f $(SRC)/Makefile O=$(B)/cross-$(1) \
+		CROSS_COMPILE=$(1)-linux-gnu- \
+		CFLAGS="-O2 -g -I$(B)/cross-sysroot-$(2)/usr/include" \
+		LIBXCALL_LIBS="-L$(B)/cross-sysroot-$(2)/usr/lib/$(1)-linux-gnu -lnuma" \
+		lib cli
+	$(Q)for f in $(B)/cross-$(1)/cli/xcall \
+		     $(B)/cross-$(1)/lib/libxcall.so.$(LIBXCALL_SOVER); do \
+		m=$$($(1)-linux-gnu-readelf -h $$f | sed -n 's/^ *Machine: *//p'); \
+		echo "  CHECK    $${f#$(B)/}: $$m"; \
+		case "$$m" in $(3)) ;; *) echo "wrong machine: $$m" >&2; exit 1;; esac; \
+	done
+
+endef
+
+check-cross:
+	$(call cross_build,aarch64,arm64,AArch64)
+	$(call cross_build,powerpc64le,ppc64el,PowerPC64*)

@@ -1,0 +1,71 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Helpers for the CLI tests: run xcall capturing stdout, stderr and the exit
+# status; expectations from sysfs (never a hard-coded CPU count); failures
+# counted and reported, the script exits 1 if any.
+#
+# Environment: XCALL (the binary), SRC (the source tree).
+
+set -u
+: "${XCALL:?XCALL must name the xcall binary}"
+: "${SRC:?SRC must name the source tree}"
+export XCALL_BACKEND=threads	# the backend every machine has
+unset XCALL_SOCKET XCALL_DEVICE
+
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+nfail=0 npass=0
+name=${0##*/}
+
+fail() {
+	echo "FAIL ${name}: $*" >&2
+	nfail=$((nfail + 1))
+}
+
+pass() {
+	npass=$((npass + 1))
+}
+
+# xc ARGS...: run xcall; $out, $err (file contents), $rc.
+xc() {
+	rc=0
+	"$XCALL" "$@" >"$T/out" 2>"$T/err" || rc=$?
+	out=$(cat "$T/out")
+	err=$(cat "$T/err")
+}
+
+# Expand a cpu list ("0-3,8-11:2") into one number per line.
+expand_cpus() {
+	local item a b s c
+	local IFS=,
+	for item in $1; do
+		s=1
+		case $item in
+		*:*) s=${item#*:}; item=${item%%:*} ;;
+		esac
+		a=${item%-*} b=${item#*-}
+		for ((c = a; c <= b; c += s)); do
+			echo "$c"
+		done
+	done
+}
+
+sysfs_list() {
+	expand_cpus "$(tr -d '\n' <"$1")"
+}
+
+online=$(sysfs_list /sys/devices/system/cpu/online)
+possible=$(sysfs_list /sys/devices/system/cpu/possible)
+first_online=$(echo "$online" | head -n1)
+last_online=$(echo "$online" | tail -n1)
+nonline=$(echo "$online" | wc -l)
+
+# The CPU numbers of JSON lines on stdout, one per line.
+json_cpus() {
+	jq -r '.cpu' <<<"$out"
+}
+
+finish() {
+	echo "  ${name}: $npass passed, $nfail failed"
+	[ "$nfail" = 0 ]
+	exit $?
+}

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Check suite for the function catalogue (lib/catalogue.c): it holds
+ * exactly the functions of XCALL_FUNCTIONS() in xcall.h with their ids,
+ * names, argument counts, privilege and backends; every argument has a
+ * name and a sane range; result fields are unique JSON keys; lookups by id
+ * and name, and the nearest-name suggestion.
+ */
+#include <check.h>
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libxcall.h"
+
+static const struct {
+	unsigned int id;
+	const char *name;
+	unsigned int amin, amax, priv, bk;
+} abi[] = {
+#define X(ID, nm, amin, amax, priv, bk) \
+	{ XCALL_FN_##ID, #nm, amin, amax, priv, bk },
+	XCALL_FUNCTIONS(X)
+#undef X
+};
+
+#define NABI	(sizeof(abi) / sizeof(abi[0]))
+
+START_TEST(test_count)
+{
+	ck_assert_uint_eq(xcall_fn_count(), XCALL_FN_COUNT);
+	ck_assert_uint_eq(xcall_fn_count(), NABI);
+}
+END_TEST
+
+START_TEST(test_entry_matches_abi)
+{
+	const struct xcall_fn_info *fi = xcall_fn_by_id(abi[_i].id);
+
+	ck_assert_ptr_nonnull(fi);
+	ck_assert_uint_eq(fi->id, abi[_i].id);
+	ck_assert_uint_eq(fi->id, _i);
+	ck_assert_str_eq(fi->name, abi[_i].name);
+	ck_assert_uint_eq(fi->min_args, abi[_i].amin);
+	ck_assert_uint_eq(fi->max_args, abi[_i].amax);
+	ck_assert_uint_le(fi->max_args, XCALL_MAX_ARGS);
+	ck_assert_uint_eq(fi->priv, abi[_i].priv);
+	ck_assert_uint_eq(fi->backends, abi[_i].bk);
+	ck_assert_ptr_eq(xcall_fn_by_name(abi[_i].name), fi);
+	ck_assert_ptr_nonnull(fi->summary);
+	ck_assert_uint_gt(strlen(fi->summary), 0);
+	/* One line, fits a table: no newline, under 70 columns. */
+	ck_assert_ptr_null(strchr(fi->summary, '\n'));
+	ck_assert_uint_lt(strlen(fi->summary), 70);
+}
+END_TEST
+
+START_TEST(test_args)
+{
+	const struct xcall_fn_info *fi = xcall_fn_by_id(_i);
+	unsigned int j, k;
+
+	ck_assert(fi->max_args == 0 || fi->args);
+	for (j = 0; j < fi->max_args; j++) {
+		const struct xcall_arg_info *a = &fi->args[j];
+
+		ck_assert_ptr_nonnull(a->name);
+		ck_assert_ptr_nonnull(a->help);
+		ck_assert_uint_le(a->min, a->max);
+		/* An optional argument's default must be acceptable. */
+		if (j >= fi->min_args) {
+			ck_assert_uint_ge(a->dflt, a->min);
+			ck_assert_uint_le(a->dflt, a->max);
+		}
+		for (k = 0; k < j; k++)
+			ck_assert_str_ne(fi->args[k].name, a->name);
+	}
+}
+END_TEST
+
+START_TEST(test_spin_capped)
+{
+	const struct xcall_fn_info *fi = xcall_fn_by_id(XCALL_FN_SPIN);
+
+	ck_assert_uint_eq(fi->args[0].min, 1);
+	ck_assert_uint_eq(fi->args[0].max, XCALL_SPIN_MAX_US);
+}
+END_TEST
+
+static int is_key(const char *k)
+{
+	if (!*k)
+		return 0;
+	for (; *k; k++)
+		if (!islower((unsigned char)*k) && !isdigit((unsigned char)*k)
+		    && *k != '_')
+			return 0;
+	return 1;
+}
+
+/* Keys every record has, added by the CLI: a field may not reuse one. */
+static const char *const envelope[] = {
+	"round", "cpu", "fn", "ok", "errno", "error",
+};
+
+START_TEST(test_fields)
+{
+	const struct xcall_fn_info *fi = xcall_fn_by_id(_i);
+	const struct xcall_field_info *f, *g;
+	unsigned int e;
+
+	ck_assert_ptr_nonnull(fi->fields);
+	for (f = fi->fields; f->key; f++) {
+		ck_assert_msg(is_key(f->key), "%s: bad key '%s'", fi->name,
+			      f->key);
+		ck_assert_ptr_nonnull(f->help);
+		for (g = fi->fields; g < f; g++)
+			ck_assert_str_ne(g->key, f->key);
+		for (e = 0; e < sizeof(envelope) / sizeof(envelope[0]); e++)
+			ck_assert_str_ne(f->key, envelope[e]);
+	}
+}
+END_TEST
+
+START_TEST(test_unknown)
+{
+	ck_assert_ptr_null(xcall_fn_by_id(XCALL_FN_COUNT));
+	ck_assert_ptr_null(xcall_fn_by_id(~0U));
+	ck_assert_ptr_null(xcall_fn_by_name(NULL));
+	ck_assert_ptr_null(xcall_fn_by_name(""));
+	ck_assert_ptr_null(xcall_fn_by_name("PING"));
+	ck_assert_ptr_null(xcall_fn_by_name("ping "));
+	ck_assert_ptr_null(xcall_fn_by_name("pin"));
+}
+END_TEST
+
+static const struct {
+	const char *typo;
+	const char *want;	/* NULL: nothing near enough */
+} suggest[] = {
+	{ "prboe", "probe" },
+	{ "prob", "probe" },
+	{ "probes", "probe" },
+	{ "pnig", "ping" },
+	{ "clk", "clock" },
+	{ "idnet", "ident" },
+	{ "spn", "spin" },
+	{ "wher", "where" },
+	{ "probe", "probe" },
+	{ "x", NULL },
+	{ "", NULL },
+	{ "zzzzzz", NULL },
+	{ "frobnicate", NULL },
+	{ "averyveryverylongnamethatisnotafunctionatallreallyreallynotat"
+	  "allanywherenear", NULL },
+};
+
+START_TEST(test_suggest)
+{
+	const char *got = xcall_fn_suggest(suggest[_i].typo);
+
+	if (!suggest[_i].want)
+		ck_assert_msg(!got, "'%s' suggested '%s'", suggest[_i].typo,
+			      got);
+	else
+		ck_assert_msg(got && !strcmp(got, suggest[_i].want),
+			      "'%s': got '%s', want '%s'", suggest[_i].typo,
+			      got ? got : "(null)", suggest[_i].want);
+}
+END_TEST
+
+START_TEST(test_suggest_null)
+{
+	ck_assert_ptr_null(xcall_fn_suggest(NULL));
+}
+END_TEST
+
+static Suite *catalogue_suite(void)
+{
+	Suite *s = suite_create("catalogue");
+	TCase *tc;
+
+	tc = tcase_create("abi");
+	tcase_add_test(tc, test_count);
+	tcase_add_loop_test(tc, test_entry_matches_abi, 0, NABI);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("arguments");
+	tcase_add_loop_test(tc, test_args, 0, XCALL_FN_COUNT);
+	tcase_add_test(tc, test_spin_capped);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("fields");
+	tcase_add_loop_test(tc, test_fields, 0, XCALL_FN_COUNT);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("lookup");
+	tcase_add_test(tc, test_unknown);
+	tcase_add_loop_test(tc, test_suggest, 0,
+			    sizeof(suggest) / sizeof(suggest[0]));
+	tcase_add_test(tc, test_suggest_null);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(catalogue_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

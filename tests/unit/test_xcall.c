@@ -1,0 +1,517 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Check suite for backends and calls (lib/xcall.c, lib/backend_threads.c,
+ * lib/fns.c) on the threads backend: backend names and selection, every
+ * bad request refused with the errno xcall.h documents, each function's
+ * record on every online CPU, the timeout against a spinning worker, and
+ * no-wait calls. Expectations come from sysfs, never a CPU count.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libxcall.h"
+
+#define NCPUS		8192
+#define SETSIZE		CPU_ALLOC_SIZE(NCPUS)
+
+static struct xcall *x;
+static cpu_set_t *online, *possible, *set;
+static unsigned int nonline;
+static struct xcall_result *res;
+
+static void setup(void)
+{
+	struct xcall_opts o = { .backend = XCALL_BACKEND_THREADS };
+
+	online = CPU_ALLOC(NCPUS);
+	possible = CPU_ALLOC(NCPUS);
+	set = CPU_ALLOC(NCPUS);
+	ck_assert_int_eq(xcall_cpus_online(online, SETSIZE), 0);
+	ck_assert_int_eq(xcall_cpus_possible(possible, SETSIZE), 0);
+	nonline = CPU_COUNT_S(SETSIZE, online);
+	res = calloc(nonline + 1, sizeof(*res));
+	ck_assert_int_eq(xcall_open(&x, &o), 0);
+	ck_assert_int_eq(xcall_backend_of(x), XCALL_BACKEND_THREADS);
+}
+
+static void teardown(void)
+{
+	xcall_close(x);
+	free(res);
+	CPU_FREE(set);
+	CPU_FREE(possible);
+	CPU_FREE(online);
+}
+
+/* ------------------------------------------------------------------------
+ * Backend names and selection.
+ */
+
+START_TEST(test_backend_names)
+{
+	enum xcall_backend b;
+	unsigned int i;
+
+	for (i = XCALL_BACKEND_AUTO; i <= XCALL_BACKEND_DAEMON; i++) {
+		ck_assert_ptr_nonnull(xcall_backend_name(i));
+		ck_assert_int_eq(xcall_backend_parse(xcall_backend_name(i),
+						     &b), 0);
+		ck_assert_int_eq(b, i);
+	}
+	ck_assert_str_eq(xcall_backend_name(XCALL_BACKEND_THREADS),
+			 "threads");
+	ck_assert_ptr_null(xcall_backend_name(XCALL_BACKEND_DAEMON + 1));
+	ck_assert_int_eq(xcall_backend_parse("Threads", &b), -EINVAL);
+	ck_assert_int_eq(xcall_backend_parse("", &b), -EINVAL);
+	ck_assert_int_eq(xcall_backend_parse(NULL, &b), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_env_backend)
+{
+	struct xcall *y = NULL;
+
+	setenv("XCALL_BACKEND", "threads", 1);
+	ck_assert_int_eq(xcall_open(&y, NULL), 0);
+	ck_assert_int_eq(xcall_backend_of(y), XCALL_BACKEND_THREADS);
+	xcall_close(y);
+	setenv("XCALL_BACKEND", "nonsense", 1);
+	ck_assert_int_eq(xcall_open(&y, NULL), -EINVAL);
+	unsetenv("XCALL_BACKEND");
+}
+END_TEST
+
+START_TEST(test_kmod_missing_device)
+{
+	struct xcall_opts o = {
+		.backend = XCALL_BACKEND_KMOD,
+		.device_path = "/nonexistent/xcall",
+	};
+	struct xcall *y = NULL;
+
+	ck_assert_int_eq(xcall_open(&y, &o), -ENOENT);
+	/* A file that is not the device: the INFO ioctl is refused. */
+	o.device_path = "/dev/null";
+	ck_assert_int_eq(xcall_open(&y, &o), -ENOTTY);
+}
+END_TEST
+
+START_TEST(test_auto_falls_through)
+{
+	struct xcall_opts o = {
+		.device_path = "/nonexistent/xcall",
+		.socket_path = "/nonexistent/xcalld.sock",
+	};
+	struct xcall *y = NULL;
+
+	unsetenv("XCALL_BACKEND");
+	ck_assert_int_eq(xcall_open(&y, &o), 0);
+	ck_assert_int_eq(xcall_backend_of(y), XCALL_BACKEND_THREADS);
+	xcall_close(y);
+}
+END_TEST
+
+START_TEST(test_open_bad)
+{
+	struct xcall_opts o = { .backend = 99 };
+	struct xcall *y = NULL;
+
+	ck_assert_int_eq(xcall_open(NULL, NULL), -EINVAL);
+	ck_assert_int_eq(xcall_open(&y, &o), -EINVAL);
+	xcall_close(NULL);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * Bad requests: nothing runs, the documented errno comes back.
+ */
+
+static int run1(unsigned int fn, unsigned int nargs, uint64_t a0,
+		uint64_t a1, unsigned int timeout, const char *cpus)
+{
+	struct xcall_req req = {
+		.fn = fn, .nargs = nargs, .args = { a0, a1 },
+		.timeout_ms = timeout,
+	};
+
+	ck_assert_int_eq(xcall_cpulist_parse(cpus, set, SETSIZE), 0);
+	return xcall_run(x, &req, set, SETSIZE, res, nonline + 1);
+}
+
+START_TEST(test_bad_fn)
+{
+	ck_assert_int_eq(run1(XCALL_FN_COUNT, 0, 0, 0, 0, "0"), -EBADRQC);
+	ck_assert_int_eq(run1(~0U, 0, 0, 0, 0, "0"), -EBADRQC);
+}
+END_TEST
+
+START_TEST(test_bad_nargs)
+{
+	ck_assert_int_eq(run1(XCALL_FN_PING, 1, 0, 0, 0, "0"), -EINVAL);
+	ck_assert_int_eq(run1(XCALL_FN_SPIN, 0, 0, 0, 0, "0"), -EINVAL);
+	ck_assert_int_eq(run1(XCALL_FN_SPIN, 2, 1, 1, 0, "0"), -EINVAL);
+	ck_assert_int_eq(run1(XCALL_FN_IDENT, 3, 0, 0, 0, "0"), -EINVAL);
+	ck_assert_int_eq(run1(XCALL_FN_IDENT, XCALL_MAX_ARGS + 1, 0, 0, 0,
+			      "0"), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_bad_flags)
+{
+	struct xcall_req req = { .fn = XCALL_FN_PING, .flags = 1U << 31 };
+
+	ck_assert_int_eq(xcall_cpulist_parse("0", set, SETSIZE), 0);
+	ck_assert_int_eq(xcall_run(x, &req, set, SETSIZE, res, 1), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_bad_range)
+{
+	ck_assert_int_eq(run1(XCALL_FN_SPIN, 1, 0, 0, 0, "0"), -ERANGE);
+	ck_assert_int_eq(run1(XCALL_FN_SPIN, 1, XCALL_SPIN_MAX_US + 1, 0, 0,
+			      "0"), -ERANGE);
+	ck_assert_int_eq(run1(XCALL_FN_IDENT, 1, 1ULL << 32, 0, 0, "0"),
+			 -ERANGE);
+	ck_assert_int_eq(run1(XCALL_FN_PING, 0, 0, 0,
+			      XCALL_MAX_TIMEOUT_MS + 1, "0"), -ERANGE);
+}
+END_TEST
+
+START_TEST(test_not_on_backend)
+{
+	ck_assert_int_eq(run1(XCALL_FN_WHERE, 0, 0, 0, 0, "0"), -EOPNOTSUPP);
+}
+END_TEST
+
+START_TEST(test_empty_set)
+{
+	struct xcall_req req = { .fn = XCALL_FN_PING };
+
+	CPU_ZERO_S(SETSIZE, set);
+	ck_assert_int_eq(xcall_run(x, &req, set, SETSIZE, res, 1),
+			 -EDESTADDRREQ);
+}
+END_TEST
+
+/* The first CPU number that does not exist, if the set can hold it. */
+static int absent_cpu(void)
+{
+	int c;
+
+	for (c = 0; c < NCPUS; c++)
+		if (!CPU_ISSET_S(c, SETSIZE, possible))
+			return c;
+	return -1;
+}
+
+START_TEST(test_no_such_cpu)
+{
+	struct xcall_req req = { .fn = XCALL_FN_PING };
+	int c = absent_cpu();
+
+	ck_assert_int_ge(c, 0);
+	CPU_ZERO_S(SETSIZE, set);
+	CPU_SET_S(c, SETSIZE, set);
+	ck_assert_int_eq(xcall_run(x, &req, set, SETSIZE, res, 1), -ENODEV);
+	/* With online CPUs beside it, still refused as a whole. */
+	CPU_OR_S(SETSIZE, set, set, online);
+	ck_assert_int_eq(xcall_run(x, &req, set, SETSIZE, res, nonline + 1),
+			 -ENODEV);
+}
+END_TEST
+
+START_TEST(test_cpu_beyond_our_size)
+{
+	/* A caller's set larger than 8192 CPUs, with a CPU past them. */
+	size_t big = CPU_ALLOC_SIZE(NCPUS * 2);
+	cpu_set_t *s = CPU_ALLOC(NCPUS * 2);
+	struct xcall_req req = { .fn = XCALL_FN_PING };
+
+	CPU_ZERO_S(big, s);
+	CPU_SET_S(NCPUS + 5, big, s);
+	ck_assert_int_eq(xcall_run(x, &req, s, big, res, 1), -ENODEV);
+	CPU_FREE(s);
+}
+END_TEST
+
+START_TEST(test_results_too_small)
+{
+	struct xcall_req req = { .fn = XCALL_FN_PING };
+
+	ck_assert_int_eq(xcall_run(x, &req, online, SETSIZE, res,
+				   nonline - 1), -EMSGSIZE);
+	ck_assert_int_eq(xcall_run(x, &req, online, SETSIZE, NULL, nonline),
+			 -EMSGSIZE);
+}
+END_TEST
+
+START_TEST(test_bad_handle)
+{
+	struct xcall_req req = { .fn = XCALL_FN_PING };
+
+	ck_assert_int_eq(xcall_run(NULL, &req, online, SETSIZE, res, nonline),
+			 -EINVAL);
+	ck_assert_int_eq(xcall_run(x, NULL, online, SETSIZE, res, nonline),
+			 -EINVAL);
+	ck_assert_int_eq(xcall_run(x, &req, NULL, SETSIZE, res, nonline),
+			 -EINVAL);
+}
+END_TEST
+
+START_TEST(test_strerror)
+{
+	static const int known[] = {
+		EBADRQC, EINVAL, ERANGE, EDESTADDRREQ, ENODEV, ENXIO,
+		EOPNOTSUPP, EPERM, EMSGSIZE, ETIMEDOUT,
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		ck_assert_ptr_nonnull(xcall_strerror(-known[i]));
+		ck_assert_str_eq(xcall_strerror(-known[i]),
+				 xcall_strerror(known[i]));
+	}
+	ck_assert_ptr_null(xcall_strerror(0));
+	ck_assert_ptr_null(xcall_strerror(-EISDIR));
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * Good requests: one record per online CPU, ascending, each right.
+ */
+
+static void check_records(unsigned int fn, int n)
+{
+	int i = 0, c;
+
+	ck_assert_int_eq(n, nonline);
+	for (c = 0; c < NCPUS; c++) {
+		if (!CPU_ISSET_S(c, SETSIZE, online))
+			continue;
+		ck_assert_uint_eq(res[i].cpu, c);
+		ck_assert_uint_eq(res[i].fn, fn);
+		ck_assert_int_eq(res[i].error, 0);
+		ck_assert_int_eq(res[i].node, xcall_cpu_node(c));
+		ck_assert_uint_gt(res[i].mono_ns, 0);
+		ck_assert_uint_eq(res[i].ctx, XCALL_CTX_NONE);
+		i++;
+	}
+}
+
+START_TEST(test_each_fn)
+{
+	static const unsigned int fns[] = {
+		XCALL_FN_PING, XCALL_FN_PROBE, XCALL_FN_CLOCK, XCALL_FN_IDENT,
+	};
+	struct xcall_req req = { .fn = fns[_i] };
+
+	check_records(req.fn, xcall_run(x, &req, online, SETSIZE, res,
+					nonline));
+}
+END_TEST
+
+START_TEST(test_probe_hwids_distinct)
+{
+	struct xcall_req req = { .fn = XCALL_FN_PROBE };
+	unsigned int i, j;
+
+	check_records(req.fn, xcall_run(x, &req, online, SETSIZE, res,
+					nonline));
+	for (i = 0; i < nonline; i++)
+		for (j = 0; j < i; j++)
+			if (res[i].hwid != UINT64_MAX)
+				ck_assert_uint_ne(res[i].hwid, res[j].hwid);
+}
+END_TEST
+
+#if defined(__x86_64__)
+START_TEST(test_ident_x86)
+{
+	struct xcall_req req = { .fn = XCALL_FN_IDENT, .nargs = 2,
+				 .args = { 0, 0 } };
+	unsigned int i;
+
+	check_records(req.fn, xcall_run(x, &req, online, SETSIZE, res,
+					nonline));
+	for (i = 0; i < nonline; i++) {
+		/* Leaf 0: max leaf in EAX, the vendor in EBX EDX ECX. */
+		ck_assert_uint_gt(res[i].val[0], 0);
+		ck_assert_uint_ne(res[i].val[1], 0);
+		ck_assert_uint_eq(res[i].val[4], 0);
+		ck_assert_uint_eq(res[i].val[5], 0);
+		ck_assert_uint_eq(res[i].val[1], res[0].val[1]);
+	}
+	/* Leaf 1 without a subleaf: EBX[31:24] is the initial APIC id. */
+	req.nargs = 1;
+	req.args[0] = 1;
+	check_records(req.fn, xcall_run(x, &req, online, SETSIZE, res,
+					nonline));
+	ck_assert_uint_eq(res[0].val[4], 1);
+}
+END_TEST
+#endif
+
+START_TEST(test_spin)
+{
+	struct xcall_req req = { .fn = XCALL_FN_SPIN, .nargs = 1,
+				 .args = { 200 } };
+	unsigned int i;
+
+	check_records(req.fn, xcall_run(x, &req, online, SETSIZE, res,
+					nonline));
+	for (i = 0; i < nonline; i++) {
+		ck_assert_uint_eq(res[i].val[1], 200);
+		ck_assert_uint_ge(res[i].val[0], 200 * 1000);
+	}
+}
+END_TEST
+
+START_TEST(test_one_cpu)
+{
+	struct xcall_req req = { .fn = XCALL_FN_PING };
+	int c = sched_getcpu();
+
+	CPU_ZERO_S(SETSIZE, set);
+	CPU_SET_S(c, SETSIZE, set);
+	ck_assert_int_eq(xcall_run(x, &req, set, SETSIZE, res, 1), 1);
+	ck_assert_uint_eq(res[0].cpu, c);
+	ck_assert_int_eq(res[0].error, 0);
+}
+END_TEST
+
+/*
+ * Timeout: a worker busy for 100 ms cannot answer within 1 ms. The record
+ * says -ETIMEDOUT; the late completion then lands in memory the library
+ * still owns (ASan would see it otherwise), and the next run works.
+ */
+START_TEST(test_timeout)
+{
+	struct xcall_req req = { .fn = XCALL_FN_SPIN, .nargs = 1,
+				 .args = { XCALL_SPIN_MAX_US },
+				 .timeout_ms = 1 };
+	unsigned int i;
+
+	ck_assert_int_eq(xcall_run(x, &req, online, SETSIZE, res, nonline),
+			 nonline);
+	for (i = 0; i < nonline; i++)
+		ck_assert_int_eq(res[i].error, -ETIMEDOUT);
+	req.fn = XCALL_FN_PING;
+	req.nargs = 0;
+	req.timeout_ms = 0;	/* the default, 1 s: more than 100 ms */
+	check_records(req.fn, xcall_run(x, &req, online, SETSIZE, res,
+					nonline));
+}
+END_TEST
+
+/* Closing with timed-out calls in flight drains them, then frees. */
+START_TEST(test_close_with_late_calls)
+{
+	struct xcall_req req = { .fn = XCALL_FN_SPIN, .nargs = 1,
+				 .args = { 20000 }, .timeout_ms = 1 };
+
+	ck_assert_int_eq(xcall_run(x, &req, online, SETSIZE, res, nonline),
+			 nonline);
+	/* The fixture's handle is the last: closing destroys the pool. */
+	teardown();
+	/* A new handle makes a new pool (the fixture's teardown frees it). */
+	setup();
+	req.fn = XCALL_FN_PING;
+	req.nargs = 0;
+	req.timeout_ms = 0;
+	check_records(req.fn, xcall_run(x, &req, online, SETSIZE, res,
+					nonline));
+}
+END_TEST
+
+START_TEST(test_nowait)
+{
+	struct xcall_req req = { .fn = XCALL_FN_PING,
+				 .flags = XCALL_CALL_NOWAIT };
+	int i;
+
+	for (i = 0; i < 1000; i++)
+		ck_assert_int_eq(xcall_run(x, &req, online, SETSIZE, NULL, 0),
+				 nonline);
+}
+END_TEST
+
+/* Two handles share the pool; closing one leaves the other working. */
+START_TEST(test_two_handles)
+{
+	struct xcall_opts o = { .backend = XCALL_BACKEND_THREADS };
+	struct xcall_req req = { .fn = XCALL_FN_PING };
+	struct xcall *y = NULL;
+
+	ck_assert_int_eq(xcall_open(&y, &o), 0);
+	ck_assert_int_eq(xcall_run(y, &req, online, SETSIZE, res, nonline),
+			 nonline);
+	xcall_close(y);
+	check_records(req.fn, xcall_run(x, &req, online, SETSIZE, res,
+					nonline));
+}
+END_TEST
+
+static Suite *xcall_suite(void)
+{
+	Suite *s = suite_create("xcall");
+	TCase *tc;
+
+	tc = tcase_create("backends");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_backend_names);
+	tcase_add_test(tc, test_env_backend);
+	tcase_add_test(tc, test_kmod_missing_device);
+	tcase_add_test(tc, test_auto_falls_through);
+	tcase_add_test(tc, test_open_bad);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("refused");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_bad_fn);
+	tcase_add_test(tc, test_bad_nargs);
+	tcase_add_test(tc, test_bad_flags);
+	tcase_add_test(tc, test_bad_range);
+	tcase_add_test(tc, test_not_on_backend);
+	tcase_add_test(tc, test_empty_set);
+	tcase_add_test(tc, test_no_such_cpu);
+	tcase_add_test(tc, test_cpu_beyond_our_size);
+	tcase_add_test(tc, test_results_too_small);
+	tcase_add_test(tc, test_bad_handle);
+	tcase_add_test(tc, test_strerror);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("calls");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_loop_test(tc, test_each_fn, 0, 4);
+	tcase_add_test(tc, test_probe_hwids_distinct);
+#if defined(__x86_64__)
+	tcase_add_test(tc, test_ident_x86);
+#endif
+	tcase_add_test(tc, test_spin);
+	tcase_add_test(tc, test_one_cpu);
+	tcase_add_test(tc, test_nowait);
+	tcase_add_test(tc, test_two_handles);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("timeout");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_timeout);
+	tcase_add_test(tc, test_close_with_late_calls);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(xcall_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
