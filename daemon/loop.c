@@ -140,6 +140,7 @@ static struct {
 	unsigned int heap_n, heap_cap;
 
 	_Atomic(struct xd_sub *) done;	/* pushed by workers */
+	atomic_int sleeping;		/* the loop waits in the ring */
 	struct xd_sub *deferred;	/* completed, not yet released */
 	uint64_t efd_val;
 	struct signalfd_siginfo si;
@@ -530,18 +531,25 @@ static void sub_run(void *arg)
 	do {
 		s->next = old;
 	} while (!atomic_compare_exchange_weak_explicit(&xd.done, &old, s,
-			memory_order_release, memory_order_relaxed));
-	/* Only the push onto an empty list wakes the loop. */
-	if (!old && write(xd.efd, &one, sizeof(one)) < 0)
+			memory_order_seq_cst, memory_order_relaxed));
+	/*
+	 * Wake the loop only if it sleeps, and only once per sleep: a loop
+	 * that is awake looks at the list before it sleeps again (see
+	 * loop_wait(): both sides store, then load, sequentially consistent).
+	 */
+	if (atomic_load(&xd.sleeping) && atomic_exchange(&xd.sleeping, 0) &&
+	    write(xd.efd, &one, sizeof(one)) < 0)
 		abort();	/* an eventfd write cannot fail here */
 }
 
 static void event_done(void)
 {
-	struct xd_sub *s = atomic_exchange_explicit(&xd.done, NULL,
-						    memory_order_acquire);
+	struct xd_sub *s;
 	struct xd_sub *next;
 
+	if (!atomic_load_explicit(&xd.done, memory_order_relaxed))
+		return;
+	s = atomic_exchange_explicit(&xd.done, NULL, memory_order_acquire);
 	for (; s; s = next) {
 		next = s->next;
 		sub_done(s);
@@ -1148,13 +1156,46 @@ static bool drained(void)
 	return xd.stopping && !xd.live_reqs && !xd.conns && !xd.deferred;
 }
 
-static int loop(void)
+/*
+ * Submit what is queued and wait up to @ns (< 0: no limit) for something
+ * to do. Pool workers write the eventfd only while the loop sleeps here;
+ * answers that came in meanwhile are picked up without sleeping. (Spinning
+ * here for answers was measured: on two CPUs it slows everything down.)
+ */
+static int loop_wait(int64_t ns)
 {
 	struct io_uring_cqe *cqe;
 	struct __kernel_timespec ts;
+	int ret;
+
+	if (xd.efd >= 0) {
+		atomic_store(&xd.sleeping, 1);
+		if (atomic_load(&xd.done))
+			ns = 0;		/* answers are in: do not sleep */
+	}
+	if (ns == 0) {
+		ret = io_uring_submit(&xd.ring);
+		if (ret >= 0)
+			ret = io_uring_get_events(&xd.ring);
+	} else {
+		ts.tv_sec = ns / 1000000000;
+		ts.tv_nsec = ns % 1000000000;
+		ret = io_uring_submit_and_wait_timeout(&xd.ring, &cqe, 1,
+						       ns > 0 ? &ts : NULL,
+						       NULL);
+	}
+	atomic_store(&xd.sleeping, 0);
+	if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EAGAIN &&
+	    ret != -EBUSY)
+		return ret;
+	return 0;
+}
+
+static int loop(void)
+{
+	struct io_uring_cqe *cqe;
 	unsigned int head, n;
 	uint64_t now;
-	int64_t ns;
 	int ret;
 
 	while (!drained()) {
@@ -1164,14 +1205,8 @@ static int loop(void)
 			       (unsigned long)xd.live_reqs);
 			return -ETIMEDOUT;
 		}
-		ns = wait_ns(now);
-		ts.tv_sec = ns / 1000000000;
-		ts.tv_nsec = ns % 1000000000;
-		ret = io_uring_submit_and_wait_timeout(&xd.ring, &cqe, 1,
-						       ns >= 0 ? &ts : NULL,
-						       NULL);
-		if (ret < 0 && ret != -ETIME && ret != -EINTR &&
-		    ret != -EAGAIN && ret != -EBUSY) {
+		ret = loop_wait(wait_ns(now));
+		if (ret) {
 			xd_log(XD_ERR, "io_uring: %s", strerror(-ret));
 			return ret;
 		}
@@ -1181,6 +1216,7 @@ static int loop(void)
 			n++;
 		}
 		io_uring_cq_advance(&xd.ring, n);
+		event_done();
 		if (xd.deferred)
 			deferred_sweep();
 		expire(xd_now_ns());
@@ -1321,14 +1357,32 @@ static int probe_uring_cmd(void)
 	return ret;
 }
 
+/*
+ * Only this thread touches the ring, so completions can wait until it asks
+ * for them (DEFER_TASKRUN, 6.1); older kernels get the plain ring.
+ */
 static int setup_ring(bool sqe128)
 {
-	struct io_uring_params p = { .flags = IORING_SETUP_CQSIZE };
+	static const unsigned int extra[] = {
+		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+		IORING_SETUP_COOP_TASKRUN,
+		0,
+	};
+	struct io_uring_params p;
+	unsigned int i;
+	int ret = -EINVAL;
 
-	p.cq_entries = 4 * RING_ENTRIES;
-	if (sqe128)
-		p.flags |= IORING_SETUP_SQE128;
-	return io_uring_queue_init_params(RING_ENTRIES, &xd.ring, &p);
+	for (i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+		memset(&p, 0, sizeof(p));
+		p.flags = IORING_SETUP_CQSIZE | extra[i];
+		p.cq_entries = 4 * RING_ENTRIES;
+		if (sqe128)
+			p.flags |= IORING_SETUP_SQE128;
+		ret = io_uring_queue_init_params(RING_ENTRIES, &xd.ring, &p);
+		if (ret != -EINVAL)
+			break;
+	}
+	return ret;
 }
 
 static int setup_signals(void)

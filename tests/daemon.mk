@@ -60,3 +60,15 @@ check-fuzz: $(FUZZ_BIN)
 		{ tail -40 $(B)/tests/fuzz/fuzz.log; exit 1; }
 	$(Q)grep -E '^stat::number_of_executed_units' $(B)/tests/fuzz/fuzz.log
 CHECK_TARGETS += check-fuzz
+
+# The round trip through xcalld with 1, 8 and 64 clients against a raw
+# SOCK_SEQPACKET echo, one table from one run.
+BENCH_DAEMON	:= $(B)/tests/daemon/bench_daemon
+$(BENCH_DAEMON): $(B)/tests/daemon/bench_daemon.o $(LIBXCALL_A)
+	$(call quiet_cmd,LD,$@)
+	$(Q)$(CC) $(XLDFLAGS) -o $@ $< $(LIBXCALL_A) $(LIBXCALL_LIBS)
+
+.PHONY: bench-daemon
+bench-daemon: $(BENCH_DAEMON) $(XCALLD_BIN)
+	$(Q)$(BENCH_DAEMON) $(XCALLD_BIN)
+BENCH_TARGETS += bench-daemon

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * bench-daemon: the round trip of a call through xcalld (threads backend)
+ * with 1, 8 and 64 clients, beside its floor measured in the same run: a
+ * raw SOCK_SEQPACKET echo between two processes with frames of the same
+ * sizes. Prints one table: p50/p99 of the round trip, calls/s, and the
+ * ratio of each p50 to the echo's.
+ *
+ *   bench_daemon XCALLD [SECONDS]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wire.h"
+
+#define WINDOW		16	/* calls in flight per pipelining client */
+#define MAX_SAMPLES	(1 << 20)
+
+static double secs = 2.0;
+static char sock_path[108];
+static int target_cpu;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "bench_daemon: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+struct result {
+	uint64_t *lat;		/* ns per call */
+	size_t n;
+	double elapsed;		/* s */
+};
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double pct(struct result *r, double p)
+{
+	size_t i = (size_t)(p * (double)(r->n - 1));
+
+	return (double)r->lat[i] / 1000.0;
+}
+
+/* A ping request frame for @target_cpu, as the daemon backend sends it. */
+static int ping_frame(uint8_t *buf, uint64_t id)
+{
+	struct xcall_req req = { .fn = XCALL_FN_PING };
+	uint8_t set[16] = { 0 };
+
+	set[target_cpu / 8] = 1U << (target_cpu % 8);
+	return __xcall_wire_enc_call(buf, XCALL_WIRE_MAX_REQ, id, &req, set,
+				     16);
+}
+
+/* ---- the floor: echo between two processes ------------------------------ */
+
+static void echo_bench(struct result *r)
+{
+	uint8_t req[XCALL_WIRE_MAX_REQ], rep[XCALL_WIRE_MAX_FRAME];
+	int sv[2], len, st;
+	uint64_t t0, start;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv))
+		die("socketpair");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (!pid) {
+		/* Answers each frame with one the size of a ping reply. */
+		uint8_t in[XCALL_WIRE_MAX_REQ], out[200] = { 0 };
+
+		close(sv[0]);
+		while (recv(sv[1], in, sizeof(in), 0) > 0)
+			if (send(sv[1], out, XCALL_WIRE_REPLY_RES +
+				 sizeof(struct xcall_result), 0) < 0)
+				break;
+		_exit(0);
+	}
+	close(sv[1]);
+	len = ping_frame(req, 1);
+	start = now_ns();
+	for (r->n = 0; r->n < MAX_SAMPLES; r->n++) {
+		t0 = now_ns();
+		if (send(sv[0], req, len, 0) != len ||
+		    recv(sv[0], rep, sizeof(rep), 0) <= 0)
+			die("echo");
+		r->lat[r->n] = now_ns() - t0;
+		if ((r->n & 255) == 0 && now_ns() - start > secs * 1e9)
+			break;
+	}
+	r->elapsed = (double)(now_ns() - start) / 1e9;
+	close(sv[0]);
+	waitpid(pid, &st, 0);
+}
+
+/* ---- the daemon ------------------------------------------------------------- */
+
+static pid_t start_daemon(const char *xcalld, char *dir)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct pollfd pfd;
+	char notify[128], buf[512];
+	int nfd;
+	pid_t pid;
+
+	snprintf(sock_path, sizeof(sock_path), "%s/xcalld.sock", dir);
+	snprintf(notify, sizeof(notify), "%s/notify", dir);
+	nfd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	strcpy(sa.sun_path, notify);
+	if (nfd < 0 || bind(nfd, (struct sockaddr *)&sa, sizeof(sa)))
+		die("notify socket");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (!pid) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		dup2(fd, 2);
+		setenv("NOTIFY_SOCKET", notify, 1);
+		execl(xcalld, "xcalld", "-s", sock_path, "-c", "/nonexistent",
+		      "-u", "-", "-b", "threads", NULL);
+		_exit(127);
+	}
+	pfd.fd = nfd;
+	pfd.events = POLLIN;
+	for (;;) {
+		ssize_t n;
+
+		if (poll(&pfd, 1, 20000) != 1) {
+			fprintf(stderr, "bench_daemon: %s not ready\n", xcalld);
+			exit(1);
+		}
+		n = recv(nfd, buf, sizeof(buf) - 1, 0);
+		if (n > 0) {
+			buf[n] = '\0';
+			if (strstr(buf, "READY=1"))
+				break;
+		}
+	}
+	close(nfd);
+	unlink(notify);
+	return pid;
+}
+
+static int connect_daemon(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+
+	strcpy(sa.sun_path, sock_path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		die("connect");
+	return fd;
+}
+
+struct client {
+	pthread_t th;
+	int window;
+	uint64_t *lat;
+	size_t n, cap;
+	uint64_t stop_at;
+};
+
+static void *client_main(void *arg)
+{
+	struct client *c = arg;
+	uint8_t req[XCALL_WIRE_MAX_REQ], rep[XCALL_WIRE_MAX_FRAME];
+	uint64_t sent_at[WINDOW], next = 0, id;
+	struct xcall_wire_callrep cr;
+	int fd = connect_daemon(), len, out = 0;
+	bool stopping = false;
+
+	for (;;) {
+		while (!stopping && out < c->window) {
+			len = ping_frame(req, next);
+			sent_at[next % WINDOW] = now_ns();
+			if (send(fd, req, len, 0) != len)
+				die("send");
+			next++;
+			out++;
+		}
+		if (!out)
+			break;
+		len = (int)recv(fd, rep, sizeof(rep), 0);
+		if (len <= 0 || __xcall_wire_dec_reply(rep, len, &id, &cr) ||
+		    cr.error || cr.nres != 1)
+			die("reply");
+		if (c->n < c->cap)
+			c->lat[c->n++] = now_ns() - sent_at[id % WINDOW];
+		out--;
+		if (!stopping && ((c->n & 63) == 0 || c->n == c->cap) &&
+		    (now_ns() > c->stop_at || c->n == c->cap))
+			stopping = true;
+	}
+	close(fd);
+	return NULL;
+}
+
+static void daemon_bench(int nclients, int window, struct result *r)
+{
+	struct client *c = calloc(nclients, sizeof(*c));
+	size_t per = MAX_SAMPLES / nclients;
+	uint64_t start = now_ns();
+	int i;
+
+	for (i = 0; i < nclients; i++) {
+		c[i].window = window;
+		c[i].lat = r->lat + i * per;
+		c[i].cap = per;
+		c[i].stop_at = start + (uint64_t)(secs * 1e9);
+		if (pthread_create(&c[i].th, NULL, client_main, &c[i]))
+			die("pthread_create");
+	}
+	r->n = 0;
+	for (i = 0; i < nclients; i++) {
+		pthread_join(c[i].th, NULL);
+		memmove(r->lat + r->n, c[i].lat, c[i].n * sizeof(uint64_t));
+		r->n += c[i].n;
+	}
+	r->elapsed = (double)(now_ns() - start) / 1e9;
+	free(c);
+}
+
+static void row(const char *name, int clients, int window, struct result *r,
+		double floor_p50)
+{
+	qsort(r->lat, r->n, sizeof(uint64_t), cmp_u64);
+	printf("%-26s %7d %6d %9.1f %9.1f %11.0f %9.2fx\n", name, clients,
+	       window, pct(r, 0.5), pct(r, 0.99), (double)r->n / r->elapsed,
+	       pct(r, 0.5) / floor_p50);
+}
+
+int main(int argc, char **argv)
+{
+	char dir[] = "/tmp/xcalld-bench.XXXXXX";
+	struct result r = { 0 };
+	double floor_p50;
+	pid_t pid;
+	int st;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: bench_daemon XCALLD [SECONDS]\n");
+		return 64;
+	}
+	if (argc > 2)
+		secs = atof(argv[2]);
+	target_cpu = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 1 : 0;
+	r.lat = malloc(MAX_SAMPLES * sizeof(uint64_t));
+	if (!r.lat || !mkdtemp(dir))
+		die("setup");
+
+	printf("xcalld round trip: ping on CPU %d, %ld CPUs online, %.1f s "
+	       "per row\n", target_cpu, sysconf(_SC_NPROCESSORS_ONLN), secs);
+	printf("%-26s %7s %6s %9s %9s %11s %10s\n", "case", "clients",
+	       "window", "p50_us", "p99_us", "calls/s", "p50/echo");
+	echo_bench(&r);
+	qsort(r.lat, r.n, sizeof(uint64_t), cmp_u64);
+	floor_p50 = pct(&r, 0.5);
+	row("raw SEQPACKET echo", 1, 1, &r, floor_p50);
+
+	pid = start_daemon(argv[1], dir);
+	daemon_bench(1, 1, &r);
+	row("xcalld", 1, 1, &r, floor_p50);
+	daemon_bench(8, WINDOW, &r);
+	row("xcalld, pipelined", 8, WINDOW, &r, floor_p50);
+	daemon_bench(64, WINDOW, &r);
+	row("xcalld, pipelined", 64, WINDOW, &r, floor_p50);
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+	unlink(sock_path);
+	rmdir(dir);
+	free(r.lat);
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
+}
