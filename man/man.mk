@@ -1,0 +1,21 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Manual pages: every man/*.N of every part is installed in man<N>.
+# check-man: each page formats without a groff warning.
+
+MAN_PAGES	:= $(wildcard $(SRC)/man/*.[0-9])
+
+.PHONY: install-man check-man
+install-man:
+	$(Q)set -e; for p in $(MAN_PAGES); do \
+		s=$${p##*.}; \
+		$(INSTALL) -d $(DESTDIR)$(mandir)/man$$s; \
+		$(INSTALL) -m 644 $$p $(DESTDIR)$(mandir)/man$$s/; \
+	done
+INSTALL_TARGETS += install-man
+
+check-man:
+	$(Q)set -e; for p in $(MAN_PAGES); do \
+		echo "  MAN      $${p#$(SRC)/}"; \
+		w=$$(LC_ALL=C.UTF-8 groff -man -ww -z $$p 2>&1); \
+		if [ -n "$$w" ]; then echo "$$w" >&2; exit 1; fi; \
+	done

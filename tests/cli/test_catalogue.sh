@@ -1,0 +1,89 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# The catalogue is the one source: `xcall list` (table and JSON), `xcall
+# --help`, `xcall run --help` and xcall(1) name the same functions, the
+# man page gives each function its record keys, and every key and exit
+# status the program uses is documented.
+. "$(dirname "$0")/lib.sh"
+
+man=$SRC/man/xcall.1
+xc list --json
+cat_json=$out
+fns=$(jq -r .name <<<"$cat_json")
+[ -n "$fns" ] && pass || fail "list --json gives no function"
+abi=$(sed -n 's/^[[:space:]]*X(\([A-Z]*\), *\([a-z]*\),.*/\2/p' "$SRC/kmod/uapi/xcall.h")
+[ "$fns" = "$abi" ] && pass ||
+	fail "list: '$(echo $fns)' but XCALL_FUNCTIONS() has '$(echo $abi)'"
+
+xc list
+[ "$(sed 1d "$T/out" | awk '{print $1}')" = "$fns" ] && pass ||
+	fail "list table names differ from list --json"
+
+xc --help
+help=$out
+xc run --help
+run_help=$out
+
+# The FUNCTIONS section of the man page: each entry is ".TP" then a line
+# whose first word (after .B/.BI/.BR) is the name, and a "Keys:" line.
+man_fns=$(sed -n '/^\.SH FUNCTIONS/,/^\.SH /p' "$man" |
+	  awk '/^\.TP/ { getline; print $2 }')
+[ "$man_fns" = "$fns" ] && pass ||
+	fail "xcall(1) FUNCTIONS: '$(echo $man_fns)' want '$(echo $fns)'"
+
+for fn in $fns; do
+	grep -Eq "^  $fn +" <<<"$help" && pass ||
+		fail "--help does not list $fn"
+	grep -Eq "^  $fn( |$)" <<<"$run_help" && pass ||
+		fail "run --help does not list $fn"
+	entry=$(sed -n '/^\.SH FUNCTIONS/,/^\.SH /p' "$man" |
+		awk -v fn="$fn" '/^\.TP/ { getline; on = ($2 == fn) } on')
+	keys=$(sed -n '/^Keys:/,/^\.TP/p' <<<"$entry" | tr -d ',.()' | tr ' ' '\n')
+	for k in $(jq -r --arg fn "$fn" 'select(.name == $fn) | .fields[]' <<<"$cat_json"); do
+		grep -qx "$k" <<<"$keys" && pass ||
+			fail "xcall(1): $fn's Keys do not list $k"
+		# Each key is described in JSON OUTPUT.
+		sed -n '/^\.SH JSON OUTPUT/,/^\.SH /p' "$man" |
+			grep -Eq "^\.BR? .*\b$k\b" && pass ||
+			fail "xcall(1) JSON OUTPUT does not describe $k"
+	done
+	# Arguments: the man entry names them as in the catalogue.
+	for a in $(jq -r --arg fn "$fn" 'select(.name == $fn) | .args[].name' <<<"$cat_json"); do
+		grep -q "$a" <<<"$entry" && pass ||
+			fail "xcall(1): $fn does not name its argument $a"
+	done
+	# Privilege and backends as in the catalogue.
+	priv=$(jq -r --arg fn "$fn" 'select(.name == $fn) | .priv' <<<"$cat_json")
+	grep -q "Privilege: $priv" <<<"$entry" && pass ||
+		fail "xcall(1): $fn privilege is not $priv"
+	bk=$(jq -r --arg fn "$fn" 'select(.name == $fn) | .backends | join(", ")' <<<"$cat_json")
+	grep -q "Backends: $bk\." <<<"$entry" && pass ||
+		fail "xcall(1): $fn backends are not '$bk'"
+done
+
+# The envelope keys every record has.
+for k in round cpu fn ok errno error; do
+	sed -n '/^\.SH JSON OUTPUT/,/^\.SH /p' "$man" | grep -qx "\.B $k" &&
+		pass || fail "xcall(1) JSON OUTPUT does not describe $k"
+done
+
+# Exit statuses: the ones in the program are the documented ones.
+codes=$(sed -n 's/^#define XC_EXIT_[A-Z]*[[:space:]]*\([0-9]*\).*/\1/p' "$SRC/cli/cli.h" | sort -n)
+man_codes=$(sed -n '/^\.SH EXIT STATUS/,/^\.SH /p' "$man" |
+	    awk '/^\.TP/ { getline; print $2 }' | sort -n)
+[ "$codes" = "$man_codes" ] && pass ||
+	fail "exit statuses: cli.h has '$(echo $codes)', xcall(1) '$(echo $man_codes)'"
+for c in $codes; do
+	grep -q "\b$c\b" <<<"$run_help" && pass ||
+		fail "run --help does not mention exit status $c"
+done
+
+# Commands: the table in main.c is what --help and the man page show.
+cmds=$(sed -n 's/^[[:space:]]*{ "\([a-z]*\)", cmd_.*/\1/p' "$SRC"/cli/main.c)
+for c in $cmds; do
+	grep -Eq "^  $c +" <<<"$help" && pass || fail "--help does not list $c"
+	sed -n '/^\.SH COMMANDS/,/^\.SH /p' "$man" | grep -qx "\.B $c" &&
+		pass || fail "xcall(1) COMMANDS does not describe $c"
+done
+
+finish

@@ -1,0 +1,129 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Every bad input to xcall: its exit status, one line on stderr that names
+# the problem (`xcall: <what>: <why>`), and nothing at all on stdout.
+. "$(dirname "$0")/lib.sh"
+
+# A CPU number that does not exist here, and an offline one if any.
+absent=$(($(echo "$possible" | tail -n1) + 1))
+offline=$(comm -23 <(echo "$possible" | sort) <(echo "$online" | sort) | sort -n | head -n1)
+nodes=$(ls -d /sys/devices/system/node/node[0-9]* 2>/dev/null | wc -l)
+c=$first_online
+
+# expect STATUS REGEX ARGS...: stderr is one line matching REGEX.
+expect() {
+	local want=$1 re=$2
+	shift 2
+	xc "$@"
+	if [ "$rc" != "$want" ]; then
+		fail "xcall $*: exit $rc, want $want (stderr: $err)"
+		return
+	fi
+	if [ -s "$T/out" ]; then
+		fail "xcall $*: stdout not empty: $out"
+		return
+	fi
+	if [ "$(wc -l <"$T/err")" != 1 ] || ! grep -Eq -- "$re" "$T/err"; then
+		fail "xcall $*: stderr '$err' does not match '$re'"
+		return
+	fi
+	pass
+}
+
+# argp's own usage errors: the first line names the problem, then argp's
+# "Try ..." hint; status 64.
+expect_argp() {
+	local re=$1
+	shift
+	xc "$@"
+	[ "$rc" = 64 ] && [ ! -s "$T/out" ] &&
+		head -n1 "$T/err" | grep -Eq -- "$re" && pass ||
+		fail "xcall $*: rc=$rc out='$out' err='$err'"
+}
+
+# Usage: the command line is wrong (64).
+expect 64 "^xcall: --cpu: '0-': not a CPU list" run --cpu 0- probe
+expect 64 "^xcall: --cpu: '': not a CPU list" run --cpu '' probe
+expect 64 "^xcall: --cpu: '1,,2': not a CPU list" run --cpu 1,,2 probe
+expect 64 "^xcall: --cpu: '3-1': not a CPU list" run --cpu 3-1 probe
+expect 64 "^xcall: --cpu: '0-3:0': not a CPU list" run --cpu 0-3:0 probe
+expect 64 "^xcall: --cpu: 'x': not a CPU list" run --cpu x probe
+expect 64 "^xcall: run: 'prboe': no such function \(did you mean 'probe'\?\)$" run --cpu "$c" prboe
+expect 64 "^xcall: run: 'pnig': no such function \(did you mean 'ping'\?\)$" run --cpu "$c" pnig
+expect 64 "^xcall: run: 'frobnicate': no such function \(see 'xcall list'\)$" run --cpu "$c" frobnicate
+expect 64 "^xcall: run: no function given" run --cpu "$c"
+expect 64 "^xcall: ping: takes 0 arguments, 1 given$" run --cpu "$c" ping 1
+expect 64 "^xcall: spin: takes 1 argument \(us\), 0 given$" run --cpu "$c" spin
+expect 64 "^xcall: spin: takes 1 argument \(us\), 2 given$" run --cpu "$c" spin 1 2
+expect 64 "^xcall: ident: takes 0 to 2 arguments \(leaf subleaf\), 3 given$" run --cpu "$c" ident 1 2 3
+expect 64 "^xcall: spin: us: 0 out of range 1\.\.100000$" run --cpu "$c" spin 0
+expect 64 "^xcall: spin: us: 100001 out of range 1\.\.100000$" run --cpu "$c" spin 100001
+expect 64 "^xcall: spin: us: 99999999999999999999999 out of range" run --cpu "$c" spin 99999999999999999999999
+expect 64 "^xcall: spin: us: '12ms' is not a number$" run --cpu "$c" spin 12ms
+expect 64 "^xcall: ident: leaf: '0xZZ' is not a number$" run --cpu "$c" ident 0xZZ
+expect 64 "^xcall: ident: leaf: 0x100000000 out of range 0\.\.4294967295$" run --cpu "$c" ident 0x100000000
+expect 64 "^xcall: ident: subleaf: ' 1' is not a number$" run --cpu "$c" ident 1 ' 1'
+expect 64 "^xcall: --timeout: 0 out of range 1\.\.60000$" run --cpu "$c" --timeout 0 ping
+expect 64 "^xcall: --timeout: 60001 out of range 1\.\.60000$" run --cpu "$c" --timeout 60001 ping
+expect 64 "^xcall: --timeout: 'soon' is not a number$" run --cpu "$c" --timeout soon ping
+expect 64 "^xcall: --repeat: 'x' is not a number$" run --cpu "$c" --repeat x ping
+expect 64 "^xcall: --interval: '-1' is not a number$" run --cpu "$c" --interval=-1 ping
+expect 64 "^xcall: run: no CPUs given \(use --cpu LIST, --all or --node N\)$" run ping
+expect 64 "^xcall: run: --cpu, --all and --node exclude each other$" run --all --cpu "$c" ping
+expect 64 "^xcall: run: --cpu, --all and --node exclude each other$" run --all --node 0 ping
+expect 64 "^xcall: --node: 'x' is not a number$" run --node x ping
+expect 64 "^xcall: --backend: 'foo': unknown backend \(auto, threads, kmod, daemon\)$" run --backend foo --cpu "$c" ping
+XCALL_BACKEND=foo expect 64 "^xcall: XCALL_BACKEND: 'foo': unknown backend" run --cpu "$c" ping
+expect 64 "^xcall: frob: no such command \(try 'xcall --help'\)$" frob
+expect_argp "^xcall: no command given$"
+expect_argp "^xcall run: unrecognized option '--bogus'$" run --bogus
+expect_argp "^xcall run: option '--cpu' requires an argument$" run --cpu
+expect_argp "^xcall list: 'x': list takes no arguments$" list x
+expect_argp "^xcall topology: 'x': topology takes no arguments$" topology x
+
+# Refused (2): the machine cannot do what was asked.
+expect 2 "^xcall: cpu $absent: no such CPU \(possible: [0-9,-]+\)$" run --cpu "$absent" probe
+expect 2 "^xcall: cpu $absent: no such CPU" run --cpu "$c,$absent" probe
+expect 2 "^xcall: cpu $absent-$((absent + 3)): no such CPU" run --cpu "$absent-$((absent + 3))" probe
+expect 2 "^xcall: --cpu: '100000': no such CPU \(possible: [0-9,-]+\)$" run --cpu 100000 probe
+if [ -n "$offline" ]; then
+	expect 2 "^xcall: cpu $offline: CPU is offline \(online: [0-9,-]+\)$" run --cpu "$offline" probe
+else
+	echo "  (no offline CPU here: the offline path is tested in test_cpulist)"
+fi
+expect 2 "^xcall: --node: $nodes: no such NUMA node \(highest: $((nodes ? nodes - 1 : 0))\)$" run --node "$nodes" ping
+expect 2 "^xcall: where: not available on the threads backend$" run --cpu "$c" where
+
+# No usable backend (3).
+XCALL_DEVICE=/nonexistent/xcall expect 3 "^xcall: backend kmod: /nonexistent/xcall: No such file or directory$" run --backend kmod --cpu "$c" ping
+XCALL_DEVICE=/dev/null expect 3 "^xcall: backend kmod: /dev/null: " run --backend kmod --cpu "$c" ping
+XCALL_DEVICE=/nonexistent/xcall XCALL_BACKEND=kmod expect 3 "^xcall: backend kmod: " topology
+if ! grep -q __xcall_daemon_ops "$SRC"/lib/*.c 2>/dev/null; then
+	expect 3 "^xcall: backend daemon: not built into this libxcall$" run --backend daemon --cpu "$c" ping
+fi
+
+# stdout that cannot be written (74).
+if [ -w /dev/full ]; then
+	rc=0
+	"$XCALL" list >/dev/full 2>"$T/err" || rc=$?
+	[ "$rc" = 74 ] && grep -q "^xcall: stdout: No space left on device$" "$T/err" &&
+		pass || fail "list >/dev/full: rc=$rc err=$(cat "$T/err")"
+fi
+
+# A call that fails on its CPU (1): the records still print, each says
+# why, and stderr has one line per distinct error naming the CPUs. A worker
+# busy for 100 ms cannot answer within 1 ms.
+xc run --all --json --timeout 1 spin 100000
+[ "$rc" = 1 ] && pass || fail "timeout: exit $rc, want 1"
+[ "$(json_cpus)" = "$online" ] && pass || fail "timeout: records $(json_cpus | tr '\n' ,)"
+[ "$(jq -r 'select(.ok == false and .errno == 110 and .error == "timed out") | .cpu' <<<"$out")" = "$online" ] &&
+	pass || fail "timeout: records are not ETIMEDOUT: $out"
+[ "$(jq -c 'keys' <<<"$out" | sort -u)" = '["cpu","errno","error","fn","ok","round"]' ] &&
+	pass || fail "timeout: a failed record has only the envelope keys"
+[ "$(wc -l <"$T/err")" = 1 ] && grep -Eq "^xcall: spin on cpu [0-9,-]+: timed out$" "$T/err" &&
+	pass || fail "timeout: stderr '$err'"
+xc run --cpu "$c" --timeout 1 spin 100000
+[ "$rc" = 1 ] && grep -q "timed out" "$T/out" && pass ||
+	fail "timeout (table): rc=$rc out=$out"
+
+finish
