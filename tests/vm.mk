@@ -33,6 +33,7 @@ vm-progs: $(VM_PROGS) $(XCALL_BIN)
 check-vm:
 	$(Q)$(SRC)/scripts/deps.sh build && $(SRC)/scripts/deps.sh vm
 	$(Q)$(VM_ENV) $(SRC)/scripts/vm/check.sh $(VM_FLAVOURS)
+CHECK_TARGETS += check-vm
 
 bench-vm:
 	$(Q)$(SRC)/scripts/deps.sh build && $(SRC)/scripts/deps.sh vm

@@ -38,11 +38,20 @@ mkdir -p "$top"
 exec 9>"$top/.lock"
 flock 9
 
-q=
-for p in $pkgs; do q="$q $p:$arch"; done
-# shellcheck disable=SC2086
-vers=$(apt-cache policy $q 2>/dev/null |
-	awk '/^[^ ]/ { p = $1; sub(/:$/, "", p) } $1 == "Candidate:" { print p "=" $2 }')
+# apt-cache takes seconds: reuse the versions while the lists are unchanged.
+sig=$( (cd /var/lib/apt/lists && ls -l --time-style=+%s -- *Packages*) |
+	md5sum | cut -d' ' -f1)
+if [ -s "$top/resolved" ] && [ "$(sed -n 1p "$top/resolved")" = "$sig" ]; then
+	vers=$(sed 1d "$top/resolved")
+else
+	q=
+	for p in $pkgs; do q="$q $p:$arch"; done
+	# shellcheck disable=SC2086
+	vers=$(apt-cache policy $q 2>/dev/null |
+		awk '/^[^ ]/ { p = $1; sub(/:$/, "", p) }
+		     $1 == "Candidate:" { print p "=" $2 }')
+	printf '%s\n%s\n' "$sig" "$vers" >"$top/resolved"
+fi
 [ "$(echo "$vers" | grep -vc '=(none)$')" = "$(echo "$pkgs" | wc -w)" ] ||
 	die "not all of $pkgs are known for $arch; run: apt-get update"
 key=$(echo "$vers" | md5sum | cut -d' ' -f1)
