@@ -44,12 +44,57 @@ for t in /xcall/tests/test_*; do
 	fi
 done
 
-# The CLI through the module.
+# The CLI through the module: one JSON record per online CPU, each ok and
+# from its own CPU; probe says what it interrupted (never "none", which is
+# the threads backend's answer) and agrees with the threads backend on the
+# hardware id and node of every CPU; where never shows a raw address.
+ncpu=$(grep -c '^processor' /proc/cpuinfo)
+# cli_check FN: run FN on all CPUs through the module, check the records.
+cli_check() {
+	out=/tmp/cli-$1.json
+	if ! xcall run --backend kmod --all --json "$1" >"$out"; then
+		note "xcall run --backend kmod --all --json $1: exit $?"
+		return 1
+	fi
+	n=$(grep -c '"ok":true' "$out")
+	if [ "$n" != "$ncpu" ] || [ "$(wc -l <"$out")" != "$ncpu" ]; then
+		note "xcall $1: $n ok records of $(wc -l <"$out"), want $ncpu"
+		cat "$out"
+		return 1
+	fi
+	c=0
+	while [ $c -lt "$ncpu" ]; do
+		grep -q "\"cpu\":$c," "$out" || {
+			note "xcall $1: no record of cpu $c"; return 1; }
+		c=$((c + 1))
+	done
+	return 0
+}
+# Keys of probe that both backends must agree on, one line per CPU.
+ids() { sed 's/.*"cpu":\([0-9]*\),.*"node":\([0-9]*\),"hwid":\([0-9]*\),.*/\1 \2 \3/' "$1"; }
 if [ -e /dev/xcall ]; then
-	if xcall run --backend kmod --all --json ping; then
-		note "xcall run --backend kmod: pass"
+	for fn in ping probe clock ident where; do
+		if cli_check $fn; then
+			note "xcall run --backend kmod --all --json $fn: pass"
+		else
+			note "xcall run --backend kmod --all --json $fn: FAIL"
+			fail=1
+		fi
+	done
+	if grep -q '"ctx":"none"' /tmp/cli-probe.json; then
+		note "xcall probe through kmod: ctx none: FAIL"
+		fail=1
+	fi
+	if grep -E '"sym":"0x|0x[0-9a-f]{12}' /tmp/cli-where.json; then
+		note "xcall where: a raw address: FAIL"
+		fail=1
+	fi
+	if xcall run --backend threads --all --json probe >/tmp/cli-threads.json &&
+	   [ "$(ids /tmp/cli-probe.json)" = "$(ids /tmp/cli-threads.json)" ]; then
+		note "probe: kmod and threads backends agree on cpu/node/hwid: pass"
 	else
-		note "xcall run --backend kmod: FAIL"
+		note "probe: kmod and threads backends disagree: FAIL"
+		cat /tmp/cli-probe.json /tmp/cli-threads.json
 		fail=1
 	fi
 fi
