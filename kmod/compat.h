@@ -24,11 +24,12 @@
 #endif
 
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
-#error "xcall: io_uring task-work API of this kernel not supported yet (see compat.h)"
+#error "xcall: this kernel's io_uring task-work API is not in compat.h yet"
 #endif
 
 /* The 80-byte command area of an SQE128 entry. */
-static inline const void *xcall_uring_cmd_area(const struct io_uring_cmd *ioucmd)
+static inline const void *
+xcall_uring_cmd_area(const struct io_uring_cmd *ioucmd)
 {
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
 	return io_uring_sqe_cmd(ioucmd->sqe);

@@ -86,7 +86,7 @@ struct xcall_req {
 	unsigned int timeout_ms;
 	unsigned int nslots;
 	struct completion done;		/* pending reached 0 (ioctl) */
-	bool sleeping;			/* the ioctl caller waits on @done */
+	bool sleeping;			/* the ioctl caller is on @done */
 	/* io_uring only */
 	struct io_uring_cmd *ioucmd;
 	struct hrtimer timer;
@@ -115,7 +115,8 @@ static enum cpuhp_state xcall_hp_state;
 
 static unsigned int poll_us = 100;
 module_param(poll_us, uint, 0644);
-MODULE_PARM_DESC(poll_us, "how long a caller spins for answers before it sleeps (us)");
+MODULE_PARM_DESC(poll_us,
+		 "how long a caller spins for answers before it sleeps (us)");
 
 /* ---------------------------------------------------------------------
  * The functions, run on the target CPU with interrupts off.
@@ -338,9 +339,10 @@ static void xcall_slot_run(struct xcall_slot *slot, int err)
 /* Take everything queued on @pc and run it (err 0) or fail it, in order. */
 static void xcall_drain(struct xcall_pcpu *pc, int err)
 {
-	struct llist_node *list = llist_reverse_order(llist_del_all(&pc->queue));
+	struct llist_node *list = llist_del_all(&pc->queue);
 	struct xcall_slot *slot, *tmp;
 
+	list = llist_reverse_order(list);	/* oldest first */
 	llist_for_each_entry_safe(slot, tmp, list, node)
 		xcall_slot_run(slot, err);
 }
@@ -358,7 +360,7 @@ static void xcall_enqueue(struct xcall_slot *slot)
 	int err;
 
 	if (!llist_add(&slot->node, &pc->queue))
-		return;	/* not empty before: a kick is already on its way */
+		return;	/* not empty before: a kick is on its way */
 	err = smp_call_function_single_async(slot->cpu, &pc->csd);
 	/*
 	 * -EBUSY: the previous kick's csd has not run yet; when it does, its
@@ -622,7 +624,7 @@ static long xcall_wait(struct xcall_req *req)
 	if (xcall_poll(req))
 		return 1;
 	WRITE_ONCE(req->sleeping, true);
-	smp_mb();	/* pairs with atomic_dec_and_test() in xcall_slot_run() */
+	smp_mb();	/* pairs with atomic_dec_and_test() in slot_run */
 	if (!atomic_read(&req->pending))
 		return 1;
 	return wait_for_completion_killable_timeout(&req->done,
@@ -715,7 +717,8 @@ static enum hrtimer_restart xcall_uring_timeout(struct hrtimer *t)
 	return HRTIMER_NORESTART;
 }
 
-static int xcall_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
+static int xcall_uring_cmd(struct io_uring_cmd *ioucmd,
+			   unsigned int issue_flags)
 {
 	struct xcall_uring_cmd uc;
 	struct xcall_call c;

@@ -42,12 +42,13 @@
 #define MAXCPU		64
 
 static int fd = -1;
-static int ncpus;		/* online CPUs; the guest has them all online */
+static int ncpus;		/* online CPUs (all of the guest's) */
 static int cpus[MAXCPU];
 
 /* ------------------------------------------------------------------ */
 
-static __attribute__((unused)) int sys_read(const char *path, char *buf, size_t len)
+static __attribute__((unused))
+int sys_read(const char *path, char *buf, size_t len)
 {
 	int f = open(path, O_RDONLY);
 	ssize_t n;
@@ -384,7 +385,8 @@ START_TEST(test_probe_hwid)
 		for (i = 0; i < ncpus; i++) {
 			found = 0;
 			for (j = 0; j < n; j++)
-				found += (ids[j] & 0xff00ffffffULL) == r[i].hwid;
+				found += (ids[j] & 0xff00ffffffULL) ==
+					 r[i].hwid;
 			ck_assert_msg(found == 1, "cpu %d mpidr %llx not in DT",
 				      cpus[i], (unsigned long long)r[i].hwid);
 		}
@@ -934,11 +936,14 @@ static void *stream_fn(void *arg)
 			atomic_fetch_add(&s->bad, 1);
 			continue;
 		}
+		if (c.ncalled != (unsigned int)((n & 1) ? 1 : ncpus))
+			atomic_fetch_add(&s->bad, 1);
 		for (i = 0; i < (int)c.ncalled; i++) {
-			if (res[i].error == -ENXIO && (int)res[i].cpu == s->victim)
+			int want = (n & 1) ? cpu : cpus[i];
+
+			if (res[i].error == -ENXIO && want == s->victim)
 				atomic_fetch_add(&s->enxio, 1);
-			else if (res[i].error || (res[i].cpu != (unsigned)cpu &&
-						  (n & 1)))
+			else if (res[i].error || (int)res[i].cpu != want)
 				atomic_fetch_add(&s->bad, 1);
 			else
 				atomic_fetch_add(&s->ok, 1);
