@@ -14,7 +14,7 @@
 #include "format.h"
 
 struct topo_args {
-	const char *backend;
+	const char *backend, *timeout;
 	int json;
 };
 
@@ -22,6 +22,9 @@ static const struct argp_option topo_options[] = {
 	{ "json", 'j', NULL, 0, "one JSON object per CPU and line", 0 },
 	{ "backend", 'b', "NAME", 0,
 	  "backend that runs probe: auto, threads, kmod, daemon", 0 },
+	{ "timeout", 't', "MS", 0,
+	  "give up on a CPU after MS milliseconds (1..60000, default 1000)",
+	  0 },
 	{ 0 }
 };
 
@@ -35,6 +38,9 @@ static error_t topo_parse(int key, char *arg, struct argp_state *state)
 		return 0;
 	case 'b':
 		a->backend = arg;
+		return 0;
+	case 't':
+		a->timeout = arg;
 		return 0;
 	case ARGP_KEY_ARG:
 		argp_error(state, "'%s': topology takes no arguments", arg);
@@ -93,6 +99,18 @@ int cmd_topology(int argc, char **argv)
 	int status, ret;
 
 	argp_parse(&topo_argp, argc, argv, 0, NULL, &a);
+	if (a.timeout) {
+		uint64_t ms;
+
+		if (xc_parse_u64(a.timeout, &ms) || ms < 1 ||
+		    ms > XCALL_MAX_TIMEOUT_MS) {
+			xc_err("--timeout", "'%s': not a number in 1..%d",
+			       a.timeout, XCALL_MAX_TIMEOUT_MS);
+			status = XC_EXIT_USAGE;
+			goto out_sets;
+		}
+		req.timeout_ms = ms;
+	}
 	status = XC_EXIT_REFUSED;
 	if (xcall_cpus_possible(possible, XC_SETSIZE) ||
 	    xcall_cpus_online(online, XC_SETSIZE)) {

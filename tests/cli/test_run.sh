@@ -5,6 +5,10 @@
 # one row per CPU; rounds are numbered; --help and --version go to stdout.
 . "$(dirname "$0")/lib.sh"
 
+# Calls that must succeed get a generous timeout: a loaded machine (or a
+# sanitizer build) must not turn a slow answer into a failure here.
+TMO="--timeout=30000"
+
 # Every function the threads backend runs, with arguments.
 declare -A fargs=([ping]="" [probe]="" [clock]="" [ident]="0 0" [spin]="10")
 
@@ -16,7 +20,7 @@ keys_of() {
 }
 
 for fn in "${!fargs[@]}"; do
-	xc run --all --json "$fn" ${fargs[$fn]}
+	xc run $TMO --all --json "$fn" ${fargs[$fn]}
 	if [ "$rc" != 0 ] || [ -s "$T/err" ]; then
 		fail "run --all $fn: rc=$rc err=$err"
 		continue
@@ -40,7 +44,7 @@ done
 
 # One CPU at a time, by number and as a one-element range.
 for c in $online; do
-	xc run --cpu "$c" --json probe
+	xc run $TMO --cpu "$c" --json probe
 	[ "$rc" = 0 ] && [ "$(json_cpus)" = "$c" ] && pass ||
 		fail "run --cpu $c probe: rc=$rc out=$out"
 	node=0
@@ -52,13 +56,13 @@ for c in $online; do
 done
 
 # A list in any order and with repeats comes back once per CPU, ascending.
-xc run --cpu "$last_online,$first_online,$last_online" --json ping
+xc run $TMO --cpu "$last_online,$first_online,$last_online" --json ping
 want=$(printf '%s\n' "$first_online" "$last_online" | sort -nu)
 [ "$rc" = 0 ] && [ "$(json_cpus)" = "$want" ] && pass ||
 	fail "run --cpu $last_online,$first_online: got $(json_cpus | tr '\n' ,)"
 
 # --cpu all is --all.
-xc run --cpu all --json ping
+xc run $TMO --cpu all --json ping
 [ "$rc" = 0 ] && [ "$(json_cpus)" = "$online" ] && pass ||
 	fail "run --cpu all: $(json_cpus | tr '\n' ,)"
 
@@ -68,53 +72,53 @@ if [ -d /sys/devices/system/node/node0 ]; then
 		n=${d##*node}
 		want=$(sysfs_list "$d/cpulist" | grep -Fxf <(echo "$online") || true)
 		[ -n "$want" ] || continue
-		xc run --node "$n" --json ping
+		xc run $TMO --node "$n" --json ping
 		[ "$rc" = 0 ] && [ "$(json_cpus)" = "$want" ] && pass ||
 			fail "run --node $n: got $(json_cpus | tr '\n' ,) want $(echo $want | tr ' ' ,)"
-		[ "$(jq -r ".node" <<<"$(xc run --node "$n" --json probe; echo "$out")" | sort -u)" = "$n" ] &&
+		[ "$(jq -r ".node" <<<"$(xc run $TMO --node "$n" --json probe; echo "$out")" | sort -u)" = "$n" ] &&
 			pass || fail "run --node $n probe: node is not $n"
 	done
 fi
 
 # Rounds: --repeat 3 gives rounds 0, 1, 2, each with every CPU.
-xc run --all --json --repeat 3 --interval 0 ping
+xc run $TMO --all --json --repeat 3 --interval 0 ping
 [ "$rc" = 0 ] && [ "$(jq -r .round <<<"$out" | uniq -c | awk '{print $2 ":" $1}' | tr '\n' ' ')" = "0:$nonline 1:$nonline 2:$nonline " ] &&
 	pass || fail "repeat 3: $out"
 
 # clock: offsets are relative to the earliest CPU of the round.
-xc run --all --json clock
+xc run $TMO --all --json clock
 [ "$(jq -s 'map(.offset_ns) | min' <<<"$out")" = 0 ] && pass ||
 	fail "clock: the smallest offset_ns is not 0"
 [ "$(jq -s '(map(.mono_ns) | min) as $m | all(.[]; .offset_ns == .mono_ns - $m)' <<<"$out")" = true ] &&
 	pass || fail "clock: offset_ns is not mono_ns minus the earliest"
 
 # spin reports what it was asked and at least that long.
-xc run --cpu "$first_online" --json spin 250
+xc run $TMO --cpu "$first_online" --json spin 250
 [ "$(jq -r '.asked_us' <<<"$out")" = 250 ] &&
 	[ "$(jq -r '.spent_ns >= 250000' <<<"$out")" = true ] && pass ||
 	fail "spin 250: $out"
 
 # ident: numbers in any base; x86 echoes leaf and subleaf.
 if [ "$(uname -m)" = x86_64 ]; then
-	xc run --cpu "$first_online" --json ident 0x7 0
+	xc run $TMO --cpu "$first_online" --json ident 0x7 0
 	[ "$rc" = 0 ] && [ "$(jq -r '"\(.leaf) \(.subleaf)"' <<<"$out")" = "7 0" ] &&
 		pass || fail "ident 0x7 0: $out"
-	xc run --cpu "$first_online" --json ident 010
+	xc run $TMO --cpu "$first_online" --json ident 010
 	[ "$(jq -r '.leaf' <<<"$out")" = 8 ] && pass || fail "ident 010 (octal): $out"
 	# Leaf 0: the vendor is the same on every CPU.
-	xc run --all --json ident
+	xc run $TMO --all --json ident
 	[ "$(jq -r '.ebx' <<<"$out" | sort -u | wc -l)" = 1 ] && pass ||
 		fail "ident leaf 0 differs between CPUs"
 fi
 
 # probe: hardware ids are distinct.
-xc run --all --json probe
+xc run $TMO --all --json probe
 [ "$(jq -r '.hwid' <<<"$out" | sort -u | wc -l)" = "$nonline" ] && pass ||
 	fail "probe: hardware ids are not distinct: $(jq -r .hwid <<<"$out" | tr '\n' ' ')"
 
 # Table: a header, one row per CPU, the CPU in the first column, columns
 # aligned (the STATUS header starts where every row's status starts).
-xc run --all probe
+xc run $TMO --all probe
 [ "$rc" = 0 ] && [ "$(wc -l <"$T/out")" = $((nonline + 1)) ] && pass ||
 	fail "table: $(wc -l <"$T/out") lines for $nonline CPUs"
 [ "$(sed 1d "$T/out" | awk '{print $1}')" = "$online" ] && pass ||
@@ -135,14 +139,14 @@ xc --version
 	pass || fail "--version: $out"
 
 # topology: one line per possible CPU, online state from sysfs.
-xc topology --json
+xc topology $TMO --json
 [ "$rc" = 0 ] && [ "$(json_cpus)" = "$possible" ] && pass ||
 	fail "topology: cpus $(json_cpus | tr '\n' ,)"
 [ "$(jq -r 'select(.online) | .cpu' <<<"$out")" = "$online" ] && pass ||
 	fail "topology: online CPUs differ from sysfs"
 [ "$(jq -r 'select(.online) | .hwid' <<<"$out" | sort -u | wc -l)" = "$nonline" ] &&
 	pass || fail "topology: hardware ids not distinct"
-xc topology
+xc topology $TMO
 [ "$rc" = 0 ] && [ "$(wc -l <"$T/out")" = $(($(echo "$possible" | wc -l) + 1)) ] &&
 	pass || fail "topology table"
 

@@ -15,6 +15,8 @@
 
 #define NCPUS		8192
 #define SETSIZE		CPU_ALLOC_SIZE(NCPUS)
+/* Calls that must succeed: a loaded machine must not fail them. */
+#define TMO		30000
 
 static struct xcall *x;
 static cpu_set_t *online, *possible, *set;
@@ -305,7 +307,7 @@ START_TEST(test_each_fn)
 	static const unsigned int fns[] = {
 		XCALL_FN_PING, XCALL_FN_PROBE, XCALL_FN_CLOCK, XCALL_FN_IDENT,
 	};
-	struct xcall_req req = { .fn = fns[_i] };
+	struct xcall_req req = { .fn = fns[_i], .timeout_ms = TMO };
 
 	check_records(req.fn, xcall_run(x, &req, online, SETSIZE, res,
 					nonline));
@@ -314,7 +316,7 @@ END_TEST
 
 START_TEST(test_probe_hwids_distinct)
 {
-	struct xcall_req req = { .fn = XCALL_FN_PROBE };
+	struct xcall_req req = { .fn = XCALL_FN_PROBE, .timeout_ms = TMO };
 	unsigned int i, j;
 
 	check_records(req.fn, xcall_run(x, &req, online, SETSIZE, res,
@@ -330,7 +332,7 @@ END_TEST
 START_TEST(test_ident_x86)
 {
 	struct xcall_req req = { .fn = XCALL_FN_IDENT, .nargs = 2,
-				 .args = { 0, 0 } };
+				 .args = { 0, 0 }, .timeout_ms = TMO };
 	unsigned int i;
 
 	check_records(req.fn, xcall_run(x, &req, online, SETSIZE, res,
@@ -356,7 +358,7 @@ END_TEST
 START_TEST(test_spin)
 {
 	struct xcall_req req = { .fn = XCALL_FN_SPIN, .nargs = 1,
-				 .args = { 200 } };
+				 .args = { 200 }, .timeout_ms = TMO };
 	unsigned int i;
 
 	check_records(req.fn, xcall_run(x, &req, online, SETSIZE, res,
@@ -370,7 +372,7 @@ END_TEST
 
 START_TEST(test_one_cpu)
 {
-	struct xcall_req req = { .fn = XCALL_FN_PING };
+	struct xcall_req req = { .fn = XCALL_FN_PING, .timeout_ms = TMO };
 	int c = sched_getcpu();
 
 	CPU_ZERO_S(SETSIZE, set);
@@ -399,7 +401,7 @@ START_TEST(test_timeout)
 		ck_assert_int_eq(res[i].error, -ETIMEDOUT);
 	req.fn = XCALL_FN_PING;
 	req.nargs = 0;
-	req.timeout_ms = 0;	/* the default, 1 s: more than 100 ms */
+	req.timeout_ms = TMO;
 	check_records(req.fn, xcall_run(x, &req, online, SETSIZE, res,
 					nonline));
 }
@@ -419,7 +421,7 @@ START_TEST(test_close_with_late_calls)
 	setup();
 	req.fn = XCALL_FN_PING;
 	req.nargs = 0;
-	req.timeout_ms = 0;
+	req.timeout_ms = TMO;
 	check_records(req.fn, xcall_run(x, &req, online, SETSIZE, res,
 					nonline));
 }
@@ -441,7 +443,7 @@ END_TEST
 START_TEST(test_two_handles)
 {
 	struct xcall_opts o = { .backend = XCALL_BACKEND_THREADS };
-	struct xcall_req req = { .fn = XCALL_FN_PING };
+	struct xcall_req req = { .fn = XCALL_FN_PING, .timeout_ms = TMO };
 	struct xcall *y = NULL;
 
 	ck_assert_int_eq(xcall_open(&y, &o), 0);
