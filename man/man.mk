@@ -19,3 +19,5 @@ check-man:
 		w=$$(LC_ALL=C.UTF-8 groff -man -ww -z $$p 2>&1); \
 		if [ -n "$$w" ]; then echo "$$w" >&2; exit 1; fi; \
 	done
+
+CHECK_TARGETS	+= check-man

@@ -51,3 +51,5 @@ endef
 check-cross:
 	$(call cross_build,aarch64,arm64,AArch64)
 	$(call cross_build,powerpc64le,ppc64el,PowerPC64*)
+
+CHECK_TARGETS	+= check-cli check-asan check-cross
