@@ -13,12 +13,12 @@
 #include "libxcall.h"
 
 /* Exit statuses, documented in xcall(1). */
-#define XC_EXIT_OK		0	/* every call succeeded */
-#define XC_EXIT_FAILED		1	/* a call failed on some CPU */
-#define XC_EXIT_REFUSED		2	/* the request was refused as a whole */
-#define XC_EXIT_BACKEND		3	/* no usable backend */
-#define XC_EXIT_USAGE		64	/* the command line is wrong (argp's) */
-#define XC_EXIT_OUTPUT		74	/* stdout could not be written */
+#define XC_EXIT_OK	0	/* every call succeeded */
+#define XC_EXIT_FAILED	1	/* a call failed on some CPU */
+#define XC_EXIT_REFUSED	2	/* the request was refused as a whole */
+#define XC_EXIT_BACKEND	3	/* no usable backend */
+#define XC_EXIT_USAGE	64	/* the command line is wrong (argp's) */
+#define XC_EXIT_OUTPUT	74	/* stdout could not be written */
 
 struct xc_cmd {
 	const char *name;
@@ -29,7 +29,7 @@ struct xc_cmd {
 int cmd_run(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_topology(int argc, char **argv);
-int cmd_status(int argc, char **argv);	/* cli/status.c, the daemon's part */
+int cmd_status(int argc, char **argv);	/* cli/status.c (daemon part) */
 
 /* util.c: diagnostics, `xcall: <what>: <why>` on one line of stderr. */
 void xc_err(const char *what, const char *fmt, ...)

@@ -327,8 +327,11 @@ void fmt_records_json(struct sbuf *sb, const struct xcall_fn_info *fi,
 		}
 		sb_puts(sb, ",\"ok\":true,\"errno\":0,\"error\":null");
 		for (f = fi->fields; f->key; f++) {
+			enum kind k = field_value(f->key, r, base, buf,
+						  sizeof(buf));
+
 			sb_printf(sb, ",\"%s\":", f->key);
-			switch (field_value(f->key, r, base, buf, sizeof(buf))) {
+			switch (k) {
 			case K_NUM:
 				sb_puts(sb, buf);
 				break;

@@ -34,7 +34,7 @@ void sb_json_str(struct sbuf *sb, const char *s);
  */
 struct table {
 	unsigned int ncols, nrows, cap;
-	char **cells;			/* nrows * ncols, row 0 the header */
+	char **cells;			/* nrows * ncols, row 0: header */
 	unsigned char *right;		/* per column */
 	int oom;
 };

@@ -21,17 +21,19 @@
 /* Parse a decimal number at *@p; -EINVAL if there is none, -ERANGE. */
 static int parse_num(const char **p, unsigned long *v)
 {
+	const unsigned long max = INT_MAX;
 	const char *s = *p;
-	unsigned long n = 0;
+	unsigned long n = 0, d;
 	int big = 0;
 
 	if (!isdigit((unsigned char)*s))
 		return -EINVAL;
 	for (; isdigit((unsigned char)*s); s++) {
-		if (n > ((unsigned long)INT_MAX - (unsigned long)(*s - '0')) / 10)
+		d = *s - '0';
+		if (n > (max - d) / 10)
 			big = 1;
 		else
-			n = n * 10 + (unsigned long)(*s - '0');
+			n = n * 10 + d;
 	}
 	*p = s;
 	*v = n;

@@ -55,7 +55,7 @@ int xcall_cpus_online(cpu_set_t *set, size_t setsize)
 
 static int have_numa(void)
 {
-	static int avail = -2;	/* not asked yet; races only repeat the ask */
+	static int avail = -2;	/* not asked yet (a race asks twice) */
 	int a = __atomic_load_n(&avail, __ATOMIC_RELAXED);
 
 	if (a == -2) {
