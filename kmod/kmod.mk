@@ -7,7 +7,8 @@
 # Kbuild writes its objects next to the sources, so kmod/ (Kbuild, sources,
 # uapi/) is mirrored into $(O)/kmod and built there: the checkout stays
 # clean and each build dir has its own module. The build fails on any
-# compiler or modpost warning (the log is kept in $(O)/kmod/build.log).
+# compiler or modpost warning (the log is kept in $(O)/kmod/build.log), and
+# drops its objects so that the next build warns again.
 
 KDIR		?= /lib/modules/$(shell uname -r)/build
 KMOD_DIR	:= $(B)/kmod
@@ -41,6 +42,7 @@ module:
 			$(KMOD_DIR)/build.log; exit $$rc
 	$(Q)if grep -i 'warning' $(KMOD_DIR)/build.log >/dev/null; then \
 		echo "xcall: the module build warns (see above): failing" >&2; \
+		rm -f $(KMOD_DIR)/*.o $(KMOD_DIR)/*.ko; \
 		exit 1; \
 	fi
 
