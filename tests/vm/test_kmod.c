@@ -47,8 +47,7 @@ static int cpus[MAXCPU];
 
 /* ------------------------------------------------------------------ */
 
-static __attribute__((unused))
-int sys_read(const char *path, char *buf, size_t len)
+static int sys_read(const char *path, char *buf, size_t len)
 {
 	int f = open(path, O_RDONLY);
 	ssize_t n;
@@ -1137,6 +1136,76 @@ START_TEST(test_uring_timeout)
 }
 END_TEST
 
+/* Poll /sys/module/xcall/refcnt until it is @want or @secs pass. */
+static int wait_refcnt(int want, int secs)
+{
+	char buf[32];
+	int i, n = -1;
+
+	for (i = 0; i < secs * 20; i++) {
+		if (sys_read("/sys/module/xcall/refcnt", buf, sizeof(buf)) > 0)
+			n = atoi(buf);
+		if (n == want)
+			break;
+		usleep(50000);
+	}
+	return n;
+}
+
+/*
+ * A process that exits with commands in flight, one completing by its
+ * timeout and one by its answer: the kernel finishes them without it
+ * (results to a gone address space are dropped), and nothing hangs.
+ */
+START_TEST(test_uring_exit_in_flight)
+{
+	struct xcall_result r;
+	int busy = cpus[1], status, k;
+	pid_t pid;
+
+	ck_assert_int_ge(ncpus, 2);
+	pin(cpus[0]);
+	for (k = 0; k < 2; k++) {
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (!pid) {
+			static struct xcall_call c[2];
+			static struct xcall_result res[2][2];
+			static uint64_t bits[1];
+			struct io_uring ring;
+
+			if (io_uring_queue_init(8, &ring, IORING_SETUP_SQE128))
+				_exit(2);
+			make_busy(busy);
+			bits[0] = 1ULL << busy | 1ULL << cpus[0];
+			c[0] = mkcall(XCALL_FN_PING, bits, 1, res[0], 2);
+			c[0].timeout_ms = 20;
+			c[1] = mkcall(XCALL_FN_PROBE, bits, 1, res[1], 2);
+			c[1].timeout_ms = 5000;
+			prep_cmd(io_uring_get_sqe(&ring), fd, &c[0], 0);
+			prep_cmd(io_uring_get_sqe(&ring), fd, &c[1], 1);
+			if (io_uring_submit(&ring) != 2)
+				_exit(3);
+			if (k)
+				io_uring_queue_exit(&ring);
+			_exit(0);
+		}
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert(WIFEXITED(status));
+		ck_assert_int_eq(WEXITSTATUS(status), 0);
+	}
+	ck_assert_int_eq(call1(fd, XCALL_FN_PING, busy, 0, 0, 0, 10000, &r),
+			 0);
+	check_common(&r, XCALL_FN_PING, busy);
+	/*
+	 * The rings die in the background: their commands end (the 5 s one
+	 * at the latest) and drop their hold on the device. Only our own
+	 * open remains, within a deadline.
+	 */
+	ck_assert_int_eq(wait_refcnt(1, 30), 1);
+}
+END_TEST
+
 /* ------------------------------------------------------------------
  * rmmod: refused while the device is open, fine once it is closed.
  */
@@ -1230,6 +1299,7 @@ static Suite *kmod_suite(void)
 	tcase_add_test(tc, test_uring);
 	tcase_add_test(tc, test_uring_bad);
 	tcase_add_test(tc, test_uring_timeout);
+	tcase_add_test(tc, test_uring_exit_in_flight);
 	suite_add_tcase(s, tc);
 
 	/* Last: unloads and loads the module again. */
