@@ -31,6 +31,20 @@ dmesg -n 8
 
 echo "XCALL-VM-START: $XCALL_FLAVOUR $(uname -r) $(nproc) cpus mode=${XCALL_MODE:-check}"
 cd /xcall || rc=1
+
+# The guest is what the flavour promises: 4 CPUs up, and the interrupt
+# controller whose IPIs the module is meant to exercise.
+case "$XCALL_FLAVOUR" in
+arm64-*)	ic='GICv3: ' ;;
+ppc64le-*)	ic='xive: Interrupt handling initialized' ;;
+*)		ic='APIC' ;;
+esac
+for want in 'smp: Brought up 1 node, 4 CPUs' "$ic"; do
+	if ! dmesg | grep -qF "$want"; then
+		echo "init: not in the kernel log: '$want'"
+		rc=1
+	fi
+done
 rc=0
 case "${XCALL_MODE:-check}" in
 check)
