@@ -110,8 +110,27 @@ out_unlock:
 	return p;
 }
 
+/*
+ * A child of fork() has none of the workers: it forgets the parent's pool
+ * (its memory is the parent's copy, not freed here) and makes its own.
+ */
+static void forget_pool_in_child(void)
+{
+	pthread_mutex_init(&pool_lock, NULL);
+	pool = NULL;
+	graveyard = NULL;
+}
+
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void register_atfork(void)
+{
+	pthread_atfork(NULL, NULL, forget_pool_in_child);
+}
+
 static int threads_open(struct xcall *x, const struct xcall_opts *opts)
 {
+	pthread_once(&atfork_once, register_atfork);
 	pthread_mutex_lock(&pool_lock);
 	pool_users++;
 	pthread_mutex_unlock(&pool_lock);

@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "libxcall.h"
 
@@ -455,6 +457,35 @@ START_TEST(test_two_handles)
 }
 END_TEST
 
+/* A child of fork() has no workers: it makes its own pool. */
+START_TEST(test_fork)
+{
+	struct xcall_req req = { .fn = XCALL_FN_PING, .timeout_ms = TMO };
+	int status;
+	pid_t pid;
+
+	check_records(req.fn, xcall_run(x, &req, online, SETSIZE, res,
+					nonline));
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int n = xcall_run(x, &req, online, SETSIZE, res, nonline);
+		unsigned int i;
+
+		for (i = 0; n == (int)nonline && i < nonline; i++)
+			if (res[i].error)
+				_exit(2);
+		xcall_close(x);
+		_exit(n == (int)nonline ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	check_records(req.fn, xcall_run(x, &req, online, SETSIZE, res,
+					nonline));
+}
+END_TEST
+
 static Suite *xcall_suite(void)
 {
 	Suite *s = suite_create("xcall");
@@ -496,6 +527,7 @@ static Suite *xcall_suite(void)
 	tcase_add_test(tc, test_one_cpu);
 	tcase_add_test(tc, test_nowait);
 	tcase_add_test(tc, test_two_handles);
+	tcase_add_test(tc, test_fork);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("timeout");
