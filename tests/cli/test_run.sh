@@ -113,7 +113,9 @@ fi
 
 # probe: hardware ids are distinct.
 xc run $TMO --all --json probe
-[ "$(jq -r '.hwid' <<<"$out" | sort -u | wc -l)" = "$nonline" ] && pass ||
+# (null where the system does not expose them: arm64 without a device tree)
+ids=$(jq -r 'select(.hwid != null) | .hwid' <<<"$out")
+[ "$(sort -u <<<"$ids" | wc -l)" = "$(wc -l <<<"$ids")" ] && pass ||
 	fail "probe: hardware ids are not distinct: $(jq -r .hwid <<<"$out" | tr '\n' ' ')"
 
 # Table: a header, one row per CPU, the CPU in the first column, columns
@@ -144,7 +146,8 @@ xc topology $TMO --json
 	fail "topology: cpus $(json_cpus | tr '\n' ,)"
 [ "$(jq -r 'select(.online) | .cpu' <<<"$out")" = "$online" ] && pass ||
 	fail "topology: online CPUs differ from sysfs"
-[ "$(jq -r 'select(.online) | .hwid' <<<"$out" | sort -u | wc -l)" = "$nonline" ] &&
+ids=$(jq -r 'select(.online and .hwid != null) | .hwid' <<<"$out")
+[ "$(sort -u <<<"$ids" | wc -l)" = "$(wc -l <<<"$ids")" ] &&
 	pass || fail "topology: hardware ids not distinct"
 xc topology $TMO
 [ "$rc" = 0 ] && [ "$(wc -l <"$T/out")" = $(($(echo "$possible" | wc -l) + 1)) ] &&
