@@ -118,6 +118,14 @@ ids=$(jq -r 'select(.hwid != null) | .hwid' <<<"$out")
 [ "$(sort -u <<<"$ids" | wc -l)" = "$(wc -l <<<"$ids")" ] && pass ||
 	fail "probe: hardware ids are not distinct: $(jq -r .hwid <<<"$out" | tr '\n' ' ')"
 
+# x86: the hardware id is the APIC id the kernel reports for that CPU.
+if grep -q '^apicid' /proc/cpuinfo; then
+	want=$(awk -F': *' '/^processor/ { p = $2 } /^apicid/ { print p ":" $2 }' /proc/cpuinfo)
+	got=$(jq -r '"\(.cpu):\(.hwid)"' <<<"$out")
+	[ "$got" = "$want" ] && pass ||
+		fail "probe: hwid $(echo $got) but /proc/cpuinfo apicid $(echo $want)"
+fi
+
 # Table: a header, one row per CPU, the CPU in the first column, columns
 # aligned (the STATUS header starts where every row's status starts).
 xc run $TMO --all probe
