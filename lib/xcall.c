@@ -6,6 +6,7 @@
  * the errnos of XCALL_IOC_CALL in xcall.h, before a backend sees anything.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -179,17 +180,40 @@ static int check_req(const struct xcall_req *req, enum xcall_backend b)
 	return 0;
 }
 
+/*
+ * The CPUs that can ever exist do not change while the system runs: read
+ * them once. Online CPUs are read for every request (hotplug).
+ */
+static cpu_set_t *possible;
+static int possible_err;
+static pthread_once_t possible_once = PTHREAD_ONCE_INIT;
+
+static void possible_init(void)
+{
+	size_t sz = CPU_ALLOC_SIZE(XCALL_MAX_CPUSET_BYTES * 8);
+
+	possible = CPU_ALLOC(XCALL_MAX_CPUSET_BYTES * 8);
+	if (!possible) {
+		possible_err = -ENOMEM;
+		return;
+	}
+	possible_err = xcall_cpus_possible(possible, sz);
+}
+
 /* Empty set, CPUs that do not exist, CPUs that are offline. */
 static int check_cpus(const cpu_set_t *set, size_t setsize)
 {
 	size_t sz = CPU_ALLOC_SIZE(XCALL_MAX_CPUSET_BYTES * 8), c;
-	cpu_set_t *possible, *online, *want;
-	int ret = -ENOMEM;
+	cpu_set_t *online, *want;
+	int ret;
 
-	possible = CPU_ALLOC(XCALL_MAX_CPUSET_BYTES * 8);
+	pthread_once(&possible_once, possible_init);
+	if (possible_err)
+		return possible_err;
+	ret = -ENOMEM;
 	online = CPU_ALLOC(XCALL_MAX_CPUSET_BYTES * 8);
 	want = CPU_ALLOC(XCALL_MAX_CPUSET_BYTES * 8);
-	if (!possible || !online || !want)
+	if (!online || !want)
 		goto out_free;
 	/* The caller's set, in our size: a CPU beyond it cannot exist. */
 	CPU_ZERO_S(sz, want);
@@ -204,9 +228,6 @@ static int check_cpus(const cpu_set_t *set, size_t setsize)
 	}
 	if (ret)
 		goto out_free;
-	ret = xcall_cpus_possible(possible, sz);
-	if (ret)
-		goto out_free;
 	ret = xcall_cpus_online(online, sz);
 	if (ret)
 		goto out_free;
@@ -214,7 +235,6 @@ static int check_cpus(const cpu_set_t *set, size_t setsize)
 out_free:
 	CPU_FREE(want);
 	CPU_FREE(online);
-	CPU_FREE(possible);
 	return ret;
 }
 
