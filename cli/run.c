@@ -349,7 +349,7 @@ int cmd_run(int argc, char **argv)
 	struct xcall_req req;
 	cpu_set_t *set = NULL;
 	int status, ret, failed = 0;
-	unsigned int n;
+	unsigned int n, i;
 	struct sbuf sb;
 
 	argp_parse(&run_argp, argc, argv, 0, NULL, &a);
@@ -407,9 +407,8 @@ int cmd_run(int argc, char **argv)
 		if (status)
 			goto out_close;
 		report_failures(fi, res, ret);
-		for (n = 0; n < (unsigned int)ret; n++)
-			failed |= !!res[n].error;
-		n = CPU_COUNT_S(XC_SETSIZE, set);
+		for (i = 0; i < (unsigned int)ret; i++)
+			failed |= !!res[i].error;
 	}
 	status = failed ? XC_EXIT_FAILED : XC_EXIT_OK;
 out_close:
