@@ -18,6 +18,7 @@ static const struct xc_cmd cmds[] = {
 	{ "list", cmd_list, "list the functions" },
 	{ "topology", cmd_topology, "CPUs, NUMA nodes, online state, "
 				    "hardware ids" },
+	{ "status", cmd_status, "the backend in use and the daemon's state" },
 };
 
 #define NR_CMDS	(sizeof(cmds) / sizeof(cmds[0]))

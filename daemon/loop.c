@@ -4,7 +4,8 @@
  *
  *   listening socket   multishot accept; SO_PEERCRED/SO_PEERGROUPS per client
  *   each client        one recv at a time (MSG_TRUNC tells an oversized
- *                      frame), a queue of reply frames and a few sends
+ *                      frame); replies leave by non-blocking send(2) and
+ *                      wait, when the socket is full, on a POLLOUT poll
  *   calls, module      IORING_OP_URING_CMD on /dev/xcall (SQE128 ring)
  *   calls, no module   the in-process pool: one pool call per target CPU;
  *                      the worker runs the function, pushes the call on a
@@ -25,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -43,7 +45,6 @@
 #include "xcalld.h"
 
 #define RING_ENTRIES		1024
-#define MAX_SENDS		1	/* sends in flight per client: see below */
 #define OUT_MAX_BYTES		(512 * 1024)	/* unsent replies per client */
 #define KMOD_GRACE_MS		2000	/* the module times out first */
 #define STALL_TICK_MS		100
@@ -53,7 +54,7 @@
 enum tag {
 	TAG_ACCEPT = 1,
 	TAG_RECV,
-	TAG_SEND,
+	TAG_WRITABLE,
 	TAG_EVENT,
 	TAG_SIGNAL,
 	TAG_CMD,
@@ -77,11 +78,11 @@ struct xd_conn {
 	bool closing;			/* shut down, waiting for refs */
 	bool eof;			/* read no more; close when flushed */
 	bool recv_armed;
-	unsigned int nsending;
+	bool poll_out;			/* waiting for room to send */
 	unsigned int inflight;		/* calls not yet answered */
 	struct xd_out *oq_head, *oq_tail;	/* not yet submitted */
 	size_t out_bytes;		/* queued + being sent */
-	uint64_t progress_ns;		/* last send completion */
+	uint64_t stall_ns;		/* since when replies wait */
 	struct xd_cred cred;
 	struct xd_limits lim;
 	double tokens;
@@ -310,7 +311,7 @@ static void conn_maybe_finish(struct xd_conn *c)
 {
 	if (c->closing || !(c->eof || xd.stopping))
 		return;
-	if (!c->inflight && !c->oq_head && !c->nsending && !c->recv_armed)
+	if (!c->inflight && !c->oq_head && !c->poll_out && !c->recv_armed)
 		conn_close(c, c->eof ? "end of requests" : "daemon stopping");
 }
 
@@ -330,28 +331,42 @@ static void conn_recv_arm(struct xd_conn *c)
 }
 
 /*
- * One send in flight per client. With several, a send that found the
- * socket full sometimes never completed on 6.x kernels (seen with 16 in
- * flight under 64 pipelining clients); one at a time costs little, since
- * the next goes out from the completion of the last.
+ * Replies go out with a plain non-blocking send(2) from the loop, as soon
+ * as they exist; only a full socket is waited for, with a POLLOUT poll on
+ * the ring. (A first version had io_uring sends: on 6.x kernels some of
+ * them never completed under 64 pipelining clients, neither finished nor
+ * parked on a poll; a direct send is also cheaper than an SQE and a CQE.)
  */
 static void conn_send_more(struct xd_conn *c)
 {
 	struct io_uring_sqe *sqe;
 	struct xd_out *o;
+	ssize_t n;
 
-	while (!c->closing && c->oq_head && c->nsending < MAX_SENDS) {
-		o = c->oq_head;
+	while (!c->closing && !c->poll_out && (o = c->oq_head)) {
+		n = send(c->fd, o->data, o->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			sqe = get_sqe();
+			io_uring_prep_poll_add(sqe, c->fd, POLLOUT);
+			io_uring_sqe_set_data(sqe, tagged(c, TAG_WRITABLE));
+			c->poll_out = true;
+			c->refs++;
+			if (!c->stall_ns)
+				c->stall_ns = xd_now_ns();
+			return;
+		}
+		if (n < 0) {
+			conn_close(c, strerror(errno));
+			return;
+		}
 		c->oq_head = o->next;
 		if (!c->oq_head)
 			c->oq_tail = NULL;
-		sqe = get_sqe();
-		io_uring_prep_send(sqe, c->fd, o->data, o->len, MSG_NOSIGNAL);
-		io_uring_sqe_set_data(sqe, tagged(o, TAG_SEND));
-		if (!c->nsending)
-			c->progress_ns = xd_now_ns();
-		c->nsending++;
-		c->refs++;
+		c->out_bytes -= o->len;
+		c->stall_ns = 0;
+		free(o);
 	}
 }
 
@@ -876,21 +891,14 @@ static void on_recv(struct xd_conn *c, int res)
 	conn_put(c);
 }
 
-static void on_send(struct xd_out *o, int res)
+static void on_writable(struct xd_conn *c, int res)
 {
-	struct xd_conn *c = o->conn;
-
-	c->nsending--;
-	c->out_bytes -= o->len;
-	c->progress_ns = xd_now_ns();
-	free(o);
-	if (res < 0) {
+	c->poll_out = false;
+	if (res < 0 && res != -ECANCELED && !c->closing)
 		conn_close(c, strerror(-res));
-	} else {
-		conn_send_more(c);
-		conn_recv_arm(c);
-		conn_maybe_finish(c);
-	}
+	conn_send_more(c);
+	conn_recv_arm(c);
+	conn_maybe_finish(c);
 	conn_put(c);
 }
 
@@ -1020,9 +1028,18 @@ static void start_stopping(void)
 		io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)
 				       tagged(NULL, TAG_ACCEPT), 0);
 		io_uring_sqe_set_data(sqe, tagged(NULL, TAG_IGNORE));
-		/* Now: the accept holds the socket until it is cancelled. */
+		/*
+		 * Now: the accept holds the socket until it is cancelled,
+		 * and the cancel completes in deferred task work.
+		 */
 		io_uring_submit(&xd.ring);
+		io_uring_get_events(&xd.ring);
 	}
+	/*
+	 * A socket of our own is gone, and refuses new clients, once this
+	 * fd is closed. One systemd passed stays open there: clients wait in
+	 * its backlog for the next start.
+	 */
 	close(xd.lfd);
 	xd.lfd = -1;
 	/* Said once no new client can get in. */
@@ -1069,8 +1086,8 @@ static void on_cqe(struct io_uring_cqe *cqe)
 	case TAG_RECV:
 		on_recv(p, cqe->res);
 		break;
-	case TAG_SEND:
-		on_send(p, cqe->res);
+	case TAG_WRITABLE:
+		on_writable(p, cqe->res);
 		break;
 	case TAG_EVENT:
 		event_done();
@@ -1103,7 +1120,7 @@ static void expire(uint64_t now)
 	xd.next_tick = now + STALL_TICK_MS * 1000000ULL;
 	for (c = xd.conns; c; c = next) {
 		next = c->next;
-		if (c->nsending && now - c->progress_ns >
+		if (c->poll_out && now - c->stall_ns >
 		    xd.cfg->send_timeout_ms * 1000000ULL) {
 			xd_log(XD_NOTICE, "client %u (pid %d uid %u): replies "
 			       "unread for %u ms: disconnected", c->seq,
@@ -1119,7 +1136,7 @@ static bool any_sending(void)
 	struct xd_conn *c;
 
 	for (c = xd.conns; c; c = c->next)
-		if (c->nsending)
+		if (c->poll_out)
 			return true;
 	return false;
 }

@@ -8,7 +8,7 @@ DTEST_OBJS	:= $(B)/tests/daemon/test_wire.o $(B)/tests/daemon/test_daemon.o \
 		   $(B)/tests/daemon/harness.o
 
 $(DTEST_OBJS): XCFLAGS += $(CHECK_CFLAGS) \
-	-DXCALLD_BUILD_PATH='"$(XCALLD_BIN)"'
+	-DXCALLD_BUILD_PATH='"$(XCALLD_BIN)"' -DXCALL_BUILD_PATH='"$(XCALL_BIN)"'
 
 $(B)/tests/daemon/test_wire: $(B)/tests/daemon/test_wire.o $(LIBXCALL_A)
 	$(call quiet_cmd,LD,$@)
@@ -21,7 +21,7 @@ $(B)/tests/daemon/test_daemon: $(B)/tests/daemon/test_daemon.o \
 		$(LIBXCALL_LIBS) $(CHECK_LIBS)
 
 .PHONY: check-daemon check-daemon-units
-check-daemon: $(DTEST_BINS) $(XCALLD_BIN) check-daemon-units
+check-daemon: $(DTEST_BINS) $(XCALLD_BIN) $(XCALL_BIN) check-daemon-units
 	$(Q)if [ "$$(id -u)" = 0 ] && ! getent passwd xcalld >/dev/null; then \
 		systemd-sysusers $(SRC)/daemon/systemd/xcalld-sysusers.conf; fi
 	@echo "  RUN      tests/daemon/test_wire"

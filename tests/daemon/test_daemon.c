@@ -152,6 +152,41 @@ START_TEST(test_status)
 }
 END_TEST
 
+#ifndef XCALL_BUILD_PATH
+#define XCALL_BUILD_PATH "cli/xcall"
+#endif
+
+/* `xcall status --json` against the daemon, and against none. */
+START_TEST(test_cli_status)
+{
+	char cmd[512], out[4096];
+	size_t n;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "XCALL_SOCKET=%s %s run --cpu 0 ping "
+		 ">/dev/null && XCALL_SOCKET=%s %s status --json", T.sock,
+		 XCALL_BUILD_PATH, T.sock, XCALL_BUILD_PATH);
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	ck_assert_int_eq(pclose(p), 0);
+	ck_assert_msg(strstr(out, "\"backend\":\"daemon\""), "%s", out);
+	ck_assert_msg(strstr(out, "\"daemon\":{\"version\":\"" XCALL_VERSION
+			      "\",\"backend\":\"threads\""), "%s", out);
+	ck_assert_msg(strstr(out, "\"calls_served\":1,"), "%s", out);
+	ck_assert_msg(strstr(out, "\"calls\":{\"ping\":1,"), "%s", out);
+	ck_assert_int_eq(xt_stop(&T), 0);
+	snprintf(cmd, sizeof(cmd), "XCALL_SOCKET=%s %s status --json "
+		 "2>/dev/null", T.sock, XCALL_BUILD_PATH);
+	p = popen(cmd, "r");
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	ck_assert_int_eq(WEXITSTATUS(pclose(p)), 3);
+	ck_assert_msg(strstr(out, "\"daemon\":null"), "%s", out);
+}
+END_TEST
+
 /* A call that misses its timeout is answered ETIMEDOUT for that CPU. */
 START_TEST(test_timeout)
 {
@@ -243,8 +278,11 @@ static void *client_main(void *arg)
 			    r.cpu != (unsigned int)(want[i] - 1) || r.error ||
 			    r.fn != XCALL_FN_PING) {
 				snprintf(cl->why, sizeof(cl->why),
-					 "reply %llu does not match",
-					 (unsigned long long)i);
+					 "reply %llu (of %u sent) does not "
+					 "match: cpu %u want %d, error %d, "
+					 "fn %u", (unsigned long long)i, sent,
+					 r.cpu, i < sent ? want[i] - 1 : -2,
+					 r.error, r.fn);
 				cl->bad++;
 				goto out;
 			}
@@ -737,6 +775,7 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, test_auto_prefers_daemon);
 	tcase_add_test(tc, test_status);
 	tcase_add_test(tc, test_timeout);
+	tcase_add_test(tc, test_cli_status);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("load");
