@@ -192,7 +192,11 @@ static void worker_wake(struct pool_worker *w)
 
 static int queue_push(struct pool_worker *w, struct xcall_pool_call *c)
 {
-	uintptr_t old = __atomic_load_n(&w->head, __ATOMIC_RELAXED);
+	/*
+	 * Guess "empty" rather than load the head first: the CAS then fetches
+	 * the line for writing in one go, instead of a read and an upgrade.
+	 */
+	uintptr_t old = 0;
 
 	do {
 		if (old & Q_CLOSED)
@@ -373,7 +377,7 @@ static int call_wait(struct xcall_pool_call *c, uint64_t deadline,
 		     uint32_t spin_ns)
 {
 	uint32_t st = __atomic_load_n(&c->__state, __ATOMIC_ACQUIRE);
-	uint64_t t0;
+	uint64_t t, t0 = 0;
 	unsigned int n = 0;
 
 	if (!(st & ST_PHASE))
@@ -381,13 +385,23 @@ static int call_wait(struct xcall_pool_call *c, uint64_t deadline,
 	/* Spinning on the worker's own CPU would only keep it from running. */
 	if (sched_getcpu() == c->cpu)
 		spin_ns = 0;
-	t0 = now_ns();
-	while (spin_ns && t0 < deadline) {
+	if (deadline != UINT64_MAX) {
+		t0 = now_ns();
+		if (t0 >= deadline)
+			spin_ns = 0;
+	}
+	/* As in worker_spin(), the clock is read only once the spin lasts. */
+	while (spin_ns) {
 		cpu_relax();
 		st = __atomic_load_n(&c->__state, __ATOMIC_ACQUIRE);
 		if (!(st & ST_PHASE))
 			return 0;
-		if (!(++n & 15) && now_ns() - t0 >= spin_ns)
+		if (++n & 63)
+			continue;
+		t = now_ns();
+		if (!t0)
+			t0 = t;
+		else if (t - t0 >= spin_ns || t >= deadline)
 			break;
 	}
 	for (;;) {
@@ -443,22 +457,28 @@ static void slot_abandon(struct xcall_pool *p, struct pool_slot *s)
  */
 static bool worker_spin(struct pool_worker *w, uint64_t *t0)
 {
-	uint64_t t, yield_at;
+	uint64_t t, yield_at = 0;
 	unsigned int n = 0;
 
-	*t0 = now_ns();
-	if (!w->spin_ns)
+	if (!w->spin_ns) {
+		*t0 = now_ns();
 		return false;
-	yield_at = *t0 + POOL_YIELD_NS;
+	}
+	/* The clock is read only once the spin lasts: calls come sooner. */
+	*t0 = 0;
 	for (;;) {
 		if (__atomic_load_n(&w->head, __ATOMIC_RELAXED))
 			return true;
 		cpu_relax();
-		if (++n & 15)
+		if (++n & 63)
 			continue;
 		t = now_ns();
-		if (t - *t0 >= w->spin_ns)
+		if (!*t0) {
+			*t0 = t;
+			yield_at = t + POOL_YIELD_NS;
+		} else if (t - *t0 >= w->spin_ns) {
 			return false;
+		}
 		if (t >= yield_at) {
 			sched_yield();
 			yield_at = t + POOL_YIELD_NS;
