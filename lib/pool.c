@@ -53,6 +53,8 @@
 #define ST_WAITERS	4u		/* someone sleeps on the futex */
 #define ST_ABANDONED	8u		/* a pool slot nobody waits for: the
 					 * worker releases it when it is done */
+#define ST_CANCELLABLE	16u		/* its waiter has a deadline: the worker
+					 * claims it (QUEUED -> RUNNING) first */
 
 /* Low bit of a queue head: closed by xcall_pool_destroy(). */
 #define Q_CLOSED	((uintptr_t)1)
@@ -314,16 +316,17 @@ static struct pool_slot *slot_get_wait(struct xcall_pool *p,
  * see futex_wake()). Returns the number of a pool slot that the worker must
  * now release (its caller went away, or never waited), else 0.
  *
- * Only a slot someone waits for can be cancelled, so only that needs the
- * read-modify-write that claims it; a no-wait slot (queued abandoned) is
- * not even marked done: nobody looks at it before it is reused.
+ * Only a slot whose waiter has a deadline can be cancelled, so only that
+ * needs the read-modify-write that claims it (it costs a round trip of the
+ * line when the waiter polls it); a no-wait slot (queued abandoned) is not
+ * even marked done: nobody looks at it before it is reused.
  */
 static uint32_t call_run(struct xcall_pool_call *c)
 {
 	uint32_t st = __atomic_load_n(&c->__state, __ATOMIC_ACQUIRE);
 	uint32_t slot = c->__slot, old = st;
 
-	if (slot && st != (ST_QUEUED | ST_ABANDONED)) {
+	if (st & ST_CANCELLABLE) {
 		do {
 			if ((old & ST_PHASE) == ST_CANCELLED)
 				break;
@@ -834,8 +837,8 @@ int xcall_pool_call_single(struct xcall_pool *p, int cpu, xcall_pool_fn fn,
 		return -ETIMEDOUT;
 	s->call.fn = fn;
 	s->call.arg = arg;
-	__atomic_store_n(&s->call.__state,
-			 ST_QUEUED | (wait ? 0 : ST_ABANDONED),
+	__atomic_store_n(&s->call.__state, ST_QUEUED | (!wait ? ST_ABANDONED :
+			 timeout_ms >= 0 ? ST_CANCELLABLE : 0),
 			 __ATOMIC_RELAXED);
 	err = call_queue(p, w, &s->call);
 	if (err) {
@@ -922,7 +925,8 @@ int xcall_pool_call_many(struct xcall_pool *p, const cpu_set_t *set,
 		}
 		s->call.fn = fn;
 		s->call.arg = arg;
-		__atomic_store_n(&s->call.__state, ST_QUEUED,
+		__atomic_store_n(&s->call.__state, ST_QUEUED |
+				 (timeout_ms >= 0 ? ST_CANCELLABLE : 0),
 				 __ATOMIC_RELAXED);
 		err = call_queue(p, w, &s->call);
 		if (err) {

@@ -7,14 +7,17 @@
  *   cache-line ping-pong    two spinning threads bounce one line: the least
  *                           a round trip between two CPUs can cost
  *   futex ping-pong         two threads that sleep and wake each other
- *   llist hand-off          the pool's queue alone, no API around it
+ *   llist                   the pool's queue alone, no API around it: its
+ *                           round trip and its hand-off rate
  *
  * against which the pool's round trip with a spinning worker, with a parked
  * worker (spin_ns = 1: both sides sleep) and its no-wait throughput are
  * shown as ratios. Every figure is the median of many samples (this is for
  * noisy VMs); p10/p90 show the spread.
  *
- * Usage: bench_pool [-s SAMPLES] [-a CPU] [-b CPU]
+ * Usage: bench_pool [-r] [-s SAMPLES] [-a CPU] [-b CPU]
+ *   -r  run every thread SCHED_FIFO (root): on a shared, busy machine the
+ *       figures are then the code's, not the neighbours'
  */
 #include <errno.h>
 #include <limits.h>
@@ -30,7 +33,7 @@
 
 #include "libxcall.h"
 
-static int cpu_a, cpu_b, nsamples = 101;
+static int cpu_a, cpu_b, nsamples = 101, realtime;
 
 static uint64_t now_ns(void)
 {
@@ -105,12 +108,24 @@ static void *partner_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Born on cpu_b: a thread born on the caller's CPU could wait there forever
+ * behind a SCHED_FIFO caller that spins (-r).
+ */
 static void partner_start(struct partner *pt, void (*loop)(struct partner *))
 {
+	pthread_attr_t attr;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu_b, &set);
 	pt->loop = loop;
 	pt->stop = 0;
-	if (pthread_create(&pt->thread, NULL, partner_main, pt))
+	if (pthread_attr_init(&attr) ||
+	    pthread_attr_setaffinity_np(&attr, sizeof(set), &set) ||
+	    pthread_create(&pt->thread, &attr, partner_main, pt))
 		exit(1);
+	pthread_attr_destroy(&attr);
 }
 
 /* ------------------------------------------------------------------------
@@ -251,6 +266,25 @@ static void llist_a(long iters)
 	for (i = 0; i < RING; i++)
 		while (__atomic_load_n(&ring[i].busy, __ATOMIC_ACQUIRE))
 			cpu_relax();
+}
+
+/* One node at a time: the queue's own round trip, the pool's design floor. */
+static void llist_rt_a(long iters)
+{
+	struct node *n = &ring[0], *old;
+	long i;
+
+	for (i = 0; i < iters; i++) {
+		n->busy = 1;
+		old = __atomic_load_n(&head, __ATOMIC_RELAXED);
+		do
+			n->next = old;
+		while (!__atomic_compare_exchange_n(&head, &old, n, true,
+						    __ATOMIC_RELEASE,
+						    __ATOMIC_RELAXED));
+		while (__atomic_load_n(&n->busy, __ATOMIC_ACQUIRE))
+			cpu_relax();
+	}
 }
 
 /* ------------------------------------------------------------------------
@@ -425,7 +459,7 @@ static void llist_stop(void)
 	pthread_join(pt.thread, NULL);
 }
 
-enum { PINGPONG, FUTEX, LLIST, SPIN_SINGLE, SPIN_ASYNC, NOWAIT_SINGLE,
+enum { PINGPONG, FUTEX, LLIST_RT, LLIST, SPIN_SINGLE, SPIN_ASYNC, NOWAIT_SINGLE,
        NOWAIT_ASYNC, PARKED, NMODES };
 
 static const struct mode {
@@ -442,6 +476,8 @@ static const struct mode {
 		       pingpong_a, pingpong_stop, 2000, 0, -1, "", "" },
 	[FUTEX] = { "futex ping-pong round trip", futex_start, futex_a,
 		    futex_stop, 50, 0, -1, "", "" },
+	[LLIST_RT] = { "llist round trip, no API", llist_start, llist_rt_a,
+		       llist_stop, 2000, 0, PINGPONG, "ping-pong", "" },
 	[LLIST] = { "llist hand-off, no API", llist_start, llist_a,
 		    llist_stop, 20000, 1, -1, "", "" },
 	[SPIN_SINGLE] = { "call_single wait, spinning", pool_spinning,
@@ -470,8 +506,11 @@ int main(int argc, char **argv)
 	int opt, i, k;
 
 	cpu_a = cpu_b = -1;
-	while ((opt = getopt(argc, argv, "s:a:b:")) != -1) {
+	while ((opt = getopt(argc, argv, "rs:a:b:")) != -1) {
 		switch (opt) {
+		case 'r':
+			realtime = 1;
+			break;
 		case 's':
 			nsamples = atoi(optarg);
 			break;
@@ -483,7 +522,7 @@ int main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr,
-				"usage: bench_pool [-s SAMPLES] [-a CPU] [-b CPU]\n");
+				"usage: bench_pool [-r] [-s SAMPLES] [-a CPU] [-b CPU]\n");
 			return 64;
 		}
 	}
@@ -493,6 +532,16 @@ int main(int argc, char **argv)
 		nsamples = 1024;
 	pick_cpus();
 	pin(cpu_a);
+	if (realtime) {
+		struct sched_param sp = { .sched_priority = 1 };
+
+		/* Threads made from here on inherit it: partners, workers. */
+		if (sched_setscheduler(0, SCHED_FIFO, &sp)) {
+			fprintf(stderr, "bench_pool: SCHED_FIFO: %s\n",
+				strerror(errno));
+			return 1;
+		}
+	}
 
 	for (i = 0; i < nsamples; i++) {
 		for (k = 0; k < NMODES; k++) {
@@ -506,8 +555,9 @@ int main(int argc, char **argv)
 		}
 	}
 
-	printf("bench_pool: caller on cpu %d, worker on cpu %d; median of %d "
-	       "interleaved samples\n\n", cpu_a, cpu_b, nsamples);
+	printf("bench_pool: caller on cpu %d, worker on cpu %d, %s; median of "
+	       "%d interleaved samples\n\n", cpu_a, cpu_b,
+	       realtime ? "SCHED_FIFO" : "SCHED_OTHER", nsamples);
 	printf("%-32s %6s %9s %9s %9s %7s %-10s %s\n", "", "unit", "median",
 	       "p10", "p90", "ratio", "to", "target");
 	for (k = 0; k < NMODES; k++) {
