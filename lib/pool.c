@@ -757,7 +757,6 @@ int xcall_pool_call_async(struct xcall_pool *p, int cpu,
 			  struct xcall_pool_call *c)
 {
 	struct pool_worker *w;
-	uint32_t idle = ST_IDLE;
 	int err;
 
 	if (!p || !c || !c->fn || cpu < 0)
@@ -765,9 +764,14 @@ int xcall_pool_call_async(struct xcall_pool *p, int cpu,
 	w = worker_of(p, cpu);
 	if (!w)
 		return -ENXIO;
-	if (!__atomic_compare_exchange_n(&c->__state, &idle, ST_QUEUED, false,
-					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+	/*
+	 * Like csd_lock() for smp_call_function_single_async(): a check, not
+	 * an atomic claim (a locked instruction on the line the worker has
+	 * just written costs a round trip); one @c is queued by one thread.
+	 */
+	if (__atomic_load_n(&c->__state, __ATOMIC_ACQUIRE) & ST_PHASE)
 		return -EBUSY;
+	__atomic_store_n(&c->__state, ST_QUEUED, __ATOMIC_RELAXED);
 	c->__slot = 0;
 	err = call_queue(p, w, c);
 	if (err)
