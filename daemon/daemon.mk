@@ -47,3 +47,6 @@ install-daemon: daemon
 		$(INSTALL) -m 644 $(SRC)/kmod/udev/60-xcall.rules \
 			$(DESTDIR)$(udevrulesdir)/; fi
 INSTALL_TARGETS += install-daemon
+
+# The guest tests (tests/vm.mk) start a static xcalld over the module.
+vm-progs: $(XCALLD_BIN)

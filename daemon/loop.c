@@ -1363,6 +1363,8 @@ static int probe_uring_cmd(void)
 	r = calloc(1, sizeof(*r) + sizeof(struct xcall_result) + 8);
 	if (!r)
 		return -ENOMEM;
+	r->req = cr.req;
+	r->ncpus = cr.ncpus;
 	dispatch_kmod(r, &cr);
 	io_uring_submit(&xd.ring);
 	ret = io_uring_wait_cqe(&xd.ring, &cqe);

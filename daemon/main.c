@@ -40,8 +40,8 @@ static const struct argp_option options[] = {
 	{ "config", 'c', "FILE", 0,
 	  "Policy file (default " DEFAULT_POLICY ")", 0 },
 	{ "user", 'u', "NAME", 0,
-	  "Run as NAME after start-up (default " DEFAULT_USER "); \"-\" "
-	  "keeps the starting user", 0 },
+	  "Run as NAME (or UID[:GID]) after start-up (default " DEFAULT_USER
+	  "); \"-\" keeps the starting user", 0 },
 	{ "backend", 'b', "NAME", 0,
 	  "auto (the module if it opens, default), threads or kmod", 0 },
 	{ "max-clients", OPT_MAX_CLIENTS, "N", 0,

@@ -116,9 +116,35 @@ static int drop_bounding_set(void)
 	return 0;
 }
 
+/* "UID" or "UID:GID", for systems without a user database (a guest). */
+static int parse_ids(const char *s, uid_t *uid, gid_t *gid)
+{
+	unsigned long u, g;
+	char *end;
+
+	errno = 0;
+	u = strtoul(s, &end, 10);
+	if (end == s || errno || u > 0xfffffffeUL)
+		return -EINVAL;
+	g = u;
+	if (*end == ':') {
+		s = end + 1;
+		g = strtoul(s, &end, 10);
+		if (end == s || errno || g > 0xfffffffeUL)
+			return -EINVAL;
+	}
+	if (*end)
+		return -EINVAL;
+	*uid = (uid_t)u;
+	*gid = (gid_t)g;
+	return 0;
+}
+
 int xd_drop_privileges(const char *user)
 {
 	struct passwd *pw;
+	uid_t uid;
+	gid_t gid;
 	cap_t caps;
 	int ret;
 
@@ -128,12 +154,15 @@ int xd_drop_privileges(const char *user)
 	}
 	errno = 0;
 	pw = getpwnam(user);
-	if (!pw) {
+	if (pw) {
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	} else if (parse_ids(user, &uid, &gid)) {
 		xd_log(XD_ERR, "user %s: %s", user,
 		       errno ? strerror(errno) : "no such user");
 		return -ENOENT;
 	}
-	if (pw->pw_uid == 0) {
+	if (uid == 0) {
 		xd_log(XD_ERR, "user %s is root: refusing to run as root", user);
 		return -EPERM;
 	}
@@ -143,9 +172,8 @@ int xd_drop_privileges(const char *user)
 		xd_log(XD_ERR, "dropping the bounding set: %s", strerror(-ret));
 		return ret;
 	}
-	if (setgroups(0, NULL) || setresgid(pw->pw_gid, pw->pw_gid,
-					    pw->pw_gid) ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid)) {
+	if (setgroups(0, NULL) || setresgid(gid, gid, gid) ||
+	    setresuid(uid, uid, uid)) {
 		ret = -errno;
 		xd_log(XD_ERR, "becoming %s: %s", user, strerror(errno));
 		return ret;

@@ -57,6 +57,7 @@ chmod 755 "$root/init" "$root/xcall/guest.sh"
 echo "$fl" >"$root/xcall/flavour"
 cp "$ko" "$root/xcall/xcall.ko"
 cp "$user/cli/xcall" "$root/xcall/bin/xcall"
+[ ! -x "$user/daemon/xcalld" ] || cp "$user/daemon/xcalld" "$root/xcall/bin/"
 for t in "$user"/tests/vm/test_* "$user"/tests/vm/bench_*; do
 	case "$t" in *.o|*.d) continue ;; esac
 	[ -x "$t" ] || continue

@@ -99,6 +99,65 @@ if [ -e /dev/xcall ]; then
 	fi
 fi
 
+# xcalld over the module (io_uring commands on /dev/xcall): it opens the
+# device as root, then becomes uid 65534 with no capability left; a root
+# client's privileged calls still pass, because the module judges the
+# opener of the file and the daemon's policy lets root run everything.
+# daemon_check: start it, call through it, read its credentials, stop it.
+daemon_check() {
+	sock=/tmp/xcalld.sock
+	/xcall/bin/xcalld --socket $sock --config /nonexistent --user 65534 \
+		--backend kmod 2>/tmp/xcalld.log &
+	dpid=$!
+	i=0
+	# Ready when it answers a status request (no notify socket here).
+	while ! XCALL_SOCKET=$sock xcall status --json >/tmp/st.json \
+			2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -gt 600 ] || ! kill -0 $dpid 2>/dev/null; then
+			note "xcalld did not start"; cat /tmp/xcalld.log
+			return 1
+		fi
+		usleep 100000 2>/dev/null || sleep 1
+	done
+	grep -q '"daemon":{[^}]*"backend":"kmod"' /tmp/st.json || {
+		note "xcalld status: not serving through the module"
+		cat /tmp/st.json; return 1; }
+	export XCALL_SOCKET=$sock
+	for fn in ping probe where "spin 100"; do
+		# shellcheck disable=SC2086
+		xcall run --backend daemon --all --json $fn >/tmp/d.json || {
+			note "xcall run --backend daemon $fn: exit $?"
+			cat /tmp/d.json /tmp/xcalld.log; return 1; }
+		n=$(grep -c '"ok":true' /tmp/d.json)
+		[ "$n" = "$ncpu" ] || {
+			note "daemon $fn: $n ok records, want $ncpu"
+			cat /tmp/d.json; return 1; }
+	done
+	unset XCALL_SOCKET
+	grep -q '"ctx":"none"' /tmp/d.json && {
+		note "daemon: a record says ctx none: not the module"; return 1; }
+	if ! grep -q "^Uid:.65534.65534.65534.65534" /proc/$dpid/status ||
+	   ! grep -q "^CapEff:.0000000000000000" /proc/$dpid/status ||
+	   ! grep -q "^CapBnd:.0000000000000000" /proc/$dpid/status; then
+		note "xcalld kept privileges"
+		grep -E 'Uid|Cap' /proc/$dpid/status
+		return 1
+	fi
+	kill -TERM $dpid
+	wait $dpid || { note "xcalld exit $? after SIGTERM"
+		cat /tmp/xcalld.log; return 1; }
+	return 0
+}
+if [ -x /xcall/bin/xcalld ] && [ -e /dev/xcall ]; then
+	if daemon_check; then
+		note "xcalld over the module (uring_cmd): pass"
+	else
+		note "xcalld over the module (uring_cmd): FAIL"
+		fail=1
+	fi
+fi
+
 if grep -q '^xcall ' /proc/modules && ! rmmod xcall; then
 	note "rmmod xcall failed"
 	fail=1
