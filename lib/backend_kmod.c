@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "cpuset.h"
 
 struct kmod {
 	int fd;
@@ -72,24 +73,23 @@ static int kmod_run(struct xcall *x, const struct xcall_req *req,
 {
 	struct kmod *k = x->priv;
 	struct xcall_call call;
-	size_t c, words = 0;
+	size_t words = 0;
 	uint64_t *bits;
+	long c;
 	int ret;
 
 	if (req->fn >= 64 || !(k->info.fn_mask & (1ULL << req->fn)))
 		return -EOPNOTSUPP;
 	/* Bitmap just long enough for the highest CPU of the set. */
-	for (c = 0; c < setsize * 8; c++)
-		if (CPU_ISSET_S(c, setsize, set))
-			words = c / 64 + 1;
+	xcall_for_each_cpu(c, set, setsize)
+		words = c / 64 + 1;
 	if (words * 8 > XCALL_MAX_CPUSET_BYTES)
 		return -ENODEV;
 	bits = calloc(words ? words : 1, sizeof(*bits));
 	if (!bits)
 		return -ENOMEM;
-	for (c = 0; c < words * 64; c++)
-		if (CPU_ISSET_S(c, setsize, set))
-			bits[c / 64] |= 1ULL << (c % 64);
+	xcall_for_each_cpu(c, set, setsize)
+		bits[c / 64] |= 1ULL << (c % 64);
 
 	memset(&call, 0, sizeof(call));
 	call.size = sizeof(call);

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "backend.h"
+#include "cpuset.h"
 
 struct run;
 
@@ -40,7 +41,8 @@ struct run {
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct xcall_pool *pool;		/* under pool_lock */
 static unsigned int pool_users;
-static struct run *graveyard;
+/* Runs with calls still in flight, oldest first, to free once done. */
+static struct run *graveyard, **graveyard_tail = &graveyard;
 
 static void run_slot_fn(void *arg)
 {
@@ -59,26 +61,30 @@ static int run_done(const struct run *r)
 	return 1;
 }
 
-/* Free the runs of the graveyard whose calls have all run. Under lock. */
+/*
+ * Free the oldest runs of the graveyard while their calls have all run.
+ * Under lock. Stopping at the first that has not keeps this O(1) per run
+ * (calls to one CPU complete in order); one stuck call delays the rest for
+ * at most its function's run time, which is bounded (spin's cap).
+ */
 static void sweep(void)
 {
-	struct run **pp = &graveyard, *r;
+	struct run *r;
 
-	while ((r = *pp)) {
-		if (run_done(r)) {
-			*pp = r->next;
-			free(r);
-		} else {
-			pp = &r->next;
-		}
+	while ((r = graveyard) && run_done(r)) {
+		graveyard = r->next;
+		free(r);
 	}
+	if (!graveyard)
+		graveyard_tail = &graveyard;
 }
 
 static void bury(struct run *r)
 {
 	pthread_mutex_lock(&pool_lock);
-	r->next = graveyard;
-	graveyard = r;
+	r->next = NULL;
+	*graveyard_tail = r;
+	graveyard_tail = &r->next;
 	pthread_mutex_unlock(&pool_lock);
 }
 
@@ -119,6 +125,7 @@ static void forget_pool_in_child(void)
 	pthread_mutex_init(&pool_lock, NULL);
 	pool = NULL;
 	graveyard = NULL;
+	graveyard_tail = &graveyard;
 }
 
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
@@ -151,6 +158,7 @@ static void threads_close(struct xcall *x)
 			graveyard = r->next;
 			free(r);
 		}
+		graveyard_tail = &graveyard;
 	}
 	pthread_mutex_unlock(&pool_lock);
 }
@@ -190,7 +198,7 @@ static int threads_run(struct xcall *x, const struct xcall_req *req,
 	struct xcall_pool *p;
 	uint64_t deadline;
 	struct run *r;
-	size_t c;
+	long c;
 	int ret;
 
 	p = get_pool(&ret);
@@ -205,11 +213,12 @@ static int threads_run(struct xcall *x, const struct xcall_req *req,
 	deadline = now_ns() + (uint64_t)timeout * 1000000;
 
 	/* Fan out to every CPU before waiting on any. */
-	for (c = 0, i = 0; c < setsize * 8 && i < n; c++) {
+	i = 0;
+	xcall_for_each_cpu(c, set, setsize) {
 		struct run_slot *s = &r->slot[i];
 
-		if (!CPU_ISSET_S(c, setsize, set))
-			continue;
+		if (i == n)
+			break;
 		s->run = r;
 		s->cpu = c;
 		s->call.fn = run_slot_fn;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cpuset.h"
 #include "libxcall.h"
 
 /* Parse a decimal number at *@p; -EINVAL if there is none, -ERANGE. */
@@ -124,33 +125,29 @@ int xcall_cpulist_format(const cpu_set_t *set, size_t setsize,
 int xcall_cpus_check(const cpu_set_t *set, const cpu_set_t *possible,
 		     const cpu_set_t *online, size_t setsize, cpu_set_t *bad)
 {
-	size_t c, ncpus = setsize * 8;
-	int ret = 0, any = 0;
+	size_t i, n = __xcall_set_words(setsize);
+	xcall_word w, any = 0, absent = 0, off = 0;
+	long c;
 
-	if (bad)
-		CPU_ZERO_S(setsize, bad);
-	/* Pass 1: CPUs that do not exist; pass 2: CPUs that are offline. */
-	for (c = 0; c < ncpus; c++) {
-		if (!CPU_ISSET_S(c, setsize, set))
-			continue;
-		any = 1;
-		if (!CPU_ISSET_S(c, setsize, possible)) {
-			ret = -ENODEV;
-			if (bad)
-				CPU_SET_S(c, setsize, bad);
-		}
+	for (i = 0; i < n; i++) {
+		w = __xcall_set_word(set, setsize, i);
+		any |= w;
+		absent |= w & ~__xcall_set_word(possible, setsize, i);
+		off |= w & ~__xcall_set_word(online, setsize, i);
 	}
 	if (!any)
 		return -EDESTADDRREQ;
-	if (ret)
-		return ret;
-	for (c = 0; c < ncpus; c++) {
-		if (CPU_ISSET_S(c, setsize, set) &&
-		    !CPU_ISSET_S(c, setsize, online)) {
-			ret = -ENXIO;
-			if (bad)
+	if (bad) {
+		/* Not on the hot path: name the CPUs that do not exist, or
+		 * else the offline ones. */
+		CPU_ZERO_S(setsize, bad);
+		xcall_for_each_cpu(c, set, setsize) {
+			if (!CPU_ISSET_S(c, setsize, possible) ||
+			    (!absent && !CPU_ISSET_S(c, setsize, online)))
 				CPU_SET_S(c, setsize, bad);
 		}
 	}
-	return ret;
+	if (absent)
+		return -ENODEV;
+	return off ? -ENXIO : 0;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "cpuset.h"
 
 /*
  * Every backend built into this library, in AUTO's order of preference.
@@ -203,39 +204,31 @@ static void possible_init(void)
 /* Empty set, CPUs that do not exist, CPUs that are offline. */
 static int check_cpus(const cpu_set_t *set, size_t setsize)
 {
-	size_t sz = CPU_ALLOC_SIZE(XCALL_MAX_CPUSET_BYTES * 8), c;
-	cpu_set_t *online, *want;
+	/* Our size: every CPU the ABI can name (XCALL_MAX_CPUSET_BYTES). */
+	union {
+		cpu_set_t set;
+		unsigned char bytes[XCALL_MAX_CPUSET_BYTES];
+	} online, want;
+	size_t sz = sizeof(want), i, n = __xcall_set_words(setsize);
+	xcall_word w;
 	int ret;
 
 	pthread_once(&possible_once, possible_init);
 	if (possible_err)
 		return possible_err;
-	ret = -ENOMEM;
-	online = CPU_ALLOC(XCALL_MAX_CPUSET_BYTES * 8);
-	want = CPU_ALLOC(XCALL_MAX_CPUSET_BYTES * 8);
-	if (!online || !want)
-		goto out_free;
 	/* The caller's set, in our size: a CPU beyond it cannot exist. */
-	CPU_ZERO_S(sz, want);
-	ret = 0;
-	for (c = 0; c < setsize * 8; c++) {
-		if (!CPU_ISSET_S(c, setsize, set))
-			continue;
-		if (c >= sz * 8)
-			ret = -ENODEV;
-		else
-			CPU_SET_S(c, sz, want);
+	memset(&want, 0, sizeof(want));
+	for (i = 0; i < n; i++) {
+		w = __xcall_set_word(set, setsize, i);
+		if (i < sz / sizeof(w))
+			((xcall_word *)&want)[i] = w;
+		else if (w)
+			return -ENODEV;
 	}
+	ret = xcall_cpus_online(&online.set, sz);
 	if (ret)
-		goto out_free;
-	ret = xcall_cpus_online(online, sz);
-	if (ret)
-		goto out_free;
-	ret = xcall_cpus_check(want, possible, online, sz, NULL);
-out_free:
-	CPU_FREE(want);
-	CPU_FREE(online);
-	return ret;
+		return ret;
+	return xcall_cpus_check(&want.set, possible, &online.set, sz, NULL);
 }
 
 /**
