@@ -219,6 +219,27 @@ START_TEST(test_check)
 }
 END_TEST
 
+/* A set whose size is not a whole number of words: 4 bytes, 32 CPUs. */
+START_TEST(test_check_partial_word)
+{
+	ck_assert_int_eq(xcall_cpulist_parse("0-31", possible, 4), 0);
+	ck_assert_int_eq(xcall_cpulist_parse("0-30", online, 4), 0);
+	ck_assert_int_eq(xcall_cpulist_parse("31", set, 4), 0);
+	ck_assert_int_eq(xcall_cpus_check(set, possible, online, 4, bad),
+			 -ENXIO);
+	ck_assert(CPU_ISSET_S(31, 4, bad));
+	ck_assert_int_eq(xcall_cpulist_parse("30", set, 4), 0);
+	ck_assert_int_eq(xcall_cpus_check(set, possible, online, 4, bad), 0);
+	ck_assert_int_eq(xcall_cpulist_parse("0-30", possible, 4), 0);
+	ck_assert_int_eq(xcall_cpulist_parse("0,31", set, 4), 0);
+	ck_assert_int_eq(xcall_cpus_check(set, possible, online, 4, bad),
+			 -ENODEV);
+	/* (CPU_COUNT_S counts whole words only: test the bits.) */
+	ck_assert(CPU_ISSET_S(31, 4, bad));
+	ck_assert(!CPU_ISSET_S(0, 4, bad));
+}
+END_TEST
+
 START_TEST(test_check_empty)
 {
 	CPU_ZERO_S(SETSIZE, set);
@@ -275,6 +296,7 @@ static Suite *cpulist_suite(void)
 	tcase_add_checked_fixture(tc, setup_check, teardown_check);
 	tcase_add_loop_test(tc, test_check, 0,
 			    sizeof(check_table) / sizeof(check_table[0]));
+	tcase_add_test(tc, test_check_partial_word);
 	tcase_add_test(tc, test_check_empty);
 	suite_add_tcase(s, tc);
 
