@@ -194,7 +194,7 @@ static int threads_run(struct xcall *x, const struct xcall_req *req,
 		       const cpu_set_t *set, size_t setsize,
 		       struct xcall_result *res, unsigned int nres)
 {
-	unsigned int i, n = CPU_COUNT_S(setsize, set), timeout, late = 0;
+	unsigned int i, n = __xcall_set_count(set, setsize), timeout, late = 0;
 	struct xcall_pool *p;
 	uint64_t deadline;
 	struct run *r;

@@ -34,6 +34,18 @@ static inline size_t __xcall_set_words(size_t setsize)
 	return (setsize + sizeof(xcall_word) - 1) / sizeof(xcall_word);
 }
 
+/* CPUs in @set (CPU_COUNT_S() ignores a partial last word). */
+static inline unsigned int __xcall_set_count(const cpu_set_t *set,
+					     size_t setsize)
+{
+	size_t i, n = __xcall_set_words(setsize);
+	unsigned int count = 0;
+
+	for (i = 0; i < n; i++)
+		count += __builtin_popcountl(__xcall_set_word(set, setsize, i));
+	return count;
+}
+
 /* The first CPU of @set at or after @from, or -1. */
 static inline long __xcall_set_next(const cpu_set_t *set, size_t setsize,
 				    size_t from)

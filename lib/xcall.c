@@ -254,7 +254,7 @@ int xcall_run(struct xcall *x, const struct xcall_req *req,
 	if (ret)
 		return ret;
 	if (!(req->flags & XCALL_CALL_NOWAIT) &&
-	    (!res || (unsigned int)CPU_COUNT_S(setsize, set) > nres))
+	    (!res || __xcall_set_count(set, setsize) > nres))
 		return -EMSGSIZE;
 	return x->ops->run(x, req, set, setsize, res, nres);
 }

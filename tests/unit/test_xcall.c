@@ -240,6 +240,26 @@ START_TEST(test_cpu_beyond_our_size)
 }
 END_TEST
 
+/* A caller's set that is not whole words (4 bytes) is read whole. */
+START_TEST(test_partial_word_set)
+{
+	struct xcall_req req = { .fn = XCALL_FN_PING, .timeout_ms = TMO };
+	unsigned char small[4] = { 0 };
+	int c;
+
+	for (c = 0; c < 32 && !CPU_ISSET_S(c, SETSIZE, online); c++)
+		;
+	ck_assert_int_lt(c, 32);
+	small[c / 8] = 1 << (c % 8);
+	ck_assert_int_eq(xcall_run(x, &req, (cpu_set_t *)small, sizeof(small),
+				   res, 1), 1);
+	ck_assert_uint_eq(res[0].cpu, c);
+	ck_assert_int_eq(res[0].error, 0);
+	ck_assert_int_eq(xcall_run(x, &req, (cpu_set_t *)small, sizeof(small),
+				   res, 0), -EMSGSIZE);
+}
+END_TEST
+
 START_TEST(test_results_too_small)
 {
 	struct xcall_req req = { .fn = XCALL_FN_PING };
@@ -513,6 +533,7 @@ static Suite *xcall_suite(void)
 	tcase_add_test(tc, test_no_such_cpu);
 	tcase_add_test(tc, test_cpu_beyond_our_size);
 	tcase_add_test(tc, test_results_too_small);
+	tcase_add_test(tc, test_partial_word_set);
 	tcase_add_test(tc, test_bad_handle);
 	tcase_add_test(tc, test_strerror);
 	suite_add_tcase(s, tc);
