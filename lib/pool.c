@@ -36,6 +36,7 @@
 
 #define POOL_DEFAULT_SPIN_NS	50000u	/* about one futex wake on a VM */
 #define POOL_YIELD_NS		5000u	/* a spinning worker yields this often */
+#define POOL_RING		256u	/* no-wait slots of each worker */
 #define POOL_SLOTS_PER_CPU	256u
 #define POOL_SLOTS_MIN		1024u
 #define POOL_SLOTS_MAX		(1u << 20)
@@ -59,23 +60,31 @@
 /* Low bit of a queue head: closed by xcall_pool_destroy(). */
 #define Q_CLOSED	((uintptr_t)1)
 
-struct pool_worker {
-	/* Hot: written by producers and the worker. */
-	uintptr_t head;			/* llist of calls | Q_CLOSED */
-	uint32_t parked;		/* futex: 1 while the worker sleeps */
-
-	/* Cold: the worker's own. */
-	struct xcall_pool *pool __attribute__((aligned(POOL_LINE)));
-	pthread_t thread;
-	int cpu;
-	uint32_t spin_ns;		/* current adaptive budget */
-} __attribute__((aligned(POOL_LINE)));
+/* call.__slot of a slot from a worker's ring (see ring_get()). */
+#define RING_SLOT	UINT32_MAX
 
 struct pool_slot {
 	struct xcall_pool_call call;
 	uint32_t next_free;		/* index + 1 of the next free slot */
 	uint32_t link;			/* index + 1: call_many's own chain */
+	uint32_t seq;			/* ring slot: free for ticket seq */
 } __attribute__((aligned(64)));	/* one line: a slot moves alone */
+
+struct pool_worker {
+	/* Hot: written by producers and the worker. */
+	uintptr_t head;			/* llist of calls | Q_CLOSED */
+	uint32_t parked;		/* futex: 1 while the worker sleeps */
+
+	/* Written by producers only: the next ticket of the ring. */
+	uint32_t ring_tail __attribute__((aligned(POOL_LINE)));
+
+	/* Cold: the worker's own. */
+	struct xcall_pool *pool __attribute__((aligned(POOL_LINE)));
+	struct pool_slot *ring;		/* POOL_RING no-wait slots */
+	pthread_t thread;
+	int cpu;
+	uint32_t spin_ns;		/* current adaptive budget */
+} __attribute__((aligned(POOL_LINE)));
 
 struct xcall_pool {
 	struct pool_worker *workers;
@@ -290,6 +299,36 @@ static void slot_put(struct xcall_pool *p, struct pool_slot *s)
 }
 
 /*
+ * No-wait calls to one worker take their slots from that worker's ring, in
+ * ticket order (as in Vyukov's bounded queue: slot t % POOL_RING is free
+ * for ticket t when its seq is t). The queue is still the llist; the ring
+ * only hands out slots, but in order, so that the worker walks its calls
+ * through consecutive lines, which the hardware prefetches, rather than
+ * chasing lines scattered by a free list. NULL when the ring is full.
+ */
+static struct pool_slot *ring_get(struct pool_worker *w)
+{
+	uint32_t t = __atomic_load_n(&w->ring_tail, __ATOMIC_RELAXED);
+	struct pool_slot *s;
+
+	for (;;) {
+		s = &w->ring[t % POOL_RING];
+		if (__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) != t)
+			return NULL;
+		if (__atomic_compare_exchange_n(&w->ring_tail, &t, t + 1, true,
+						__ATOMIC_RELAXED,
+						__ATOMIC_RELAXED))
+			return s;
+	}
+}
+
+/* Done with a ring slot: free it for the ticket one lap later. */
+static void ring_put(struct pool_slot *s)
+{
+	__atomic_store_n(&s->seq, s->seq + POOL_RING, __ATOMIC_RELEASE);
+}
+
+/*
  * A free slot, waiting for one until @deadline if every slot is in flight
  * (the workers release abandoned ones as they run them). NULL on timeout.
  */
@@ -359,6 +398,10 @@ static void worker_run(struct xcall_pool *p, struct xcall_pool_call *c)
 		slot = call_run(c);
 		if (!slot)
 			continue;
+		if (slot == RING_SLOT) {
+			ring_put((struct pool_slot *)c);
+			continue;
+		}
 		__atomic_store_n(&slot_of(p, slot)->next_free, first,
 				 __ATOMIC_RELAXED);
 		if (!last)
@@ -602,6 +645,10 @@ static void pool_stop(struct xcall_pool *p, unsigned int n)
 
 static void pool_free(struct xcall_pool *p)
 {
+	unsigned int i;
+
+	for (i = 0; p->workers && i < p->nworkers; i++)
+		free(p->workers[i].ring);
 	free(p->slots);
 	free(p->workers);
 	free(p->cpu_worker);
@@ -692,6 +739,19 @@ int xcall_pool_create(struct xcall_pool **pp, const cpu_set_t *set,
 	if (!p->cpu_worker || !p->workers || !p->slots)
 		goto out_free;
 
+	for (i = 0; i < n; i++) {
+		struct pool_slot *ring = zalloc_aligned(POOL_RING *
+							sizeof(*ring));
+		unsigned int k;
+
+		if (!ring)
+			goto out_free;
+		for (k = 0; k < POOL_RING; k++) {
+			ring[k].call.__slot = RING_SLOT;
+			ring[k].seq = k;
+		}
+		p->workers[i].ring = ring;
+	}
 	for (cpu = 0, i = 0; cpu < p->ncpu_map; cpu++) {
 		p->cpu_worker[cpu] = -1;
 		if (!CPU_ISSET_S(cpu, setsize, set))
@@ -836,7 +896,9 @@ int xcall_pool_call_single(struct xcall_pool *p, int cpu, xcall_pool_fn fn,
 		return -ESHUTDOWN;
 
 	deadline = deadline_of(timeout_ms);
-	s = slot_get_wait(p, deadline);
+	s = wait ? NULL : ring_get(w);
+	if (!s)
+		s = slot_get_wait(p, deadline);
 	if (!s)
 		return -ETIMEDOUT;
 	s->call.fn = fn;
@@ -847,7 +909,10 @@ int xcall_pool_call_single(struct xcall_pool *p, int cpu, xcall_pool_fn fn,
 	err = call_queue(p, w, &s->call);
 	if (err) {
 		__atomic_store_n(&s->call.__state, ST_IDLE, __ATOMIC_RELAXED);
-		slot_put(p, s);
+		if (s->call.__slot == RING_SLOT)
+			ring_put(s);
+		else
+			slot_put(p, s);
 		return err;
 	}
 	if (!wait)
