@@ -18,7 +18,11 @@
  *
  * Nothing is allocated after xcall_pool_create(): callers own their
  * struct xcall_pool_call, and the calls the pool makes on a caller's behalf
- * (call_single, call_many) come from a fixed array of slots made at create.
+ * (call_single, call_many) come from slots made at create: a ring per
+ * worker for no-wait calls, handed out in order, and a shared free list.
+ * A pool-owned call that times out before it has started is cancelled, so
+ * a timeout never leaves the worker with a dangling call or a stale
+ * argument; caller-owned calls always run (their owner waits for them).
  */
 #include <errno.h>
 #include <limits.h>
