@@ -29,6 +29,7 @@ prog=fetch.sh
 cache=${XCALL_VM_CACHE:-/var/cache/xcall-vm}
 bpo_list=/etc/apt/sources.list.d/xcall-bookworm-backports.sources
 updated=
+retried=
 
 die() { echo "$prog: $*" >&2; exit 1; }
 say() { echo "  FETCH    $*"; }
@@ -103,17 +104,14 @@ field() {
 		awk -v f="$3:" '$1 == f { sub(/^[^:]*: */, ""); print; exit }'
 }
 
-# Download $1 (name:arch=version) into the current directory; one retry after
-# refreshing the package lists (the archive drops superseded versions).
+# Download $1 (name:arch=version) into the current directory.
 download() {
 	local out
-	if out=$(apt-get download -q -o APT::Sandbox::User=root "$1" 2>&1); then
+	out=$(apt-get download -q -o APT::Sandbox::User=root "$1" 2>&1) &&
 		return 0
-	fi
-	apt_update
-	apt-get download -q -o APT::Sandbox::User=root "$1" 2>&1 && return 0
 	echo "$out" >&2
-	die "download of $1 failed"
+	echo "$prog: download of $1 failed" >&2
+	return 1
 }
 
 # Sets img ver hdr common kbuild bbver for flavour $1 (arch $2, meta package
@@ -183,14 +181,21 @@ fetch_one() {
 		tmp=$dir.tmp
 		rm -rf "$tmp"
 		mkdir -p "$tmp/debs" "$tmp/root"
-		(
-			cd "$tmp/debs"
-			download "$img:$arch=$ver"
-			download "$hdr:$arch=$ver"
-			download "$common:all=$ver"
-			download "$kbuild:amd64=$ver"
-			download "busybox-static:$arch=$bbver"
-		)
+		if ! (cd "$tmp/debs" &&
+		      download "$img:$arch=$ver" &&
+		      download "$hdr:$arch=$ver" &&
+		      download "$common:all=$ver" &&
+		      download "$kbuild:amd64=$ver" &&
+		      download "busybox-static:$arch=$bbver"); then
+			rm -rf "$tmp" "$cache/$fl/resolved"
+			# The archive drops superseded versions: refresh the
+			# lists, resolve again, try once more.
+			[ -z "$retried" ] || die "$fl: downloads failed"
+			retried=1
+			apt_update
+			fetch_one "$fl"
+			return
+		fi
 		for f in "$tmp"/debs/*.deb; do
 			dpkg-deb -x "$f" "$tmp/root" || die "$fl: cannot extract $f"
 		done
