@@ -243,6 +243,10 @@ fetch_one() {
 [ $# -gt 0 ] || die "usage: $prog FLAVOUR... (x86_64-6.1 x86_64-6.12 arm64-6.1 ppc64le-6.1)"
 mkdir -p "$cache"
 for fl in "$@"; do
+	flavour_info "$fl" >/dev/null ||
+		die "unknown flavour '$fl' (x86_64-6.1 x86_64-6.12 arm64-6.1 ppc64le-6.1)"
+done
+for fl in "$@"; do
 	mkdir -p "$cache/$fl"
 	exec 9>"$cache/$fl/.lock"
 	flock 9
