@@ -432,15 +432,16 @@ static int call_wait(struct xcall_pool_call *c, uint64_t deadline,
 
 	if (!(st & ST_PHASE))
 		return 0;
-	/* Spinning on the worker's own CPU would only keep it from running. */
-	if (sched_getcpu() == c->cpu)
-		spin_ns = 0;
 	if (deadline != UINT64_MAX) {
 		t0 = now_ns();
 		if (t0 >= deadline)
 			spin_ns = 0;
 	}
-	/* As in worker_spin(), the clock is read only once the spin lasts. */
+	/*
+	 * As in worker_spin(), the clock is read only once the spin lasts; so
+	 * is the CPU we run on (even that costs the round trip time): spinning
+	 * on the worker's own CPU would only keep it from running.
+	 */
 	while (spin_ns) {
 		cpu_relax();
 		st = __atomic_load_n(&c->__state, __ATOMIC_ACQUIRE);
@@ -448,6 +449,8 @@ static int call_wait(struct xcall_pool_call *c, uint64_t deadline,
 			return 0;
 		if (++n & 63)
 			continue;
+		if (n == 64 && sched_getcpu() == c->cpu)
+			break;
 		t = now_ns();
 		if (!t0)
 			t0 = t;

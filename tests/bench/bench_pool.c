@@ -292,11 +292,14 @@ static void llist_rt_a(long iters)
  */
 
 static struct xcall_pool *pool;
-static uint64_t calls_run;
+/* Alone in its lines: the caller must not read what the worker writes. */
+static struct {
+	uint64_t n;
+} __attribute__((aligned(128))) calls_run;
 
 static void count_fn(void *arg)
 {
-	calls_run++;		/* one worker: no race */
+	calls_run.n++;		/* one worker: no race */
 }
 
 static void pool_single_wait(long iters)
