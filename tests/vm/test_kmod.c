@@ -1136,18 +1136,24 @@ START_TEST(test_uring_timeout)
 }
 END_TEST
 
-/* Poll /sys/module/xcall/refcnt until it is @want or @secs pass. */
-static int wait_refcnt(int want, int secs)
+/* /sys/module/xcall/refcnt, or -1. */
+static int refcnt(void)
 {
 	char buf[32];
-	int i, n = -1;
 
-	for (i = 0; i < secs * 20; i++) {
-		if (sys_read("/sys/module/xcall/refcnt", buf, sizeof(buf)) > 0)
-			n = atoi(buf);
-		if (n == want)
-			break;
+	if (sys_read("/sys/module/xcall/refcnt", buf, sizeof(buf)) <= 0)
+		return -1;
+	return atoi(buf);
+}
+
+/* Poll the module's refcnt until it is @want or @secs pass. */
+static int wait_refcnt(int want, int secs)
+{
+	int i, n = refcnt();
+
+	for (i = 0; i < secs * 20 && n != want; i++) {
 		usleep(50000);
+		n = refcnt();
 	}
 	return n;
 }
@@ -1173,8 +1179,11 @@ START_TEST(test_uring_exit_in_flight)
 			static struct xcall_result res[2][2];
 			static uint64_t bits[1];
 			struct io_uring ring;
+			/* A file of its own: only the rings keep it open. */
+			int cfd = open(DEV, O_RDWR);
 
-			if (io_uring_queue_init(8, &ring, IORING_SETUP_SQE128))
+			if (cfd < 0 ||
+			    io_uring_queue_init(8, &ring, IORING_SETUP_SQE128))
 				_exit(2);
 			make_busy(busy);
 			bits[0] = 1ULL << busy | 1ULL << cpus[0];
@@ -1182,10 +1191,11 @@ START_TEST(test_uring_exit_in_flight)
 			c[0].timeout_ms = 20;
 			c[1] = mkcall(XCALL_FN_PROBE, bits, 1, res[1], 2);
 			c[1].timeout_ms = 5000;
-			prep_cmd(io_uring_get_sqe(&ring), fd, &c[0], 0);
-			prep_cmd(io_uring_get_sqe(&ring), fd, &c[1], 1);
+			prep_cmd(io_uring_get_sqe(&ring), cfd, &c[0], 0);
+			prep_cmd(io_uring_get_sqe(&ring), cfd, &c[1], 1);
 			if (io_uring_submit(&ring) != 2)
 				_exit(3);
+			close(cfd);
 			if (k)
 				io_uring_queue_exit(&ring);
 			_exit(0);
@@ -1199,8 +1209,8 @@ START_TEST(test_uring_exit_in_flight)
 	check_common(&r, XCALL_FN_PING, busy);
 	/*
 	 * The rings die in the background: their commands end (the 5 s one
-	 * at the latest) and drop their hold on the device. Only our own
-	 * open remains, within a deadline.
+	 * at the latest) and drop the children's files. Only our own open
+	 * remains, within a deadline.
 	 */
 	ck_assert_int_eq(wait_refcnt(1, 30), 1);
 }
@@ -1213,10 +1223,11 @@ END_TEST
 START_TEST(test_rmmod)
 {
 	const char *ko = getenv("XCALL_KO");
-	int f, kf, ret;
+	int f, kf, ret, n0;
 
 	if (!ko)
 		ck_abort_msg("XCALL_KO is not set");
+	n0 = refcnt();
 	/* fd (fixture) is open. */
 	ret = syscall(SYS_delete_module, "xcall", O_NONBLOCK);
 	ck_assert_int_eq(ret, -1);
@@ -1233,7 +1244,9 @@ START_TEST(test_rmmod)
 	}
 	close(fd);
 	fd = -1;
-	ck_assert_int_eq(syscall(SYS_delete_module, "xcall", O_NONBLOCK), 0);
+	ret = syscall(SYS_delete_module, "xcall", O_NONBLOCK);
+	ck_assert_msg(ret == 0, "rmmod after close: %s (refcnt %d, was %d)",
+		      strerror(errno), refcnt(), n0);
 	ck_assert_int_eq(access(DEV, F_OK), -1);
 	kf = open(ko, O_RDONLY | O_CLOEXEC);
 	ck_assert_int_ge(kf, 0);
