@@ -127,6 +127,15 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/*
+ * A spin reads the clock (about 50 ns on a VM) every 64 polls (about 2 us)
+ * once it is long enough for that not to matter, else at every poll.
+ */
+static inline unsigned int spin_mask(uint32_t spin_ns)
+{
+	return spin_ns >= 8000 ? 63 : 0;
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -447,9 +456,9 @@ static int call_wait(struct xcall_pool_call *c, uint64_t deadline,
 		st = __atomic_load_n(&c->__state, __ATOMIC_ACQUIRE);
 		if (!(st & ST_PHASE))
 			return 0;
-		if (++n & 63)
+		if (++n & spin_mask(spin_ns))
 			continue;
-		if (n == 64 && sched_getcpu() == c->cpu)
+		if (n == spin_mask(spin_ns) + 1 && sched_getcpu() == c->cpu)
 			break;
 		t = now_ns();
 		if (!t0)
@@ -523,7 +532,7 @@ static bool worker_spin(struct pool_worker *w, uint64_t *t0)
 		if (__atomic_load_n(&w->head, __ATOMIC_RELAXED))
 			return true;
 		cpu_relax();
-		if (++n & 63)
+		if (++n & spin_mask(w->spin_ns))
 			continue;
 		t = now_ns();
 		if (!*t0) {
