@@ -575,10 +575,11 @@ int main(int argc, char **argv)
 		       m->rate ? "M/s" : "ns", prec, st[k].med, prec,
 		       st[k].p10, prec, st[k].p90);
 		if (m->floor >= 0)
-			printf(" %6.2fx %-10s %s", m->rate ?
+			printf(" %6.2fx %-*s%s", m->rate ?
 			       st[m->floor].med / st[k].med :
 			       st[k].med / st[m->floor].med,
-			       m->floor_name, m->target);
+			       *m->target ? 10 : 0, m->floor_name,
+			       m->target);
 		printf("\n");
 	}
 	return 0;
