@@ -2,13 +2,16 @@
 # xcalld on the host: the codec suite, the daemon suite (starts xcalld on a
 # temporary socket, threads backend) and `systemd-analyze verify` of the
 # units. As root, the user xcalld is made with the shipped sysusers.d file.
+# (daemon/daemon.mk is read after this file: its paths are spelled out in
+# prerequisites here.)
 
 DTEST_BINS	:= $(B)/tests/daemon/test_wire $(B)/tests/daemon/test_daemon
 DTEST_OBJS	:= $(B)/tests/daemon/test_wire.o $(B)/tests/daemon/test_daemon.o \
 		   $(B)/tests/daemon/harness.o
 
 $(DTEST_OBJS): XCFLAGS += $(CHECK_CFLAGS) \
-	-DXCALLD_BUILD_PATH='"$(XCALLD_BIN)"' -DXCALL_BUILD_PATH='"$(XCALL_BIN)"'
+	-DXCALLD_BUILD_PATH='"$(XCALLD_BIN)"' -DXCALL_BUILD_PATH='"$(XCALL_BIN)"' \
+	-DXCALL_SRC_DIR='"$(SRC)"'
 
 $(B)/tests/daemon/test_wire: $(B)/tests/daemon/test_wire.o $(LIBXCALL_A)
 	$(call quiet_cmd,LD,$@)
@@ -21,7 +24,7 @@ $(B)/tests/daemon/test_daemon: $(B)/tests/daemon/test_daemon.o \
 		$(LIBXCALL_LIBS) $(CHECK_LIBS)
 
 .PHONY: check-daemon check-daemon-units
-check-daemon: $(DTEST_BINS) $(XCALLD_BIN) $(XCALL_BIN) check-daemon-units
+check-daemon: $(DTEST_BINS) $(B)/daemon/xcalld $(XCALL_BIN) check-daemon-units
 	$(Q)if [ "$$(id -u)" = 0 ] && ! getent passwd xcalld >/dev/null; then \
 		systemd-sysusers $(SRC)/daemon/systemd/xcalld-sysusers.conf; fi
 	@echo "  RUN      tests/daemon/test_wire"
@@ -29,10 +32,27 @@ check-daemon: $(DTEST_BINS) $(XCALLD_BIN) $(XCALL_BIN) check-daemon-units
 	@echo "  RUN      tests/daemon/test_daemon"
 	$(Q)$(B)/tests/daemon/test_daemon
 
-check-daemon-units: $(XCALLD_UNITS) $(XCALLD_BIN)
+# The daemon suite again with xcalld and the tests built with ASan+UBSan,
+# LeakSanitizer on: a leak (a killed client's calls, a drained stop) fails
+# the daemon's exit status. The daemon keeps its user there: LSan cannot
+# inspect a process that dropped to another uid.
+.PHONY: check-daemon-asan check-daemon-run
+check-daemon-asan:
+	$(Q)ASAN_OPTIONS=$${ASAN_OPTIONS:-detect_leaks=1} \
+	UBSAN_OPTIONS=$${UBSAN_OPTIONS:-print_stacktrace=1} \
+	XCALLD_TEST_USER=- \
+	$(MAKE) -f $(SRC)/Makefile O=$(B)/asan-daemon SAN=address,undefined \
+		check-daemon-run
+
+check-daemon-run: $(B)/tests/daemon/test_daemon $(B)/daemon/xcalld $(XCALL_BIN)
+	@echo "  RUN      tests/daemon/test_daemon ($(if $(SAN),$(SAN),plain))"
+	$(Q)$(B)/tests/daemon/test_daemon
+
+check-daemon-units: $(B)/daemon/xcalld $(B)/daemon/systemd/xcalld.service \
+		$(B)/daemon/systemd/xcalld.socket
 	@echo "  RUN      tests/daemon/verify-units.sh"
 	$(Q)$(SRC)/tests/daemon/verify-units.sh $(B) $(SRC)
-CHECK_TARGETS += check-daemon
+CHECK_TARGETS += check-daemon check-daemon-asan
 
 # The codec under libFuzzer (clang), ASan and UBSan, for FUZZ_SECONDS from
 # the committed seeds; new inputs it finds stay in $(O)/tests/fuzz/corpus.
@@ -69,6 +89,6 @@ $(BENCH_DAEMON): $(B)/tests/daemon/bench_daemon.o $(LIBXCALL_A)
 	$(Q)$(CC) $(XLDFLAGS) -o $@ $< $(LIBXCALL_A) $(LIBXCALL_LIBS)
 
 .PHONY: bench-daemon
-bench-daemon: $(BENCH_DAEMON) $(XCALLD_BIN)
-	$(Q)$(BENCH_DAEMON) $(XCALLD_BIN)
+bench-daemon: $(BENCH_DAEMON) $(B)/daemon/xcalld
+	$(Q)$(BENCH_DAEMON) $(B)/daemon/xcalld
 BENCH_TARGETS += bench-daemon

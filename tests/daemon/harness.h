@@ -26,7 +26,7 @@ struct xd_test {
 
 /* The daemon under test: $XCALLD, else the build's daemon/xcalld. */
 const char *xt_daemon_path(void);
-/* User the daemon becomes: xcalld as root, "-" otherwise. */
+/* User the daemon becomes: $XCALLD_TEST_USER, else xcalld as root, "-". */
 const char *xt_daemon_user(void);
 
 /*
