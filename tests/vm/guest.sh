@@ -5,7 +5,8 @@
 # `make check-vm`. The contract with scripts/vm/init.sh and run.sh:
 #
 #   - Available: /xcall/xcall.ko (= $XCALL_KO), /xcall/bin/xcall (the static
-#     CLI, on $PATH), /xcall/tests/test_* (tests/vm/test_*.c, static),
+#     CLI, on $PATH; xcalld beside it when the daemon is built),
+#     /xcall/tests/test_* (tests/vm/test_*.c, static),
 #     /xcall/kmods/*.ko (x86: the image's cpuid.ko and msr.ko, not loaded),
 #     busybox applets, /proc /sys /dev (devtmpfs) /tmp mounted.
 #   - Environment: XCALL_FLAVOUR (x86_64-6.1, x86_64-6.12, arm64-6.1,
