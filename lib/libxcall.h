@@ -219,7 +219,8 @@ int xcall_pool_call_single(struct xcall_pool *p, int cpu, xcall_pool_fn fn,
 			   void *arg, int wait, int timeout_ms);
 /*
  * smp_call_function_single_async(): queue @c (fn, arg set) on @cpu. The
- * call always runs, even after a wait for it timed out.
+ * call always runs, even after a wait for it timed out. -EBUSY while @c is
+ * in flight (a check, as in csd_lock(): one thread queues a given @c).
  */
 int xcall_pool_call_async(struct xcall_pool *p, int cpu,
 			  struct xcall_pool_call *c);
