@@ -41,7 +41,7 @@
 #define POOL_DEFAULT_SPIN_NS	50000u	/* about one futex wake on a VM */
 #define POOL_YIELD_NS		5000u	/* a spinning worker yields this often */
 #define POOL_RING		256u	/* no-wait slots of each worker */
-#define POOL_SLOTS_PER_CPU	256u
+#define POOL_SLOTS_PER_CPU	64u	/* shared: waited calls, call_many */
 #define POOL_SLOTS_MIN		1024u
 #define POOL_SLOTS_MAX		(1u << 20)
 #define POOL_LINE		128	/* two lines: beat the pair prefetcher */

@@ -560,7 +560,7 @@ static void *destroy_main(void *arg)
 
 START_TEST(test_destroy_drains)
 {
-	/* No-wait singles stay below the pool's slots (256 per CPU). */
+	/* No-wait singles stay below what a blocked worker can hold. */
 	enum { NSINGLE = 200, NASYNC = 20000, NEXTRA = 1 << 16 };
 	static struct rec srecs[NSINGLE], arecs[NASYNC], xrecs[NEXTRA];
 	static struct xcall_pool_call calls[NASYNC], xcalls[NEXTRA];
