@@ -607,6 +607,74 @@ START_TEST(test_local_cpu)
 }
 END_TEST
 
+/*
+ * Threads on every CPU calling random sets of CPUs at once: queues filled
+ * from several CPUs, kicks racing with drains, callers racing with their
+ * own CPU's handler. Every record is right and nothing is lost.
+ */
+struct storm {
+	int self, iters;
+	unsigned int seed;
+	long bad;
+};
+
+static void *storm_fn(void *arg)
+{
+	struct storm *st = arg;
+	struct xcall_result res[MAXCPU];
+	cpu_set_t set;
+	int it, i, n;
+
+	CPU_ZERO(&set);
+	CPU_SET(st->self, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	for (it = 0; it < st->iters; it++) {
+		uint64_t bits[1] = { 0 };
+		int want[MAXCPU];
+		struct xcall_call c;
+
+		while (!bits[0])
+			for (i = 0; i < ncpus; i++)
+				if (rand_r(&st->seed) & 1)
+					bits[0] |= 1ULL << cpus[i];
+		for (i = 0, n = 0; i < ncpus; i++)
+			if (bits[0] & 1ULL << cpus[i])
+				want[n++] = cpus[i];
+		c = mkcall(it % 3 ? XCALL_FN_PING : XCALL_FN_PROBE, bits, 1,
+			   res, MAXCPU);
+		c.timeout_ms = 10000;
+		if (do_call(fd, &c) || c.ncalled != (unsigned int)n) {
+			st->bad++;
+			continue;
+		}
+		for (i = 0; i < n; i++)
+			if (res[i].error || (int)res[i].cpu != want[i] ||
+			    res[i].fn != c.fn)
+				st->bad++;
+	}
+	return NULL;
+}
+
+START_TEST(test_storm)
+{
+	struct storm st[MAXCPU];
+	pthread_t th[MAXCPU];
+	int i;
+
+	for (i = 0; i < ncpus; i++) {
+		st[i] = (struct storm){ .self = cpus[i], .iters = 2000,
+					.seed = 1 + i };
+		ck_assert_int_eq(pthread_create(&th[i], NULL, storm_fn, &st[i]),
+				 0);
+	}
+	for (i = 0; i < ncpus; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_msg(st[i].bad == 0, "thread on cpu %d: %ld bad calls",
+			      cpus[i], st[i].bad);
+	}
+}
+END_TEST
+
 /* ------------------------------------------------------------------
  * Bad input: each mutation of a valid call gives exactly its errno.
  */
@@ -1287,6 +1355,7 @@ static Suite *kmod_suite(void)
 	tcase_add_test(tc, test_ctx_idle);
 	tcase_add_test(tc, test_local_cpu);
 	tcase_add_test(tc, test_nowait);
+	tcase_add_test(tc, test_storm);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("bad_input");
