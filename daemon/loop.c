@@ -1261,8 +1261,17 @@ static int cpus_bits(int (*get)(cpu_set_t *, size_t), uint8_t *bits)
 	return ret;
 }
 
+/*
+ * Workers spin only briefly before they park: the pool's default (50 us)
+ * suits one caller waiting on its call, but here a spinning worker takes
+ * its CPU from the event loop and the clients. Measured with bench-daemon
+ * on 2 CPUs: 5 us halves the single-client round trip against 50 us.
+ */
+#define WORKER_SPIN_NS	5000
+
 static int make_pool(void)
 {
+	const struct xcall_pool_opts opts = { .spin_ns = WORKER_SPIN_NS };
 	size_t sz = CPU_ALLOC_SIZE(XCALL_MAX_CPUSET_BYTES * 8);
 	cpu_set_t *set = CPU_ALLOC(XCALL_MAX_CPUSET_BYTES * 8);
 	int ret;
@@ -1271,7 +1280,7 @@ static int make_pool(void)
 		return -ENOMEM;
 	ret = xcall_cpus_online(set, sz);
 	if (!ret)
-		ret = xcall_pool_create(&xd.pool, set, sz, NULL);
+		ret = xcall_pool_create(&xd.pool, set, sz, &opts);
 	CPU_FREE(set);
 	return ret;
 }
