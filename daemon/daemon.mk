@@ -34,7 +34,13 @@ install-daemon: daemon
 		$(DESTDIR)$(sysusersdir) $(DESTDIR)$(tmpfilesdir) \
 		$(DESTDIR)$(sysconfdir)/xcall
 	$(INSTALL) -m 755 $(XCALLD_BIN) $(DESTDIR)$(sbindir)/xcalld
-	$(INSTALL) -m 644 $(XCALLD_UNITS) $(DESTDIR)$(unitdir)/
+	# From the templates again: the paths of this install, not the build's.
+	for u in xcalld.service xcalld.socket; do \
+		sed -e 's|@sbindir@|$(sbindir)|g' \
+		    -e 's|@sysconfdir@|$(sysconfdir)|g' \
+		    $(SRC)/daemon/systemd/$$u.in > $(DESTDIR)$(unitdir)/$$u && \
+		chmod 644 $(DESTDIR)$(unitdir)/$$u || exit 1; \
+	done
 	$(INSTALL) -m 644 $(SRC)/daemon/systemd/xcalld-sysusers.conf \
 		$(DESTDIR)$(sysusersdir)/xcalld.conf
 	$(INSTALL) -m 644 $(SRC)/daemon/systemd/xcalld-tmpfiles.conf \
