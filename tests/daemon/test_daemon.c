@@ -709,6 +709,42 @@ START_TEST(test_shipped_policy)
 }
 END_TEST
 
+/* rate=10 burst=5: a burst of 50 gets 5 (plus what 10/s refills) through. */
+START_TEST(test_rate_limit)
+{
+	uint8_t buf[XCALL_WIRE_MAX_FRAME];
+	struct xcall_wire_callrep rep;
+	unsigned int ok = 0, again = 0, i;
+	uint64_t t0, id;
+	double secs;
+	int fd, len;
+
+	ck_assert_int_eq(xt_stop(&T), 0);
+	xt_start(&T, "allow * *\nlimit * rate=10 burst=5\n", NULL);
+	fd = xt_connect(T.sock);
+	ck_assert_int_ge(fd, 0);
+	t0 = (uint64_t)time(NULL);
+	for (i = 0; i < 50; i++)
+		ck_assert_int_eq(xt_send_call(fd, i, XCALL_FN_PING, 0, NULL, 0,
+					      0), 0);
+	for (i = 0; i < 50; i++) {
+		len = xt_recv(fd, buf, 10000);
+		ck_assert_int_gt(len, 0);
+		ck_assert_int_eq(__xcall_wire_dec_reply(buf, len, &id, &rep),
+				 0);
+		if (rep.error == -EAGAIN)
+			again++;
+		else if (!rep.error)
+			ok++;
+	}
+	secs = (double)((uint64_t)time(NULL) - t0 + 1);
+	ck_assert_uint_eq(ok + again, 50);
+	ck_assert_uint_ge(ok, 5);
+	ck_assert_msg(ok <= 5 + 10 * secs, "%u calls passed", ok);
+	close(fd);
+}
+END_TEST
+
 START_TEST(test_bad_policy_refuses_start)
 {
 	const char *argv[] = { xt_daemon_path(), "-s", "/tmp/none.sock", "-c",
@@ -813,6 +849,7 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, test_second_uid_refused);
 	tcase_add_test(tc, test_policy_file);
 	tcase_add_test(tc, test_shipped_policy);
+	tcase_add_test(tc, test_rate_limit);
 	tcase_add_test(tc, test_bad_policy_refuses_start);
 	suite_add_tcase(s, tc);
 
