@@ -85,6 +85,7 @@ struct xcall_req {
 	u64 args[XCALL_MAX_ARGS];
 	unsigned int timeout_ms;
 	unsigned int nslots;
+	bool spare;			/* has room for XCALL_SPARE_SLOTS */
 	struct completion done;		/* pending reached 0 (ioctl) */
 	bool sleeping;			/* the ioctl caller is on @done */
 	/* io_uring only */
@@ -109,8 +110,18 @@ struct xcall_symbuf {
 };
 static DEFINE_PER_CPU(struct xcall_symbuf, xcall_symbuf);
 
-/* Requests alive; module exit waits for none. */
-static atomic_t xcall_live = ATOMIC_INIT(0);
+/*
+ * Requests alive, counted per CPU (allocated on one CPU, freed on
+ * another: only the sum means anything); module exit waits for none.
+ */
+static DEFINE_PER_CPU(int, xcall_live);
+
+/*
+ * One spare request per CPU, big enough for XCALL_SPARE_SLOTS targets:
+ * most calls neither allocate nor free.
+ */
+#define XCALL_SPARE_SLOTS	4
+static DEFINE_PER_CPU(struct xcall_req *, xcall_spare);
 static enum cpuhp_state xcall_hp_state;
 
 static unsigned int poll_us = 100;
@@ -297,8 +308,10 @@ static void xcall_req_put(struct xcall_req *req)
 {
 	if (!refcount_dec_and_test(&req->ref))
 		return;
+	this_cpu_dec(xcall_live);
+	if (req->spare && !this_cpu_cmpxchg(xcall_spare, NULL, req))
+		return;
 	kfree(req);
-	atomic_dec(&xcall_live);
 }
 
 static void xcall_uring_finish(struct xcall_req *req);
@@ -445,6 +458,34 @@ static int xcall_check_call(struct file *file, const struct xcall_call *c)
 	return 0;
 }
 
+/* A zeroed request for @n targets: this CPU's spare, or a new one. */
+static struct xcall_req *xcall_req_alloc(unsigned int n)
+{
+	struct xcall_req *req;
+
+	if (n > XCALL_SPARE_SLOTS)
+		return kzalloc(struct_size(req, slots, n),
+			       GFP_KERNEL | __GFP_NOWARN);
+	req = this_cpu_xchg(xcall_spare, NULL);
+	if (req)
+		memset(req, 0, struct_size(req, slots, n));
+	else
+		req = kzalloc(struct_size(req, slots, XCALL_SPARE_SLOTS),
+			      GFP_KERNEL);
+	if (req)
+		req->spare = true;
+	return req;
+}
+
+static int xcall_live_sum(void)
+{
+	int cpu, sum = 0;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(per_cpu(xcall_live, cpu));
+	return sum;
+}
+
 /*
  * Copy in and check the CPU set of @c, allocate the request with one slot
  * per CPU, and make sure the results can be written. -errno, nothing kept.
@@ -498,7 +539,7 @@ static struct xcall_req *xcall_req_new(const struct xcall_call *c)
 		goto out_words;
 
 	err = -ENOMEM;
-	req = kzalloc(struct_size(req, slots, n), GFP_KERNEL | __GFP_NOWARN);
+	req = xcall_req_alloc(n);
 	if (!req)
 		goto out_words;
 	refcount_set(&req->ref, 1);
@@ -521,7 +562,7 @@ static struct xcall_req *xcall_req_new(const struct xcall_call *c)
 			x &= x - 1;
 		}
 	}
-	atomic_inc(&xcall_live);
+	this_cpu_inc(xcall_live);
 	err = 0;
 out_words:
 	if (words != stack_words)
@@ -839,13 +880,15 @@ out_hp:
 
 static void __exit xcall_exit(void)
 {
+	unsigned int cpu;
+
 	misc_deregister(&xcall_misc);
 	/*
 	 * NOWAIT requests may still be queued: let their handlers finish
 	 * (at most XCALL_SPIN_MAX_US each). Polled, so that the hot path
 	 * never has to wake anyone.
 	 */
-	while (atomic_read(&xcall_live))
+	while (xcall_live_sum())
 		msleep(20);
 	/*
 	 * A handler may still be returning, or a csd still be queued whose
@@ -854,6 +897,8 @@ static void __exit xcall_exit(void)
 	 */
 	on_each_cpu(xcall_nop, NULL, 1);
 	on_each_cpu(xcall_nop, NULL, 1);
+	for_each_possible_cpu(cpu)
+		kfree(per_cpu(xcall_spare, cpu));
 	cpuhp_remove_state_nocalls(xcall_hp_state);
 }
 
