@@ -3,9 +3,11 @@
  * xcalld's event loop: one thread, one io_uring, nothing on it that blocks.
  *
  *   listening socket   multishot accept; SO_PEERCRED/SO_PEERGROUPS per client
- *   each client        one recv at a time (MSG_TRUNC tells an oversized
- *                      frame); replies leave by non-blocking send(2) and
- *                      wait, when the socket is full, on a POLLOUT poll
+ *   each client        one recv on the ring at a time (MSG_TRUNC tells an
+ *                      oversized frame), then what else is queued with
+ *                      non-blocking recv(2); replies leave by non-blocking
+ *                      send(2) and wait, when the socket is full, on a
+ *                      POLLOUT poll
  *   calls, module      IORING_OP_URING_CMD on /dev/xcall (SQE128 ring)
  *   calls, no module   the in-process pool: one pool call per target CPU;
  *                      the worker runs the function, pushes the call on a
@@ -50,6 +52,7 @@
 #define STALL_TICK_MS		100
 #define STOP_GRACE_MS		(XCALL_MAX_TIMEOUT_MS + KMOD_GRACE_MS + 1000)
 #define DENY_LOG_PER_SEC	20
+#define RECV_BATCH		16	/* frames read at once from a client */
 
 enum tag {
 	TAG_ACCEPT = 1,
@@ -875,6 +878,35 @@ static void handle_frame(struct xd_conn *c, size_t len)
 
 /* ---- completions ------------------------------------------------------- */
 
+/*
+ * A client that pipelines has more frames waiting: take up to RECV_BATCH
+ * of them with plain non-blocking recv(2) before arming the ring again.
+ */
+static void conn_recv_more(struct xd_conn *c)
+{
+	unsigned int i;
+	ssize_t n;
+
+	for (i = 0; i < RECV_BATCH; i++) {
+		if (c->closing || c->eof || xd.stopping ||
+		    c->inflight >= c->lim.inflight ||
+		    c->out_bytes >= OUT_MAX_BYTES)
+			return;
+		n = recv(c->fd, c->rbuf, sizeof(c->rbuf),
+			 MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				conn_close(c, strerror(errno));
+			return;
+		}
+		if (n == 0) {
+			c->eof = true;
+			return;
+		}
+		handle_frame(c, (size_t)n);
+	}
+}
+
 static void on_recv(struct xd_conn *c, int res)
 {
 	c->recv_armed = false;
@@ -885,6 +917,7 @@ static void on_recv(struct xd_conn *c, int res)
 		c->eof = true;	/* the client is done sending */
 	} else if (!c->closing) {
 		handle_frame(c, (size_t)res);
+		conn_recv_more(c);
 	}
 	conn_recv_arm(c);
 	conn_maybe_finish(c);
