@@ -5,9 +5,10 @@
 # (daemon/daemon.mk is read after this file: its paths are spelled out in
 # prerequisites here.)
 
-DTEST_BINS	:= $(B)/tests/daemon/test_wire $(B)/tests/daemon/test_daemon
+DTEST_BINS	:= $(B)/tests/daemon/test_wire $(B)/tests/daemon/test_policy \
+		   $(B)/tests/daemon/test_daemon
 DTEST_OBJS	:= $(B)/tests/daemon/test_wire.o $(B)/tests/daemon/test_daemon.o \
-		   $(B)/tests/daemon/harness.o
+		   $(B)/tests/daemon/harness.o $(B)/tests/daemon/test_policy.o
 
 $(DTEST_OBJS): XCFLAGS += $(CHECK_CFLAGS) \
 	-DXCALLD_BUILD_PATH='"$(XCALLD_BIN)"' -DXCALL_BUILD_PATH='"$(XCALL_BIN)"' \
@@ -16,6 +17,13 @@ $(DTEST_OBJS): XCFLAGS += $(CHECK_CFLAGS) \
 $(B)/tests/daemon/test_wire: $(B)/tests/daemon/test_wire.o $(LIBXCALL_A)
 	$(call quiet_cmd,LD,$@)
 	$(Q)$(CC) $(XLDFLAGS) -o $@ $< $(LIBXCALL_A) $(LIBXCALL_LIBS) $(CHECK_LIBS)
+
+$(B)/tests/daemon/test_policy.o: XCFLAGS += -I$(SRC)/daemon
+$(B)/tests/daemon/test_policy: $(B)/tests/daemon/test_policy.o \
+		$(B)/daemon/policy.o $(LIBXCALL_A)
+	$(call quiet_cmd,LD,$@)
+	$(Q)$(CC) $(XLDFLAGS) -o $@ $(filter %.o,$^) $(LIBXCALL_A) \
+		$(LIBXCALL_LIBS) $(CHECK_LIBS)
 
 $(B)/tests/daemon/test_daemon: $(B)/tests/daemon/test_daemon.o \
 		$(B)/tests/daemon/harness.o $(LIBXCALL_A)
@@ -29,6 +37,8 @@ check-daemon: $(DTEST_BINS) $(B)/daemon/xcalld $(XCALL_BIN) check-daemon-units
 		systemd-sysusers $(SRC)/daemon/systemd/xcalld-sysusers.conf; fi
 	@echo "  RUN      tests/daemon/test_wire"
 	$(Q)$(B)/tests/daemon/test_wire
+	@echo "  RUN      tests/daemon/test_policy"
+	$(Q)$(B)/tests/daemon/test_policy
 	@echo "  RUN      tests/daemon/test_daemon"
 	$(Q)$(B)/tests/daemon/test_daemon
 
