@@ -68,7 +68,6 @@ struct xd_conn;
 
 struct xd_out {
 	struct xd_out *next;
-	struct xd_conn *conn;
 	uint32_t len;
 	uint8_t data[];
 };
@@ -83,8 +82,8 @@ struct xd_conn {
 	bool recv_armed;
 	bool poll_out;			/* waiting for room to send */
 	unsigned int inflight;		/* calls not yet answered */
-	struct xd_out *oq_head, *oq_tail;	/* not yet submitted */
-	size_t out_bytes;		/* queued + being sent */
+	struct xd_out *oq_head, *oq_tail;	/* replies not yet sent */
+	size_t out_bytes;		/* their bytes */
 	uint64_t stall_ns;		/* since when replies wait */
 	struct xd_cred cred;
 	struct xd_limits lim;
@@ -381,7 +380,6 @@ static void conn_queue(struct xd_conn *c, struct xd_out *o)
 		return;
 	}
 	o->next = NULL;
-	o->conn = c;
 	if (c->oq_tail)
 		c->oq_tail->next = o;
 	else
