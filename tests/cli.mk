@@ -8,8 +8,9 @@
 #   check-asan   check-unit and check-cli again, built with ASan+UBSan in
 #                $(O)/asan
 #   check-cross  lib and cli cross-built for aarch64 and ppc64le in
-#                $(O)/cross-<arch>, against a private sysroot holding the
-#                foreign libnuma (scripts/cross-sysroot.sh)
+#                $(O)/cross-<arch>, against the private sysroot of the
+#                foreign libraries (scripts/sysroot.sh, shared with the
+#                guest builds)
 
 CLI_TESTS	:= $(sort $(wildcard $(SRC)/tests/cli/test_*.sh))
 
@@ -40,12 +41,11 @@ CROSS_ARCHS	:= aarch64:arm64 powerpc64le:ppc64el
 
 # $(1) gnu arch, $(2) Debian arch
 define cross_build
-	$(Q)$(SRC)/scripts/cross-sysroot.sh $(2) $(B)/cross-sysroot-$(2) \
-		libnuma-dev libnuma1
-	$(Q)$(MAKE) -f $(SRC)/Makefile O=$(B)/cross-$(1) \
+	$(Q)sr=$$($(SRC)/scripts/sysroot.sh $(2)) && \
+	$(MAKE) -f $(SRC)/Makefile O=$(B)/cross-$(1) \
 		CROSS_COMPILE=$(1)-linux-gnu- \
-		CFLAGS="-O2 -g -I$(B)/cross-sysroot-$(2)/usr/include" \
-		LIBXCALL_LIBS="-L$(B)/cross-sysroot-$(2)/usr/lib/$(1)-linux-gnu -lnuma" \
+		CFLAGS="-O2 -g -isystem $$sr/include" \
+		LIBXCALL_LIBS="-L$$sr/lib -lnuma" \
 		lib cli
 	$(Q)for f in $(B)/cross-$(1)/cli/xcall \
 		     $(B)/cross-$(1)/lib/libxcall.so.$(LIBXCALL_SOVER); do \

@@ -31,7 +31,7 @@ make -s -f "$SRC/Makefile" O="$B/vm/$fl" module KDIR="$cache/$fl/kdir" \
 echo "  USER     $debarch (static)"
 cc=()
 if [ -n "$cross" ]; then
-	sr=$("$here/sysroot.sh" "$debarch")
+	sr=$("$here/../sysroot.sh" "$debarch")
 	cc=(CC="${cross}gcc -isystem $sr/include -L$sr/lib")
 fi
 make -s -j"$(nproc)" -f "$SRC/Makefile" O="$B/vm/user-$debarch" STATIC=1 \

@@ -1,9 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# sysroot.sh ARCH: unpack the static libraries a guest test program links
-# (libcheck, libsubunit, libnuma, liburing, libcap) for a foreign Debian
-# architecture (arm64, ppc64el) into a private folder, and print its path.
+# sysroot.sh ARCH: unpack the libraries that a cross build links for a
+# foreign Debian architecture (arm64, ppc64el) into a private folder, and
+# print its path: the static ones a guest test program links (libcheck,
+# libsubunit, libnuma, liburing, libcap) and the shared libnuma that the
+# cross-built libxcall.so and xcall link (`make check-cross`).
 #
 # The multiarch -dev:<arch> packages are not installed: they pull in
 # libc6-dev:<arch>, which apt refuses on the CI machines whenever the host's
@@ -12,12 +14,12 @@
 # libraries and their headers are missing, and they are arch-independent C
 # headers plus .a files. Keyed by package versions, like fetch.sh.
 #
-#   ${XCALL_VM_CACHE:-/var/cache/xcall-vm}/sysroot-<arch>/{usr/include,lib}
+#   ${XCALL_VM_CACHE:-/var/cache/xcall-vm}/sysroot-<arch>/current/{include,lib}
 set -euo pipefail
 
 prog=sysroot.sh
 cache=${XCALL_VM_CACHE:-/var/cache/xcall-vm}
-pkgs="check libsubunit-dev libnuma-dev liburing-dev libcap-dev"
+pkgs="check libsubunit-dev libnuma-dev libnuma1 liburing-dev libcap-dev"
 
 die() { echo "$prog: $*" >&2; exit 1; }
 
@@ -39,8 +41,8 @@ exec 9>"$top/.lock"
 flock 9
 
 # apt-cache takes seconds: reuse the versions while the lists are unchanged.
-sig=$( (cd /var/lib/apt/lists && ls -l --time-style=+%s -- *Packages*) |
-	md5sum | cut -d' ' -f1)
+sig=$( (echo "$pkgs"; cd /var/lib/apt/lists &&
+	ls -l --time-style=+%s -- *Packages*) | md5sum | cut -d' ' -f1)
 if [ -s "$top/resolved" ] && [ "$(sed -n 1p "$top/resolved")" = "$sig" ]; then
 	vers=$(sed 1d "$top/resolved")
 else
@@ -72,7 +74,8 @@ if [ ! -e "$dir/.complete" ]; then
 	done
 	rm -rf "$dir.tmp/debs"
 	mkdir -p "$dir.tmp/lib"
-	cp -a "$dir.tmp/root/usr/lib/$triplet"/*.a "$dir.tmp/lib/"
+	cp -a "$dir.tmp/root/usr/lib/$triplet"/*.a \
+		"$dir.tmp/root/usr/lib/$triplet"/libnuma.so* "$dir.tmp/lib/"
 	mv "$dir.tmp/root/usr/include" "$dir.tmp/include"
 	rm -rf "$dir.tmp/root"
 	touch "$dir.tmp/.complete"
