@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "cpuset.h"
 #include "wire.h"
 
 /* How long past the call's own timeout a reply may take. */
@@ -126,18 +127,18 @@ static unsigned int chunk(const cpu_set_t *set, size_t setsize, size_t *from,
 			  uint8_t *bits, size_t bytes)
 {
 	unsigned int n = 0;
-	size_t c;
+	long c;
 
 	memset(bits, 0, bytes);
-	for (c = *from; c < setsize * 8 && c < bytes * 8; c++) {
-		if (!CPU_ISSET_S(c, setsize, set))
-			continue;
+	for (c = __xcall_set_next(set, setsize, *from);
+	     c >= 0 && (size_t)c < bytes * 8;
+	     c = __xcall_set_next(set, setsize, c + 1)) {
 		if (n == XCALL_WIRE_MAX_CPUS)
 			break;
 		bits[c / 8] |= 1U << (c % 8);
 		n++;
 	}
-	*from = c;
+	*from = c >= 0 ? (size_t)c : bytes * 8;
 	return n;
 }
 
@@ -146,7 +147,7 @@ static int daemon_run(struct xcall *x, const struct xcall_req *req,
 		      struct xcall_result *res, unsigned int nres)
 {
 	struct daemon *d = x->priv;
-	unsigned int total = (unsigned int)CPU_COUNT_S(setsize, set);
+	unsigned int total = __xcall_set_count(set, setsize);
 	unsigned int nchunks = 0, got = 0, k, i;
 	unsigned int first[XCALL_MAX_CPUSET_BYTES * 8 / XCALL_WIRE_MAX_CPUS];
 	unsigned int count[XCALL_MAX_CPUSET_BYTES * 8 / XCALL_WIRE_MAX_CPUS];

@@ -82,7 +82,7 @@ int xcall_cpulist_parse(const char *list, cpu_set_t *set, size_t setsize)
 				range_err = -ERANGE;
 			else
 				for (c = first; c <= last; c += stride)
-					CPU_SET_S(c, setsize, set);
+					__xcall_set_cpu(set, setsize, c);
 		}
 		if (*p == '\0')
 			break;
@@ -98,13 +98,16 @@ int xcall_cpulist_format(const cpu_set_t *set, size_t setsize,
 	size_t ncpus = setsize * 8, i, j, pos = 0;
 	int n;
 
+	if (!set)
+		return -EINVAL;
 	if (!buf || !len)
 		return -ENOSPC;
 	buf[0] = '\0';
 	for (i = 0; i < ncpus; i++) {
-		if (!CPU_ISSET_S(i, setsize, set))
+		if (!__xcall_set_isset(set, setsize, i))
 			continue;
-		for (j = i; j + 1 < ncpus && CPU_ISSET_S(j + 1, setsize, set);)
+		for (j = i; j + 1 < ncpus &&
+			    __xcall_set_isset(set, setsize, j + 1);)
 			j++;
 		if (j == i)
 			n = snprintf(buf + pos, len - pos, "%s%zu",
@@ -129,6 +132,8 @@ int xcall_cpus_check(const cpu_set_t *set, const cpu_set_t *possible,
 	xcall_word w, any = 0, absent = 0, off = 0;
 	long c;
 
+	if (!set || !possible || !online)
+		return -EINVAL;
 	for (i = 0; i < n; i++) {
 		w = __xcall_set_word(set, setsize, i);
 		any |= w;
@@ -142,9 +147,10 @@ int xcall_cpus_check(const cpu_set_t *set, const cpu_set_t *possible,
 		 * else the offline ones. */
 		CPU_ZERO_S(setsize, bad);
 		xcall_for_each_cpu(c, set, setsize) {
-			if (!CPU_ISSET_S(c, setsize, possible) ||
-			    (!absent && !CPU_ISSET_S(c, setsize, online)))
-				CPU_SET_S(c, setsize, bad);
+			if (!__xcall_set_isset(possible, setsize, c) ||
+			    (!absent &&
+			     !__xcall_set_isset(online, setsize, c)))
+				__xcall_set_cpu(bad, setsize, c);
 		}
 	}
 	if (absent)

@@ -66,6 +66,31 @@ static inline long __xcall_set_next(const cpu_set_t *set, size_t setsize,
 	}
 }
 
+/* Bit @c of @set: glibc's layout in whole words, bytes in a partial one. */
+static inline int __xcall_set_isset(const cpu_set_t *set, size_t setsize,
+				    size_t c)
+{
+	if (c / 8 >= setsize)
+		return 0;
+	return (__xcall_set_word(set, setsize, c / XCALL_WORD_BITS) >>
+		(c % XCALL_WORD_BITS)) & 1;
+}
+
+/* Set bit @c of @set (ignored beyond @setsize), never past its end. */
+static inline void __xcall_set_cpu(cpu_set_t *set, size_t setsize, size_t c)
+{
+	size_t i = c / XCALL_WORD_BITS;
+
+	if (c / 8 >= setsize)
+		return;
+	if ((i + 1) * sizeof(xcall_word) <= setsize)
+		((xcall_word *)set)[i] |= (xcall_word)1 << (c % XCALL_WORD_BITS);
+	else	/* the partial last word, as __xcall_set_word() reads it */
+		((unsigned char *)set)[i * sizeof(xcall_word) +
+				       (c % XCALL_WORD_BITS) / 8] |=
+			1U << (c % 8);
+}
+
 #define xcall_for_each_cpu(c, set, setsize)				\
 	for ((c) = __xcall_set_next(set, setsize, 0); (c) >= 0;		\
 	     (c) = __xcall_set_next(set, setsize, (c) + 1))

@@ -61,12 +61,18 @@ unsigned int xcall_fn_count(void);
 /* NULL when @id or @name is unknown. */
 const struct xcall_fn_info *xcall_fn_by_id(unsigned int id);
 const struct xcall_fn_info *xcall_fn_by_name(const char *name);
-/* The known name nearest to @name (edit distance), or NULL if none is near. */
+/*
+ * The known name nearest to @name (edit distance), or NULL if the nearest is
+ * more than 2 edits away or at least strlen(@name) edits away.
+ */
 const char *xcall_fn_suggest(const char *name);
 
 /* ------------------------------------------------------------------------
  * CPU lists (taskset grammar: "0-3,8-15:2", plus "all") and topology.
- * Sets are glibc cpu_set_t of any size (CPU_ALLOC); @setsize in bytes.
+ * Sets are glibc cpu_set_t of any size (CPU_ALLOC); @setsize in bytes, any
+ * number of them: whole words are read and written as glibc does, a partial
+ * last word byte by byte (little-endian: CPU n is bit n % 8 of byte n / 8),
+ * never past @setsize. A NULL set is -EINVAL.
  */
 
 /*
@@ -144,8 +150,9 @@ struct xcall_req {
 /*
  * Run @req on every CPU in @set. @res must hold one record per CPU in the
  * set; records are written in ascending CPU order, each with its own error.
- * Returns the number of records written, or -errno if the request as a
- * whole is refused (the errnos documented for XCALL_IOC_CALL in xcall.h,
+ * Returns the number of records written (with XCALL_CALL_NOWAIT, where none
+ * is written and @res may be NULL: the number of CPUs called), or -errno if
+ * the request as a whole is refused (the errnos documented for XCALL_IOC_CALL in xcall.h,
  * the same on every backend).
  */
 int xcall_run(struct xcall *x, const struct xcall_req *req,

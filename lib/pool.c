@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cpuset.h"
 #include "libxcall.h"
 
 #define POOL_DEFAULT_SPIN_NS	50000u	/* about one futex wake on a VM */
@@ -729,11 +730,11 @@ int xcall_pool_create(struct xcall_pool **pp, const cpu_set_t *set,
 
 	if (!pp || !set || !setsize)
 		return -EINVAL;
-	n = CPU_COUNT_S(setsize, set);
+	n = __xcall_set_count(set, setsize);
 	if (!n)
 		return -EINVAL;
 	for (cpu = 0; cpu < (int)(setsize * 8); cpu++)
-		if (CPU_ISSET_S(cpu, setsize, set))
+		if (__xcall_set_isset(set, setsize, cpu))
 			maxcpu = cpu;
 
 	p = zalloc_aligned(sizeof(*p));
@@ -770,7 +771,7 @@ int xcall_pool_create(struct xcall_pool **pp, const cpu_set_t *set,
 	}
 	for (cpu = 0, i = 0; cpu < p->ncpu_map; cpu++) {
 		p->cpu_worker[cpu] = -1;
-		if (!CPU_ISSET_S(cpu, setsize, set))
+		if (!__xcall_set_isset(set, setsize, cpu))
 			continue;
 		p->workers[i].pool = p;
 		p->workers[i].cpu = cpu;
@@ -969,7 +970,7 @@ int xcall_pool_call_many(struct xcall_pool *p, const cpu_set_t *set,
 	if (!p || !set || !setsize || !fn)
 		return -EINVAL;
 	for (cpu = 0; cpu < ncpu; cpu++) {
-		if (!CPU_ISSET_S(cpu, setsize, set))
+		if (!__xcall_set_isset(set, setsize, cpu))
 			continue;
 		if (!worker_of(p, cpu))
 			return -ENXIO;
@@ -982,7 +983,7 @@ int xcall_pool_call_many(struct xcall_pool *p, const cpu_set_t *set,
 
 	deadline = deadline_of(timeout_ms);
 	for (cpu = 0; cpu < ncpu; cpu++) {
-		if (!CPU_ISSET_S(cpu, setsize, set))
+		if (!__xcall_set_isset(set, setsize, cpu))
 			continue;
 		w = worker_of(p, cpu);
 		if (w == current_worker) {

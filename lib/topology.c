@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cpuset.h"
 #include "libxcall.h"
 
 #define SYSFS_CPU	"/sys/devices/system/cpu/"
@@ -23,6 +24,8 @@ static int read_cpulist_file(const char *path, cpu_set_t *set,
 	ssize_t n;
 	int fd;
 
+	if (!set)
+		return -EINVAL;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -78,6 +81,8 @@ int xcall_node_cpus(int node, cpu_set_t *set, size_t setsize)
 	unsigned int c;
 	int ret = 0;
 
+	if (!set)
+		return -EINVAL;
 	if (node < 0)
 		return -ENOENT;
 	if (!have_numa()) {
@@ -103,7 +108,7 @@ int xcall_node_cpus(int node, cpu_set_t *set, size_t setsize)
 			ret = -ERANGE;
 			goto out_mask;
 		}
-		CPU_SET_S(c, setsize, set);
+		__xcall_set_cpu(set, setsize, c);
 	}
 out_mask:
 	numa_free_cpumask(mask);

@@ -43,7 +43,7 @@ int xcall_backend_parse(const char *name, enum xcall_backend *b)
 {
 	unsigned int i;
 
-	if (!name)
+	if (!name || !b)
 		return -EINVAL;
 	for (i = 0; i < sizeof(backend_names) / sizeof(backend_names[0]); i++) {
 		if (!strcmp(name, backend_names[i])) {

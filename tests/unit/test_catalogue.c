@@ -148,6 +148,9 @@ static const struct {
 	{ "wher", "where" },
 	{ "probe", "probe" },
 	{ "x", NULL },
+	/* 2 edits away but as many as the name has letters: not near. */
+	{ "pi", NULL },
+	{ "pin", "ping" },
 	{ "", NULL },
 	{ "zzzzzz", NULL },
 	{ "frobnicate", NULL },

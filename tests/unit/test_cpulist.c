@@ -272,6 +272,52 @@ START_TEST(test_machine)
 }
 END_TEST
 
+/*
+ * Sets of any byte size: a 4-byte set (malloc'd, so ASan sees an overrun)
+ * is read and written within its 4 bytes by every function.
+ */
+START_TEST(test_small_sets)
+{
+	cpu_set_t *s = malloc(4), *p = malloc(4), *o = malloc(4);
+	cpu_set_t *b = malloc(4);
+	char buf[64];
+	int ret;
+
+	ck_assert_int_eq(xcall_cpulist_parse("0,2-3,31", s, 4), 0);
+	ck_assert_int_eq(xcall_cpulist_parse("32", s, 4), -ERANGE);
+	ck_assert_int_eq(xcall_cpulist_parse("0,2-3,31", s, 4), 0);
+	ck_assert_int_eq(xcall_cpulist_format(s, 4, buf, sizeof(buf)), 8);
+	ck_assert_str_eq(buf, "0,2-3,31");
+	ck_assert_int_eq(xcall_cpulist_parse("0-30", p, 4), 0);
+	ck_assert_int_eq(xcall_cpulist_parse("0-31", o, 4), 0);
+	ck_assert_int_eq(xcall_cpus_check(s, p, o, 4, b), -ENODEV);
+	ck_assert_int_eq(xcall_cpulist_format(b, 4, buf, sizeof(buf)), 2);
+	ck_assert_str_eq(buf, "31");
+	/* The machine may have more than 32 CPUs: then -ERANGE. */
+	ret = xcall_cpus_online(s, 4);
+	ck_assert(ret == 0 || ret == -ERANGE);
+	ret = xcall_cpus_possible(s, 4);
+	ck_assert(ret == 0 || ret == -ERANGE);
+	ret = xcall_node_cpus(0, s, 4);
+	ck_assert(ret == 0 || ret == -ERANGE);
+	free(b);
+	free(o);
+	free(p);
+	free(s);
+}
+END_TEST
+
+START_TEST(test_null_sets)
+{
+	ck_assert_int_eq(xcall_node_cpus(0, NULL, 128), -EINVAL);
+	ck_assert_int_eq(xcall_cpus_online(NULL, 128), -EINVAL);
+	ck_assert_int_eq(xcall_cpus_possible(NULL, 128), -EINVAL);
+	ck_assert_int_eq(xcall_cpulist_format(NULL, 128, NULL, 0), -EINVAL);
+	ck_assert_int_eq(xcall_cpus_check(NULL, NULL, NULL, 128, NULL),
+			 -EINVAL);
+}
+END_TEST
+
 static Suite *cpulist_suite(void)
 {
 	Suite *s = suite_create("cpulist");
@@ -302,6 +348,8 @@ static Suite *cpulist_suite(void)
 
 	tc = tcase_create("machine");
 	tcase_add_test(tc, test_machine);
+	tcase_add_test(tc, test_small_sets);
+	tcase_add_test(tc, test_null_sets);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -340,6 +340,29 @@ START_TEST(test_many_subset)
 }
 END_TEST
 
+/* A set of 4 bytes, not a whole word: its CPU is the pool's and is called. */
+START_TEST(test_partial_word_set)
+{
+	struct xcall_pool *p = NULL;
+	unsigned char *small = calloc(1, 4);
+	uint32_t total = 0;
+	int cpu = cpu_list[0];
+
+	if (cpu >= 32)
+		return;		/* no CPU fits a 4-byte set */
+	memset(many_runs, 0, sizeof(many_runs));
+	small[cpu / 8] = 1 << (cpu % 8);
+	ck_assert_int_eq(xcall_pool_create(&p, (cpu_set_t *)small, 4, NULL),
+			 0);
+	ck_assert_int_eq(xcall_pool_call_many(p, (cpu_set_t *)small, 4,
+					      many_fn, &total, 30000), 0);
+	ck_assert_uint_eq(total, 1);
+	ck_assert_uint_eq(many_runs[cpu], 1);
+	xcall_pool_destroy(p);
+	free(small);
+}
+END_TEST
+
 /* call_many from a pool function: its own CPU runs inline, the rest queue. */
 static void many_nested_fn(void *arg)
 {
@@ -742,6 +765,7 @@ static Suite *pool_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_many_all, 0, 2);
 	tcase_add_test(tc, test_many_subset);
+	tcase_add_test(tc, test_partial_word_set);
 	tcase_add_test(tc, test_many_nested);
 	suite_add_tcase(s, tc);
 

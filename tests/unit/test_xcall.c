@@ -70,6 +70,7 @@ START_TEST(test_backend_names)
 	ck_assert_int_eq(xcall_backend_parse("Threads", &b), -EINVAL);
 	ck_assert_int_eq(xcall_backend_parse("", &b), -EINVAL);
 	ck_assert_int_eq(xcall_backend_parse(NULL, &b), -EINVAL);
+	ck_assert_int_eq(xcall_backend_parse("threads", NULL), -EINVAL);
 }
 END_TEST
 
