@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Manual pages: every man/*.N of every part is installed in man<N>.
-# check-man: each page formats without a groff warning.
+# check-man: each page formats without a groff warning, and the library
+# examples (libxcall(3) EXAMPLES, the README's) compile as written and run.
 
 MAN_PAGES	:= $(wildcard $(SRC)/man/*.[0-9])
 
@@ -13,11 +14,13 @@ install-man:
 	done
 INSTALL_TARGETS += install-man
 
-check-man:
+check-man: $(LIBXCALL_A)
 	$(Q)set -e; for p in $(MAN_PAGES); do \
 		echo "  MAN      $${p#$(SRC)/}"; \
 		w=$$(LC_ALL=C.UTF-8 groff -man -ww -z $$p 2>&1); \
 		if [ -n "$$w" ]; then echo "$$w" >&2; exit 1; fi; \
 	done
+	$(Q)CC="$(CC)" LIBS="$(LIBXCALL_LIBS)" sh $(SRC)/tests/cli/examples.sh \
+		$(SRC) $(LIBXCALL_A) $(B)/examples
 
 CHECK_TARGETS	+= check-man
