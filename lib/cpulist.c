@@ -7,6 +7,8 @@
  *   item  := cpu | cpu "-" cpu [ ":" stride ]
  *   cpu, stride := decimal digits (stride >= 1, first <= last)
  *
+ * A stride of any size is valid: "0-1:99999999999" is CPU 0.
+ *
  * No blanks, no signs, no empty items. "all" is not part of this grammar:
  * it depends on the machine, so callers expand it (xcall_cpus_online()).
  */
@@ -68,8 +70,11 @@ int xcall_cpulist_parse(const char *list, cpu_set_t *set, size_t setsize)
 				ret = parse_num(&p, &stride);
 				if (ret == -EINVAL)
 					return ret;
-				range_err |= ret;
-				if (!ret && stride == 0)
+				/* A stride is no CPU: one past every set
+				 * just steps over the rest of the range. */
+				if (ret == -ERANGE)
+					stride = INT_MAX;
+				else if (stride == 0)
 					return -EINVAL;
 			}
 			if (!range_err && last < first)
