@@ -41,6 +41,15 @@ int xc_parse_u64(const char *s, uint64_t *v);
 cpu_set_t *xc_cpuset_alloc(void);
 /* Write @len bytes to stdout and flush; XC_EXIT_OK or XC_EXIT_OUTPUT. */
 int xc_write_stdout(const char *buf, size_t len);
+/* At exit, status 74 if stdout (argp's --help and --version too) failed. */
+void xc_check_stdout_at_exit(void);
+/*
+ * argp_parse() whose usage errors are one line `xcall: <what>: <why>`
+ * (@cmd: the subcommand, NULL for xcall itself), status 64.
+ */
+struct argp;
+int xc_argp_parse(const struct argp *argp, const char *cmd, int argc,
+		  char **argv, unsigned int flags, void *input);
 /* Open the backend named by @name (NULL: AUTO); exit status on failure. */
 int xc_open_backend(struct xcall **xp, const char *name);
 

@@ -24,7 +24,7 @@ static error_t list_parse(int key, char *arg, struct argp_state *state)
 		*json = 1;
 		return 0;
 	case ARGP_KEY_ARG:
-		argp_error(state, "'%s': list takes no arguments", arg);
+		argp_error(state, "takes no arguments ('%s' given)", arg);
 		return EINVAL;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -73,10 +73,15 @@ static void list_json(struct sbuf *sb, const struct xcall_fn_info *fi)
 		sb_json_str(sb, fi->args[j].name);
 		sb_puts(sb, ",\"help\":");
 		sb_json_str(sb, fi->args[j].help);
-		sb_printf(sb, ",\"min\":%llu,\"max\":%llu,\"default\":%llu}",
+		sb_printf(sb, ",\"min\":%llu,\"max\":%llu,\"default\":",
 			  (unsigned long long)fi->args[j].min,
-			  (unsigned long long)fi->args[j].max,
-			  (unsigned long long)fi->args[j].dflt);
+			  (unsigned long long)fi->args[j].max);
+		/* A required argument has no default. */
+		if (j < fi->min_args)
+			sb_puts(sb, "null}");
+		else
+			sb_printf(sb, "%llu}",
+				  (unsigned long long)fi->args[j].dflt);
 	}
 	sb_printf(sb, "],\"priv\":\"%s\",\"backends\":[",
 		  fi->priv == XCALL_PRIV_ADMIN ? "admin" : "any");
@@ -105,7 +110,7 @@ int cmd_list(int argc, char **argv)
 	struct sbuf sb;
 	int json = 0, status;
 
-	argp_parse(&list_argp, argc, argv, 0, NULL, &json);
+	xc_argp_parse(&list_argp, "list", argc, argv, 0, &json);
 	sb_init(&sb);
 	table_init(&t, 6);
 	row[0] = "NAME";

@@ -40,8 +40,8 @@ static error_t main_parse(int key, char *arg, struct argp_state *state)
 		state->next = state->argc;
 		return 0;
 	case ARGP_KEY_NO_ARGS:
-		argp_error(state, "no command given");
-		return EINVAL;
+		xc_err("command", "none given (see 'xcall --help')");
+		exit(XC_EXIT_USAGE);
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
@@ -94,7 +94,8 @@ int main(int argc, char **argv)
 	unsigned int i;
 
 	argp_err_exit_status = XC_EXIT_USAGE;
-	argp_parse(&main_argp, argc, argv, ARGP_IN_ORDER, NULL, &a);
+	xc_check_stdout_at_exit();
+	xc_argp_parse(&main_argp, NULL, argc, argv, ARGP_IN_ORDER, &a);
 	if (a.cmd_index < 0)
 		return XC_EXIT_USAGE;
 	for (i = 0; i < NR_CMDS; i++) {

@@ -81,10 +81,12 @@ static error_t run_parse(int key, char *arg, struct argp_state *state)
 		a->interval = arg;
 		break;
 	case ARGP_KEY_ARG:
-		if (!a->fn)
-			a->fn = arg;
-		else if (a->nwords++ < MAX_WORDS)
-			a->words[a->nwords - 1] = arg;
+		/* The function: all that follows is its arguments, "-1" too. */
+		a->fn = arg;
+		for (; state->next < state->argc; state->next++)
+			if (a->nwords++ < MAX_WORDS)
+				a->words[a->nwords - 1] =
+					state->argv[state->next];
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -125,7 +127,9 @@ static const struct argp run_argp = {
 	.parser = run_parse,
 	.args_doc = "FUNCTION [ARG...]",
 	.doc = "Run FUNCTION on every CPU given by --cpu, --all or --node."
-	       "\vNumbers are decimal, 0x hex or 0 octal.",
+	       "\vOptions come before FUNCTION: every word after it is one of "
+	       "its arguments. Numbers are decimal, 0x hex or 0 octal, never "
+	       "negative; CPU lists are decimal.",
 	.help_filter = run_help,
 };
 
@@ -135,6 +139,11 @@ static int opt_number(const char *opt, const char *s, uint64_t min,
 {
 	int ret = xc_parse_u64(s, v);
 
+	if (ret == -EINVAL && s[0] == '-' && xc_parse_u64(s + 1, v) != -EINVAL) {
+		xc_err(opt, "%s is negative: out of range %llu..%llu", s,
+		       (unsigned long long)min, (unsigned long long)max);
+		return XC_EXIT_USAGE;
+	}
 	if (ret == -EINVAL) {
 		xc_err(opt, "'%s' is not a number", s);
 		return XC_EXIT_USAGE;
@@ -352,7 +361,7 @@ int cmd_run(int argc, char **argv)
 	unsigned int n, i;
 	struct sbuf sb;
 
-	argp_parse(&run_argp, argc, argv, 0, NULL, &a);
+	xc_argp_parse(&run_argp, "run", argc, argv, ARGP_IN_ORDER, &a);
 	status = check_fn(&a, &req, &fi);
 	if (status)
 		return status;

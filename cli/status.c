@@ -48,7 +48,7 @@ static error_t status_parse(int key, char *arg, struct argp_state *state)
 		a->socket = arg;
 		return 0;
 	case ARGP_KEY_ARG:
-		argp_error(state, "'%s': status takes no arguments", arg);
+		argp_error(state, "takes no arguments ('%s' given)", arg);
 		return EINVAL;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -245,7 +245,7 @@ int cmd_status(int argc, char **argv)
 	struct sbuf sb;
 	int err, ret;
 
-	if (argp_parse(&status_argp, argc, argv, 0, NULL, &a))
+	if (xc_argp_parse(&status_argp, "status", argc, argv, 0, &a))
 		return XC_EXIT_USAGE;
 	if (!a.socket)
 		a.socket = getenv("XCALL_SOCKET");

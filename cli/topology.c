@@ -43,7 +43,7 @@ static error_t topo_parse(int key, char *arg, struct argp_state *state)
 		a->timeout = arg;
 		return 0;
 	case ARGP_KEY_ARG:
-		argp_error(state, "'%s': topology takes no arguments", arg);
+		argp_error(state, "takes no arguments ('%s' given)", arg);
 		return EINVAL;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -98,7 +98,7 @@ int cmd_topology(int argc, char **argv)
 	struct sbuf sb;
 	int status, ret;
 
-	argp_parse(&topo_argp, argc, argv, 0, NULL, &a);
+	xc_argp_parse(&topo_argp, "topology", argc, argv, 0, &a);
 	if (a.timeout) {
 		uint64_t ms;
 

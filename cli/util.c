@@ -4,6 +4,7 @@
  * parsing, CPU sets of one size, writing stdout, opening a backend with
  * a message that says which one and why not.
  */
+#include <argp.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -54,13 +55,143 @@ cpu_set_t *xc_cpuset_alloc(void)
 	return s;
 }
 
+static int stdout_reported;	/* xc_write_stdout() said why already */
+static FILE *real_stderr;	/* stderr while xc_argp_parse() runs */
+
 int xc_write_stdout(const char *buf, size_t len)
 {
 	if ((len && fwrite(buf, 1, len, stdout) != len) || fflush(stdout)) {
 		xc_err("stdout", "%s", strerror(errno));
+		stdout_reported = 1;
 		return XC_EXIT_OUTPUT;
 	}
 	return XC_EXIT_OK;
+}
+
+/*
+ * At exit: what argp wrote to stdout itself (--help, --usage, --version)
+ * is checked here, so that output that could not be written is status 74
+ * on every path.
+ */
+static void check_stdout(void)
+{
+	int bad = fflush(stdout) != 0, err = errno;
+
+	if (!bad && !ferror(stdout))
+		return;
+	if (real_stderr)
+		stderr = real_stderr;	/* exit() from within argp */
+	if (!stdout_reported)
+		xc_err("stdout", "%s", bad ? strerror(err) : "write error");
+	_exit(XC_EXIT_OUTPUT);
+}
+
+void xc_check_stdout_at_exit(void)
+{
+	atexit(check_stdout);
+}
+
+/*
+ * argp's usage errors, and getopt's under it, are written to stderr as
+ * "<program>: <why>" and a "Try ..." line. While argp parses, stderr is a
+ * stream that rewrites each line into the one line every error of xcall
+ * is, `xcall: <what>: <why>`, and drops the hint.
+ */
+static const char *usage_cmd;		/* "run", or NULL for xcall itself */
+static const char *usage_prog;		/* argv[0], as getopt names it */
+static char usage_line[1024];
+static size_t usage_len;
+
+/* If @s is "<head>'<q>'<tail>", copy <q> to @q: 1, else 0. */
+static int quoted(const char *s, const char *head, char *q, size_t len)
+{
+	const char *end;
+	size_t n = strlen(head);
+
+	if (strncmp(s, head, n) || s[n] != '\'')
+		return 0;
+	s += n + 1;
+	end = strchr(s, '\'');
+	if (!end || (size_t)(end - s) >= len)
+		return 0;
+	memcpy(q, s, end - s);
+	q[end - s] = '\0';
+	return 1;
+}
+
+static void usage_emit(char *line)
+{
+	const char *why = line, *base = strrchr(usage_prog, '/');
+	size_t n;
+	char q[256];
+
+	if (!strncmp(line, "Try ", 4) || !*line)
+		return;
+	/* getopt says argv[0], argp its base name. */
+	n = strlen(usage_prog);
+	if (!strncmp(line, usage_prog, n) && !strncmp(line + n, ": ", 2))
+		why = line + n + 2;
+	n = base ? strlen(++base) : 0;
+	if (why == line && n && !strncmp(line, base, n) &&
+	    !strncmp(line + n, ": ", 2))
+		why = line + n + 2;
+	if (quoted(why, "unrecognized option ", q, sizeof(q)))
+		fprintf(real_stderr, "xcall: %s: unknown option\n", q);
+	else if (quoted(why, "invalid option -- ", q, sizeof(q)))
+		fprintf(real_stderr, "xcall: -%s: unknown option\n", q);
+	else if (quoted(why, "option requires an argument -- ", q, sizeof(q)))
+		fprintf(real_stderr, "xcall: -%s: requires an argument\n", q);
+	else if (quoted(why, "option ", q, sizeof(q)) &&
+		 strstr(why, "' requires an argument"))
+		fprintf(real_stderr, "xcall: %s: requires an argument\n", q);
+	else if (quoted(why, "option ", q, sizeof(q)) &&
+		 strstr(why, "' doesn't allow an argument"))
+		fprintf(real_stderr, "xcall: %s: takes no argument\n", q);
+	else if (quoted(why, "option ", q, sizeof(q)) &&
+		 strstr(why, "' is ambiguous"))
+		fprintf(real_stderr, "xcall: %s: ambiguous option\n", q);
+	else if (usage_cmd)
+		fprintf(real_stderr, "xcall: %s: %s\n", usage_cmd, why);
+	else
+		fprintf(real_stderr, "xcall: %s\n", why);
+}
+
+static ssize_t usage_write(void *cookie, const char *buf, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (buf[i] == '\n') {
+			usage_line[usage_len] = '\0';
+			usage_emit(usage_line);
+			usage_len = 0;
+		} else if (usage_len < sizeof(usage_line) - 1) {
+			usage_line[usage_len++] = buf[i];
+		}
+	}
+	return n;
+}
+
+int xc_argp_parse(const struct argp *argp, const char *cmd, int argc,
+		  char **argv, unsigned int flags, void *input)
+{
+	cookie_io_functions_t io = { .write = usage_write };
+	FILE *f = fopencookie(NULL, "w", io);
+	int ret;
+
+	if (f) {
+		setvbuf(f, NULL, _IONBF, 0);
+		real_stderr = stderr;
+		usage_cmd = cmd;
+		usage_prog = argc > 0 ? argv[0] : "xcall";
+		stderr = f;
+	}
+	ret = argp_parse(argp, argc, argv, flags, NULL, input);
+	if (f) {
+		stderr = real_stderr;
+		fclose(f);
+	}
+	return ret;
 }
 
 int xc_open_backend(struct xcall **xp, const char *name)

@@ -78,12 +78,45 @@ for c in $codes; do
 		fail "run --help does not mention exit status $c"
 done
 
+# list --json: a required argument has no default (null), an optional one
+# the value it takes when omitted.
+xc list --json
+[ "$(jq -c 'select(.name == "spin") | [.args[].default]' <<<"$out")" = "[null]" ] &&
+	pass || fail "list --json: spin's required us has a default"
+[ "$(jq -c 'select(.name == "ident") | [.args[].default]' <<<"$out")" = "[0,0]" ] &&
+	pass || fail "list --json: ident's optional arguments lack their default"
+[ "$(jq -r '.args[] | select(.default == null) | .name' <<<"$out")" = us ] &&
+	pass || fail "list --json: only spin's us is required"
+
 # Commands: the table in main.c is what --help and the man page show.
 cmds=$(sed -n 's/^[[:space:]]*{ "\([a-z]*\)", cmd_.*/\1/p' "$SRC"/cli/main.c)
 for c in $cmds; do
 	grep -Eq "^  $c +" <<<"$help" && pass || fail "--help does not list $c"
 	sed -n '/^\.SH COMMANDS/,/^\.SH /p' "$man" | grep -qx "\.B $c" &&
 		pass || fail "xcall(1) COMMANDS does not describe $c"
+	# Its SYNOPSIS line, and every option its --help shows, in xcall(1)
+	# (the synopsis names each of its options but --help, --usage and
+	# --version, which COMMON OPTIONS describes).
+	syn=$(sed -n '/^\.SH SYNOPSIS/,/^\.SH /p' "$man" |
+		sed -n "/^\.B xcall $c\$/,/^\.br/p")
+	[ -n "$syn" ] && pass || fail "xcall(1) SYNOPSIS lacks xcall $c"
+	xc "$c" --help
+	for o in $(grep -oE -- '--[a-z][a-z-]*' <<<"$out" | sort -u); do
+		m=${o//-/\\-}
+		case $o in
+		--help|--usage|--version)
+			sed -n '/^\.SH COMMON OPTIONS/,/^\.SH /p' "$man" |
+				grep -qF -- "$m" && pass ||
+				fail "xcall(1) COMMON OPTIONS lacks $o"
+			continue ;;
+		esac
+		grep -qF -- "$m" <<<"$syn" && pass ||
+			fail "xcall(1) SYNOPSIS of $c lacks $o"
+		# An option's entry: the line after .TP names it.
+		sed -n '/^\.SH OPTIONS/,/^\.SH FUNCTIONS/p' "$man" |
+			sed -n '/^\.TP/{n;p}' | grep -qF -- "$m" && pass ||
+			fail "xcall(1) OPTIONS do not describe $o of $c"
+	done
 done
 
 finish
