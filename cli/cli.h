@@ -50,6 +50,11 @@ void xc_check_stdout_at_exit(void);
 struct argp;
 int xc_argp_parse(const struct argp *argp, const char *cmd, int argc,
 		  char **argv, unsigned int flags, void *input);
+/*
+ * A whole-request error of xcall_run() on @x: its message, and its status
+ * (3 for a lost connection to the daemon, else 2).
+ */
+int xc_run_failed(struct xcall *x, const char *what, int err);
 /* Open the backend named by @name (NULL: AUTO); exit status on failure. */
 int xc_open_backend(struct xcall **xp, const char *name);
 

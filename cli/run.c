@@ -332,11 +332,10 @@ static int refused(const struct xcall_fn_info *fi, struct xcall *x, int err)
 	char what[64];
 
 	snprintf(what, sizeof(what), "%s", fi->name);
-	if (err == -EOPNOTSUPP)
-		xc_err(what, "not available on the %s backend",
-		       xcall_backend_name(xcall_backend_of(x)));
-	else
-		xc_err(what, "%s", fmt_errmsg(err));
+	if (err != -EOPNOTSUPP)
+		return xc_run_failed(x, what, err);
+	xc_err(what, "not available on the %s backend",
+	       xcall_backend_name(xcall_backend_of(x)));
 	return XC_EXIT_REFUSED;
 }
 

@@ -128,8 +128,7 @@ int cmd_topology(int argc, char **argv)
 		goto out_res;
 	ret = xcall_run(x, &req, online, XC_SETSIZE, res, n);
 	if (ret < 0) {
-		xc_err("probe", "%s", fmt_errmsg(ret));
-		status = XC_EXIT_REFUSED;
+		status = xc_run_failed(x, "probe", ret);
 		goto out_close;
 	}
 

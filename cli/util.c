@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "format.h"
 
 void xc_err(const char *what, const char *fmt, ...)
 {
@@ -192,6 +193,21 @@ int xc_argp_parse(const struct argp *argp, const char *cmd, int argc,
 		fclose(f);
 	}
 	return ret;
+}
+
+int xc_run_failed(struct xcall *x, const char *what, int err)
+{
+	char label[64];
+
+	if (err != -ECONNRESET) {
+		xc_err(what, "%s", fmt_errmsg(err));
+		return XC_EXIT_REFUSED;
+	}
+	snprintf(label, sizeof(label), "backend %s",
+		 xcall_backend_name(xcall_backend_of(x)));
+	xc_err(label, "connection lost (the daemon exited, or refused "
+	       "this client)");
+	return XC_EXIT_BACKEND;
 }
 
 int xc_open_backend(struct xcall **xp, const char *name)

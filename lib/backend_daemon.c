@@ -5,6 +5,11 @@
  * policy judges. A run sends one CALL per XCALL_WIRE_MAX_CPUS CPUs of the
  * set, all before reading any reply (the daemon serves them in parallel),
  * then gathers the replies by id, in whatever order they come.
+ *
+ * A daemon that does not answer in time is like a CPU that does not: the
+ * CPUs of the unanswered requests get ETIMEDOUT records. A connection that
+ * is gone (the daemon exited, or closed on us, e.g. at its client limit) is
+ * -ECONNRESET for the whole request.
  */
 #include <errno.h>
 #include <poll.h>
@@ -101,7 +106,7 @@ static int recv_frame(struct daemon *d, uint64_t deadline)
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n < 0)
-			return -errno;
+			return errno == ENOTCONN ? -ECONNRESET : -errno;
 		if (n == 0)
 			return -ECONNRESET;	/* the daemon went away */
 		if ((size_t)n > sizeof(d->buf))
@@ -140,6 +145,30 @@ static unsigned int chunk(const cpu_set_t *set, size_t setsize, size_t *from,
 	}
 	*from = c >= 0 ? (size_t)c : bytes * 8;
 	return n;
+}
+
+/* ETIMEDOUT records for the CPUs of the chunks not @done. */
+static void fail_chunks(const struct xcall_req *req, const cpu_set_t *set,
+			size_t setsize, const unsigned int *first,
+			const unsigned int *count, const uint8_t *done,
+			unsigned int nchunks, struct xcall_result *res)
+{
+	unsigned int i = 0, k = 0;
+	long c;
+
+	xcall_for_each_cpu(c, set, setsize) {
+		while (k < nchunks && i >= first[k] + count[k])
+			k++;
+		if (k == nchunks)
+			break;
+		if (!done[k]) {
+			memset(&res[i], 0, sizeof(res[i]));
+			res[i].cpu = (uint32_t)c;
+			res[i].fn = req->fn;
+			res[i].error = -ETIMEDOUT;
+		}
+		i++;
+	}
 }
 
 static int daemon_run(struct xcall *x, const struct xcall_req *req,
@@ -184,6 +213,11 @@ static int daemon_run(struct xcall *x, const struct xcall_req *req,
 		struct xcall_wire_hdr h;
 		int len = recv_frame(d, deadline);
 
+		if (len == -ETIMEDOUT && !(req->flags & XCALL_CALL_NOWAIT)) {
+			fail_chunks(req, set, setsize, first, count, done,
+				    nchunks, res);
+			break;
+		}
 		if (len < 0)
 			return len;
 		ret = __xcall_wire_dec_reply(d->buf, (size_t)len, &id, &rep);

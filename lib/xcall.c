@@ -284,6 +284,8 @@ const char *xcall_strerror(int err)
 		return "timed out";
 	case EPROTO:
 		return "backend speaks another ABI version";
+	case ECONNRESET:
+		return "connection to the daemon lost";
 	default:
 		return NULL;
 	}

@@ -143,6 +143,83 @@ START_TEST(test_partial_word_set)
 }
 END_TEST
 
+/* NOWAIT: no record, and the count of CPUs called. */
+START_TEST(test_nowait_count)
+{
+	struct xcall_req req = { .fn = XCALL_FN_PING,
+				 .flags = XCALL_CALL_NOWAIT };
+	unsigned char *small = calloc(1, 8);
+	struct xcall *x;
+	int c = low_cpu();
+
+	fake_start(FAKE_ANSWER);
+	x = open_daemon();
+	small[c / 8] = 1 << (c % 8);
+	ck_assert_int_eq(xcall_run(x, &req, (cpu_set_t *)small, 8, NULL, 0),
+			 1);
+	xcall_close(x);
+	free(small);
+	fake_stop();
+}
+END_TEST
+
+/*
+ * A daemon that takes the request and never answers: like a CPU that does
+ * not, each CPU gets an ETIMEDOUT record (after the timeout and the
+ * backend's grace for the daemon), not a whole-request error.
+ */
+START_TEST(test_silent_daemon)
+{
+	struct xcall_req req = { .fn = XCALL_FN_PING, .timeout_ms = 1 };
+	cpu_set_t *on = CPU_ALLOC(8192);
+	size_t sz = CPU_ALLOC_SIZE(8192);
+	unsigned int n, i;
+	struct xcall_result *res;
+	struct xcall *x;
+	long c;
+
+	ck_assert_int_eq(xcall_cpus_online(on, sz), 0);
+	n = CPU_COUNT_S(sz, on);
+	res = calloc(n, sizeof(*res));
+	fake_start(FAKE_SILENT);
+	x = open_daemon();
+	ck_assert_int_eq(xcall_run(x, &req, on, sz, res, n), n);
+	for (c = 0, i = 0; i < n; c++) {
+		if (!CPU_ISSET_S(c, sz, on))
+			continue;
+		ck_assert_uint_eq(res[i].cpu, c);
+		ck_assert_uint_eq(res[i].fn, XCALL_FN_PING);
+		ck_assert_int_eq(res[i].error, -ETIMEDOUT);
+		i++;
+	}
+	xcall_close(x);
+	free(res);
+	CPU_FREE(on);
+	fake_stop();
+}
+END_TEST
+
+/* A daemon that drops the connection: -ECONNRESET for the request. */
+START_TEST(test_dropped_connection)
+{
+	struct xcall_req req = { .fn = XCALL_FN_PING };
+	unsigned char *small = calloc(1, 8);
+	struct xcall_result res[1];
+	struct xcall *x;
+	int c = low_cpu();
+
+	fake_start(FAKE_DROP);
+	x = open_daemon();
+	small[c / 8] = 1 << (c % 8);
+	ck_assert_int_eq(xcall_run(x, &req, (cpu_set_t *)small, 8, res, 1),
+			 -ECONNRESET);
+	ck_assert_ptr_nonnull(xcall_strerror(-ECONNRESET));
+	xcall_close(x);
+	free(small);
+	fake_stop();
+}
+END_TEST
+
 static Suite *daemon_backend_suite(void)
 {
 	Suite *s = suite_create("daemon_backend");
@@ -150,6 +227,13 @@ static Suite *daemon_backend_suite(void)
 
 	tc = tcase_create("sets");
 	tcase_add_test(tc, test_partial_word_set);
+	tcase_add_test(tc, test_nowait_count);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("transport");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_silent_daemon);
+	tcase_add_test(tc, test_dropped_connection);
 	suite_add_tcase(s, tc);
 	return s;
 }
