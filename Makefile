@@ -44,6 +44,10 @@ XCFLAGS		:= -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
 		   -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
 		   -I$(SRC)/kmod/uapi -I$(SRC)/lib -MMD -MP -fPIC -pthread
 XLDFLAGS	:= -pthread
+# WERROR=1 (as `make check` builds): a warning fails the build.
+ifneq ($(WERROR),)
+XCFLAGS		+= -Werror
+endif
 ifneq ($(SAN),)
 XCFLAGS		+= -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
 XLDFLAGS	+= -fsanitize=$(SAN)
@@ -92,7 +96,7 @@ run: deps
 
 check: deps
 	$(Q)$(SRC)/scripts/deps.sh all
-	$(Q)$(MAKE) -f $(SRC)/Makefile O=$(O) all
+	$(Q)$(MAKE) -f $(SRC)/Makefile O=$(O) WERROR=1 all
 	$(Q)set -e; for t in $(CHECK_TARGETS); do \
 		printf '\n==> make %s\n' $$t; \
 		$(MAKE) -f $(SRC)/Makefile O=$(O) $$t; \
