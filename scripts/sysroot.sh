@@ -12,13 +12,17 @@
 # linux-libc-dev is at a version the foreign index lacks. The cross
 # compiler's own libc (libc6-dev-<arch>-cross) is complete; only these
 # libraries and their headers are missing, and they are arch-independent C
-# headers plus .a files. Keyed by package versions, like fetch.sh.
+# headers plus .a files. They come through the private apt of
+# scripts/vm/common.sh (no root, no change to the machine's apt), keyed by
+# package versions, like the kernels.
 #
-#   ${XCALL_VM_CACHE:-/var/cache/xcall-vm}/sysroot-<arch>/current/{include,lib}
+#   <cache>/sysroot-<arch>/current/{include,lib}   (cache: common.sh)
 set -euo pipefail
 
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/vm/common.sh
+. "$here/vm/common.sh"
 prog=sysroot.sh
-cache=${XCALL_VM_CACHE:-/var/cache/xcall-vm}
 pkgs="check libsubunit-dev libnuma-dev libnuma1 liburing-dev libcap-dev"
 
 die() { echo "$prog: $*" >&2; exit 1; }
@@ -29,33 +33,28 @@ arm64)		triplet=aarch64-linux-gnu ;;
 ppc64el)	triplet=powerpc64le-linux-gnu ;;
 *)		die "usage: $prog arm64|ppc64el" ;;
 esac
-if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
-	[ "$(id -u)" = 0 ] || die "run as root: dpkg --add-architecture $arch && apt-get update"
-	dpkg --add-architecture "$arch"
-	apt-get update -q -o DPkg::Lock::Timeout=300 >/dev/null 2>&1 || true
-fi
-
 top=$cache/sysroot-$arch
 mkdir -p "$top"
 exec 9>"$top/.lock"
 flock 9
 
+xapt_ready >&2 || die "no package lists"
 # apt-cache takes seconds: reuse the versions while the lists are unchanged.
-sig=$( (echo "$pkgs"; cd /var/lib/apt/lists &&
-	ls -l --time-style=+%s -- *Packages*) | md5sum | cut -d' ' -f1)
+sig=$( (echo "$pkgs"; xapt_sig) | md5sum | cut -d' ' -f1)
 if [ -s "$top/resolved" ] && [ "$(sed -n 1p "$top/resolved")" = "$sig" ]; then
 	vers=$(sed 1d "$top/resolved")
 else
 	q=
 	for p in $pkgs; do q="$q $p:$arch"; done
+	# Candidates: Debian 12's versions (backports only where asked for).
 	# shellcheck disable=SC2086
-	vers=$(apt-cache policy $q 2>/dev/null |
+	vers=$(xapt_cache policy $q 2>/dev/null |
 		awk '/^[^ ]/ { p = $1; sub(/:$/, "", p) }
 		     $1 == "Candidate:" { print p "=" $2 }')
+	[ "$(echo "$vers" | grep -vc '=(none)$')" = "$(echo "$pkgs" | wc -w)" ] ||
+		die "not all of $pkgs are known for $arch: $vers"
 	printf '%s\n%s\n' "$sig" "$vers" >"$top/resolved"
 fi
-[ "$(echo "$vers" | grep -vc '=(none)$')" = "$(echo "$pkgs" | wc -w)" ] ||
-	die "not all of $pkgs are known for $arch; run: apt-get update"
 key=$(echo "$vers" | md5sum | cut -d' ' -f1)
 dir=$top/$key
 
@@ -64,11 +63,9 @@ if [ ! -e "$dir/.complete" ]; then
 	mkdir -p "$dir.tmp/debs"
 	(
 		cd "$dir.tmp/debs"
-		for v in $vers; do
-			apt-get download -q -o APT::Sandbox::User=root "${v%%=*}=${v#*=}" >/dev/null ||
-				die "download of $v failed"
-		done
-	)
+		# shellcheck disable=SC2086
+		xapt_download $vers >&2 || die "download of $vers failed"
+	) || exit 1
 	for f in "$dir.tmp"/debs/*.deb; do
 		dpkg-deb -x "$f" "$dir.tmp/root"
 	done

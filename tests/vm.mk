@@ -12,8 +12,8 @@
 # /var/cache/xcall-vm); everything built goes to $(O)/vm/. See
 # scripts/vm/*.sh and tests/vm/guest.sh for the contract with the guest.
 
-VM_FLAVOURS	?= x86_64-6.1 x86_64-6.12 arm64-6.1 ppc64le-6.1
-VM_BENCH_FLAVOUR ?= x86_64-6.1
+VM_FLAVOURS	?= *
+VM_BENCH_FLAVOUR ?= x86_64-xapic-6.1
 VM_TEST_SRCS	:= $(wildcard $(SRC)/tests/vm/test_*.c)
 VM_BENCH_SRCS	:= $(wildcard $(SRC)/tests/vm/bench_*.c)
 VM_PROGS	:= $(patsubst $(SRC)/%.c,$(B)/%,$(VM_TEST_SRCS) $(VM_BENCH_SRCS))
@@ -32,7 +32,7 @@ vm-progs: $(VM_PROGS) $(XCALL_BIN)
 
 check-vm:
 	$(Q)$(SRC)/scripts/deps.sh build && $(SRC)/scripts/deps.sh vm
-	$(Q)$(VM_ENV) $(SRC)/scripts/vm/check.sh $(VM_FLAVOURS)
+	$(Q)set -f; $(VM_ENV) $(SRC)/scripts/vm/check.sh $(VM_FLAVOURS)
 CHECK_TARGETS += check-vm
 
 bench-vm:

@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # build.sh FLAVOUR: build what a guest of FLAVOUR runs, from the kernel
-# headers fetch.sh cached:
-#   $B/vm/<flavour>/kmod/xcall.ko       the module (fails on any warning)
-#   $B/vm/user-<arch>/tests/vm/*        static test and bench programs
-#   $B/vm/user-<arch>/cli/xcall         the static CLI
+# headers fetch.sh cached. Flavours that boot the same kernel share the
+# module; flavours of one architecture share the programs.
+#   $B/vm/k-<kid>/kmod/xcall.ko       the module (fails on any warning)
+#   $B/vm/user-<arch>/tests/vm/*      static test and bench programs
+#   $B/vm/user-<arch>/cli/xcall       the static CLI (and daemon/xcalld)
 # Environment: SRC (checkout, default: this script's), B (build dir, default
 # $SRC/build), XCALL_VM_CACHE, V=1.
 set -euo pipefail
@@ -13,21 +14,29 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 SRC=${SRC:-$(cd "$here/../.." && pwd)}
 B=${B:-$SRC/build}
-cache=${XCALL_VM_CACHE:-/var/cache/xcall-vm}
-fl=${1:-}
+# shellcheck source=scripts/vm/common.sh
+. "$here/common.sh"
+# shellcheck source=scripts/vm/flavour.sh
+. "$here/flavour.sh"
 v=
 [ "${V:-}" = 1 ] && v=V=1
 
-# shellcheck source=scripts/vm/flavour.sh
-. "$here/flavour.sh"
-flavour "$fl" || { echo "build.sh: unknown flavour '$fl'" >&2; exit 2; }
+flavour "${1:-}" || { echo "build.sh: unknown flavour '${1:-}'" >&2; exit 2; }
 
-"$here/fetch.sh" "$fl"
+"$here/fetch.sh" "$name"
 
-echo "  MODULE   $fl ($(cat "$cache/$fl/version"))"
-make -s -f "$SRC/Makefile" O="$B/vm/$fl" module KDIR="$cache/$fl/kdir" \
-	ARCH="$karch" CROSS_COMPILE="$cross" $v
+# One build of a kernel's module or an arch's programs at a time, even when
+# check.sh builds several flavours at once.
+mkdir -p "$B/vm"
+exec 9>"$B/vm/.build-$kid.lock"
+flock 9
+echo "  MODULE   $kid ($(cat "$cache/kernel-$kid/version"))"
+make -s -f "$SRC/Makefile" O="$B/vm/k-$kid" module \
+	KDIR="$cache/kernel-$kid/kdir" ARCH="$karch" CROSS_COMPILE="$cross" $v
+exec 9>&-
 
+exec 9>"$B/vm/.build-$debarch.lock"
+flock 9
 echo "  USER     $debarch (static)"
 cc=()
 if [ -n "$cross" ]; then

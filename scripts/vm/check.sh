@@ -2,15 +2,17 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # check.sh FLAVOUR...: `make check-vm`. Fetch every flavour's kernel, build
-# the module and the static guest programs, boot each guest, and print one
-# table: flavour, kernel, seconds spent, verdict. Every flavour is tried
-# even when one fails; the exit status is 1 if any did.
+# the modules and the static guest programs, boot each guest, and print one
+# table: flavour, kernel, seconds spent building and booting, verdict, and
+# the IPI counters the guest measured. Every flavour is tried even when one
+# fails; the exit status is 1 if any did. FLAVOUR may be a shell pattern
+# ('arm64-*'); flavour.sh has the table.
 #
 # check.sh --bench FLAVOUR: `make bench-vm`. Each tests/vm/bench_*.c program
 # runs alone in FLAVOUR's guest (cpuid.ko, msr.ko and xcall.ko loaded); its
 # table is printed and kept in $B/vm/<flavour>/<program>.txt.
 #
-# XCALL_VM_JOBS=2 boots two guests at a time (default 1). Environment as
+# XCALL_VM_JOBS=N boots N guests at a time (default 2). Environment as
 # build.sh.
 set -uo pipefail
 
@@ -18,16 +20,17 @@ here=$(cd "$(dirname "$0")" && pwd)
 SRC=${SRC:-$(cd "$here/../.." && pwd)}
 B=${B:-$SRC/build}
 export SRC B
-cache=${XCALL_VM_CACHE:-/var/cache/xcall-vm}
-jobs=${XCALL_VM_JOBS:-1}
+# shellcheck source=scripts/vm/common.sh
+. "$here/common.sh"
+# shellcheck source=scripts/vm/flavour.sh
+. "$here/flavour.sh"
+jobs=${XCALL_VM_JOBS:-2}
 
 now() { date +%s; }
 
 if [ "${1:-}" = --bench ]; then
-	fl=${2:-x86_64-6.1}
+	fl=${2:-x86_64-xapic-6.1}
 	"$here/build.sh" "$fl" || exit 1
-	# shellcheck source=scripts/vm/flavour.sh
-	. "$here/flavour.sh"
 	flavour "$fl"
 	rc=0 n=0
 	for p in "$B/vm/user-$debarch"/tests/vm/bench_*; do
@@ -36,7 +39,7 @@ if [ "${1:-}" = --bench ]; then
 		n=$((n + 1))
 		p=${p##*/}
 		if "$here/run.sh" --bench "$p" "$fl"; then
-			echo "==> $p in the $fl guest ($(cut -d' ' -f1 "$cache/$fl/version"), 4 vCPUs, TCG):"
+			echo "==> $p in the $fl guest ($(cut -d' ' -f1 "$cache/kernel-$kid/version"), $vm_smp vCPUs, TCG):"
 			cat "$B/vm/$fl/$p.txt"
 		else
 			rc=1
@@ -47,21 +50,25 @@ if [ "${1:-}" = --bench ]; then
 fi
 
 [ $# -gt 0 ] || { echo "usage: check.sh FLAVOUR... | --bench FLAVOUR" >&2; exit 2; }
+names=$(vm_expand "$@") || exit 2
 mkdir -p "$B/vm"
 t0=$(now)
-"$here/fetch.sh" "$@" || exit 1
+# shellcheck disable=SC2086
+"$here/fetch.sh" $names || exit 1
 tfetch=$(($(now) - t0))
 
 declare -A tbuild verdict
 ok=()
-for fl in "$@"; do
+for fl in $names; do
 	t=$(now)
-	if "$here/build.sh" "$fl"; then
+	if "$here/build.sh" "$fl" >"$B/vm/.build-$fl.out" 2>&1; then
 		ok+=("$fl")
 		verdict[$fl]=built
 	else
 		verdict[$fl]="FAIL (build)"
 	fi
+	# Shared kernels and arches print once.
+	sort -u "$B/vm/.build-$fl.out" | grep -v '^  FETCH\|^  MODULE\|^  USER' || true
 	tbuild[$fl]=$(($(now) - t))
 done
 
@@ -72,18 +79,15 @@ boot() {
 	if "$here/run.sh" "$1" >"$B/vm/$1/run.out" 2>&1; then
 		echo PASS >"$B/vm/$1/verdict"
 	else
-		echo "FAIL" >"$B/vm/$1/verdict"
+		echo "FAIL: $(cat "$B/vm/$1/why" 2>/dev/null)" >"$B/vm/$1/verdict"
 	fi
 	echo $(($(now) - t)) >"$B/vm/$1/boot.secs"
 	cat "$B/vm/$1/run.out"
 }
 running=0
 for fl in "${ok[@]}"; do
+	mkdir -p "$B/vm/$fl"
 	rm -f "$B/vm/$fl/verdict"
-	if [ "$jobs" -le 1 ]; then
-		boot "$fl"
-		continue
-	fi
 	boot "$fl" &
 	running=$((running + 1))
 	if [ "$running" -ge "$jobs" ]; then
@@ -95,8 +99,9 @@ wait
 
 rc=0
 echo
-printf '%-12s %-24s %6s %6s  %s\n' flavour kernel build boot verdict
-for fl in "$@"; do
+printf '%-20s %-24s %6s %6s  %s\n' flavour kernel build boot verdict
+for fl in $names; do
+	flavour "$fl"
 	v=${verdict[$fl]}
 	b=-
 	if [ "$v" = built ]; then
@@ -104,9 +109,10 @@ for fl in "$@"; do
 		b=$(cat "$B/vm/$fl/boot.secs" 2>/dev/null || echo -)s
 	fi
 	[ "$v" = PASS ] || rc=1
-	printf '%-12s %-24s %5ss %6s  %s\n' "$fl" \
-		"$(cut -d' ' -f1 "$cache/$fl/version" 2>/dev/null)" \
+	printf '%-20s %-24s %5ss %6s  %s\n' "$fl" \
+		"$(cut -d' ' -f1 "$cache/kernel-$kid/version" 2>/dev/null)" \
 		"${tbuild[$fl]}" "$b" "$v"
+	sed -n 's/^guest: ipi: /    /p' "$B/vm/$fl/console.log" 2>/dev/null
 done
-echo "fetch ${tfetch}s, total $(($(now) - t0))s"
+echo "fetch ${tfetch}s, total $(($(now) - t0))s, $jobs guests at a time"
 exit $rc

@@ -1,55 +1,86 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# run.sh [--bench PROGRAM] FLAVOUR: pack what build.sh built into a busybox
-# initramfs, boot FLAVOUR's Debian kernel under qemu (TCG, 4 vCPUs, never
-# KVM) and judge the run from the serial console. Fails on: a timeout
-# ($XCALL_VM_TIMEOUT seconds, default 300), no verdict line, a FAIL verdict,
-# or a kernel line reporting BUG:/WARNING:/Oops/cut here/lockdep/possible
-# circular locking/general protection fault/Kernel panic.
+# run.sh [OPTIONS] FLAVOUR: pack what build.sh built into a busybox
+# initramfs, boot FLAVOUR's Debian kernel under qemu (TCG, never KVM) and
+# judge the run from the serial console. The flavour's row in flavour.sh
+# says what the guest must be; the run FAILS when
+#   - qemu times out ($XCALL_VM_TIMEOUT seconds, default 600);
+#   - the guest is not what the row promises: not exactly $vm_smp CPUs up,
+#     another kernel release than the one fetched, no line matching the
+#     row's interrupt-controller (and kernel) regex in what it reports;
+#   - a kernel line matches $vm_bad (BUG:, WARNING:, Oops, lockdep, RCU
+#     stall, ...);
+#   - the guest's verdict line is FAIL or missing.
 #
-# --bench PROGRAM runs $B/vm/user-<arch>/tests/vm/PROGRAM alone, with the
-# image's cpuid.ko/msr.ko and xcall.ko loaded, and writes what it printed
-# to $B/vm/<flavour>/PROGRAM.txt.
+# Options (scripts/vm/selftest.sh uses them to break a guest on purpose):
+#   --bench PROGRAM  run $B/vm/user-<arch>/tests/vm/PROGRAM alone, with the
+#                    image's cpuid.ko/msr.ko and xcall.ko loaded; its output
+#                    goes to <out>/PROGRAM.txt
+#   --boot           only boot, load and unload the module (no tests)
+#   --smp N          boot N CPUs instead of $vm_smp
+#   --qemu 'CMD'     this qemu command and machine instead of the row's
+#   --add-test FILE  one more guest test program
+#   --append 'ARGS'  more kernel command line
+#   --out DIR        logs there instead of $B/vm/<flavour>
 #
-# Console log: $B/vm/<flavour>/console.log. Environment as build.sh.
+# Console log: <out>/console.log; the reason of a failure: <out>/why.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 SRC=${SRC:-$(cd "$here/../.." && pwd)}
 B=${B:-$SRC/build}
-cache=${XCALL_VM_CACHE:-/var/cache/xcall-vm}
-timeout=${XCALL_VM_TIMEOUT:-300}
+# shellcheck source=scripts/vm/common.sh
+. "$here/common.sh"
+# shellcheck source=scripts/vm/flavour.sh
+. "$here/flavour.sh"
+timeout=${XCALL_VM_TIMEOUT:-600}
 prog=run.sh
 
 die() { echo "$prog: $*" >&2; exit 1; }
 
-bench=
-if [ "${1:-}" = --bench ]; then
-	bench=${2:-}
-	[ -n "$bench" ] || die "--bench needs a program name"
-	shift 2
+mode=check bench= smp=$vm_smp qemu_over= addtest= extra= out=
+while [ $# -gt 1 ]; do
+	case "$1" in
+	--bench)	mode=bench bench=$2; shift 2 ;;
+	--boot)		mode=boot; shift ;;
+	--smp)		smp=$2; shift 2 ;;
+	--qemu)		qemu_over=$2; shift 2 ;;
+	--add-test)	addtest=$2; shift 2 ;;
+	--append)	extra=$2; shift 2 ;;
+	--out)		out=$2; shift 2 ;;
+	*)		die "unknown option $1" ;;
+	esac
+done
+flavour "${1:-}" || die "usage: $prog [OPTIONS] FLAVOUR (one of: $(vm_names | tr '\n' ' '))"
+fl=$name
+[ -z "$qemu_over" ] || read -r -a qemu <<<"$qemu_over"
+if [ -n "$qemu_bpo" ] && [ -z "$qemu_over" ]; then
+	q=$cache/qemu-bpo/current/root
+	qemu=("$q/usr/bin/${qemu[0]}" -L "$q/usr/share/qemu"
+	      -L "$q/usr/share/seabios" "${qemu[@]:1}")
 fi
-fl=${1:-}
-# shellcheck source=scripts/vm/flavour.sh
-. "$here/flavour.sh"
-flavour "$fl" || die "usage: $prog [--bench PROGRAM] x86_64-6.1|x86_64-6.12|arm64-6.1|ppc64le-6.1"
 
-out=$B/vm/$fl
+out=${out:-$B/vm/$fl}
 user=$B/vm/user-$debarch
-ko=$out/kmod/xcall.ko
-for f in "$cache/$fl/kernel" "$cache/$fl/busybox" "$ko" "$user/cli/xcall"; do
-	[ -e "$f" ] || die "$fl: missing $f (run scripts/vm/build.sh $fl)"
+ko=$B/vm/k-$kid/kmod/xcall.ko
+kdir=$cache/kernel-$kid
+for f in "$kdir/kernel" "$kdir/busybox" "$ko" "$user/cli/xcall" "${qemu[0]}"; do
+	[ -e "$f" ] || command -v "$f" >/dev/null ||
+		die "$fl: missing $f (run scripts/vm/build.sh $fl)"
 done
 [ -z "$bench" ] || [ -x "$user/tests/vm/$bench" ] ||
 	die "$fl: no benchmark program $user/tests/vm/$bench"
+read -r release _ <"$kdir/version"
+release_re=$(printf '%s' "$release" | sed 's/[].+*?^$()[{}|\\]/\\&/g')
 
 # The initramfs: busybox, /init, /xcall/...
+mkdir -p "$out"
 root=$out/initramfs
 rm -rf "$root"
 mkdir -p "$root/bin" "$root/xcall/bin" "$root/xcall/tests" \
 	"$root/xcall/bench" "$root/xcall/kmods"
-cp "$cache/$fl/busybox" "$root/bin/busybox"
+cp "$kdir/busybox" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 cp "$here/init.sh" "$root/init"
 cp "$SRC/tests/vm/guest.sh" "$root/xcall/guest.sh"
@@ -58,17 +89,17 @@ echo "$fl" >"$root/xcall/flavour"
 cp "$ko" "$root/xcall/xcall.ko"
 cp "$user/cli/xcall" "$root/xcall/bin/xcall"
 [ ! -x "$user/daemon/xcalld" ] || cp "$user/daemon/xcalld" "$root/xcall/bin/"
-for t in "$user"/tests/vm/test_* "$user"/tests/vm/bench_*; do
+for t in "$user"/tests/vm/test_* "$user"/tests/vm/bench_* $addtest; do
 	case "$t" in *.o|*.d) continue ;; esac
 	[ -x "$t" ] || continue
 	case "${t##*/}" in
-	test_*) cp "$t" "$root/xcall/tests/" ;;
-	*) cp "$t" "$root/xcall/bench/" ;;
+	bench_*) cp "$t" "$root/xcall/bench/" ;;
+	*) cp "$t" "$root/xcall/tests/" ;;
 	esac
 done
 # The kernel's own cross-CPU char devices, the benchmark's baseline.
 for m in cpuid msr; do
-	k=$(find "$cache/$fl/modules/" -name "$m.ko*" | head -n1)
+	k=$(find "$kdir/modules/" -name "$m.ko*" | head -n1)
 	[ -n "$k" ] || continue
 	case "$k" in
 	*.xz)	xz -dc "$k" >"$root/xcall/kmods/$m.ko" ;;
@@ -79,31 +110,48 @@ done
 (cd "$root" && find . | cpio -o -H newc -R 0:0 --quiet) |
 	gzip -1 >"$out/initrd.gz"
 
-append="console=$console quiet panic=-1 XCALL_MODE=check"
-[ -z "$bench" ] || append="console=$console quiet panic=-1 XCALL_MODE=bench XCALL_BENCH=$bench"
+append="console=$console quiet panic=-1 XCALL_MODE=$mode"
+[ -z "$bench" ] || append="$append XCALL_BENCH=$bench"
+[ -z "$extra" ] || append="$append $extra"
 log=$out/console.log
-echo "  BOOT     $fl ($(cat "$cache/$fl/version")), log ${log#"$B"/}"
+rm -f "$out/why"
+echo "  BOOT     $fl ($release, $smp CPUs), log ${log#"$B"/}"
 start=$(date +%s)
 set +e
-timeout -k 10 "$timeout" "${qemu[@]}" -accel tcg -smp 4 -nographic \
+timeout -k 10 "$timeout" "${qemu[@]}" -accel tcg -smp "$smp" -nographic \
 	-no-reboot -nic none -monitor none -serial stdio \
-	-kernel "$cache/$fl/kernel" -initrd "$out/initrd.gz" \
+	-kernel "$kdir/kernel" -initrd "$out/initrd.gz" \
 	-append "$append" </dev/null >"$log" 2>&1
 qrc=$?
 set -e
 secs=$(($(date +%s) - start))
 
-# Verdict. Console lines end in \r; kernel lines carry a [ seconds.micros ]
-# stamp (possibly mid-line, torn by user output).
+# Console lines end in \r; kernel lines carry a [ seconds.micros ] stamp
+# (possibly mid-line, torn by user output).
 tr -d '\r' <"$log" >"$log.txt"
 mv "$log.txt" "$log"
+# What the guest says of itself: its boot log, uname, its interrupt chips.
+sed -n '/^XCALL-VM-FACTS-BEGIN$/,/^XCALL-VM-FACTS-END$/p' "$log" >"$out/facts"
+
+# The verdict: the first reason found, in this order.
 why=
-bad='BUG:|WARNING:|Oops|cut here|lockdep|possible circular locking'
-bad="$bad|general protection fault|Kernel panic"
+has() { grep -Eq -- "$1" "$out/facts"; }
+fact() { grep -m1 "^$1:" "$out/facts" || echo "no $1 line"; }
 if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 	why="timeout after ${timeout}s"
-elif grep -E "\[ *[0-9]+\.[0-9]+\] .*($bad)" "$log" >"$out/bad.txt"; then
+elif grep -E "\[ *[0-9]+\.[0-9]+\] .*($vm_bad)" "$log" >"$out/bad.txt"; then
 	why="the kernel log reports: $(head -n1 "$out/bad.txt")"
+elif ! grep -q "^XCALL-VM-FACTS-END$" "$out/facts"; then
+	why="the guest did not report what it is (qemu exit $qrc)"
+elif ! has "^uname: Linux [^ ]+ $release_re "; then
+	why="not the kernel fetched ($release): $(fact uname)"
+elif ! has "^online: 0-$((vm_smp - 1))\$" ||
+     ! has "smp: Brought up [0-9]+ nodes?, $vm_smp CPUs"; then
+	why="not $vm_smp CPUs up: $(fact online)"
+elif ! has "$irqchip"; then
+	why="not the interrupt controller of $fl: nothing it reports matches /$irqchip/"
+elif [ -n "$kernel_re" ] && ! has "$kernel_re"; then
+	why="not the kernel of $fl: nothing matches /$kernel_re/"
 elif grep -qx "XCALL-VM-RESULT: FAIL $fl" "$log"; then
 	why="the guest reports FAIL"
 elif ! grep -qx "XCALL-VM-RESULT: PASS $fl" "$log"; then
@@ -116,18 +164,21 @@ if [ -n "$bench" ]; then
 fi
 
 if [ -n "$why" ]; then
-	# What a person needs: the guest's own output (without the dump of
-	# the kernel log), then the kernel's report from its first line on.
-	echo "---- $fl: console without the kernel log dump ($log) ----"
-	sed '/^XCALL-VM-DMESG-BEGIN$/,/^XCALL-VM-DMESG-END$/d' "$log" |
+	echo "$why" >"$out/why"
+	# What a person needs: the guest's own output (without its boot
+	# log), then the kernel's report from its first line on.
+	echo "---- $fl: console without the boot log ($log) ----"
+	sed '/^XCALL-VM-FACTS-BEGIN$/,/^XCALL-VM-FACTS-END$/d' "$log" |
 		grep -v '^\[ *[0-9]*\.[0-9]*\] ' | tail -n 100
 	if [ -s "$out/bad.txt" ]; then
 		echo "---- $fl: kernel log from the first report ----"
-		grep -m1 -F -A 60 "$(head -n1 "$out/bad.txt")" "$log"
+		grep -m1 -F -A 60 -- "$(head -n1 "$out/bad.txt")" "$log"
 	fi
 	echo "----"
 	echo "  FAIL     $fl: $why (${secs}s)"
 	exit 1
 fi
 [ "${V:-}" = 1 ] && cat "$log"
+# The guest's own summary lines (IPI counters, ...) for the table's reader.
+grep '^guest: ipi' "$log" | sed "s/^/  $fl: /" || true
 echo "  PASS     $fl (${secs}s)"
