@@ -1,15 +1,18 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Guest tests: xcall.ko in real Debian kernels under qemu (TCG, 4 vCPUs).
 #
-#   make check-vm            every flavour: fetch, build, boot, verdict
-#   make check-vm VM_FLAVOURS=arm64-6.1
-#   make bench-vm            tests/vm/bench_*.c in the x86_64-6.1 guest,
+#   make check-vm            every flavour (the cells of scripts/vm/flavour.sh):
+#                            fetch, build, boot, verdict, IPI counters
+#   make check-vm VM_FLAVOURS='arm64-* x86_64-rt-6.1'   some of them
+#   make check-vm-selftest   broken guests that the harness must fail
+#   make bench-vm            tests/vm/bench_*.c in the x86_64-xapic-6.1 guest,
 #                            cpuid.ko and xcall.ko loaded; prints the table
 #   make vm-progs            static guest programs (STATIC=1, any
 #                            CROSS_COMPILE): tests/vm/test_*.c, bench_*.c
 #
-# Kernels, headers and busybox are cached in $(XCALL_VM_CACHE) (default
-# /var/cache/xcall-vm); everything built goes to $(O)/vm/. See
+# Kernels, headers, busybox and QEMU 10 are fetched with a private apt into
+# $(XCALL_VM_CACHE) (default /var/cache/xcall-vm for root,
+# ~/.cache/xcall-vm for others); everything built goes to $(O)/vm/. See
 # scripts/vm/*.sh and tests/vm/guest.sh for the contract with the guest.
 
 VM_FLAVOURS	?= *
@@ -27,13 +30,18 @@ $(VM_PROGS:=.o): XCFLAGS += $(CHECK_CFLAGS)
 
 VM_ENV		= SRC=$(SRC) B=$(B) $(if $(filter 1,$(V)),V=1)
 
-.PHONY: vm-progs check-vm bench-vm
+.PHONY: vm-progs check-vm check-vm-selftest bench-vm
 vm-progs: $(VM_PROGS) $(XCALL_BIN)
 
 check-vm:
 	$(Q)$(SRC)/scripts/deps.sh build && $(SRC)/scripts/deps.sh vm
 	$(Q)set -f; $(VM_ENV) $(SRC)/scripts/vm/check.sh $(VM_FLAVOURS)
 CHECK_TARGETS += check-vm
+
+check-vm-selftest:
+	$(Q)$(SRC)/scripts/deps.sh build && $(SRC)/scripts/deps.sh vm
+	$(Q)$(VM_ENV) $(SRC)/scripts/vm/selftest.sh
+CHECK_TARGETS += check-vm-selftest
 
 bench-vm:
 	$(Q)$(SRC)/scripts/deps.sh build && $(SRC)/scripts/deps.sh vm

@@ -208,7 +208,7 @@ xapt_ready || die "no package lists"
 done_kids=" " want_qemu=
 for fl in $names; do
 	flavour "$fl"
-	[ -z "$qemu_bpo" ] || want_qemu=1
+	case "$qemu_spec" in bpo:*) want_qemu=1 ;; esac
 	case "$done_kids" in *" $kid "*) continue ;; esac
 	done_kids="$done_kids$kid "
 	with_retry "$cache/kernel-$kid" fetch_kernel

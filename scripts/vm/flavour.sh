@@ -20,26 +20,27 @@
 #              as "interrupts: ...", on x86 the APIC mode read from
 #              IA32_APIC_BASE as "apic: ..."): the controller whose IPIs
 #              the module must go through
-#   kernel     ERE that must match too, or empty (e.g. PREEMPT_RT)
 #
+# The kernel is checked by its release (`uname -r` against the package
+# fetched), which also tells the PREEMPT_RT kernel from the other.
 # The interrupt-controller lines were read off each guest's log: a wrong
 # qemu machine gives another line, and scripts/vm/selftest.sh proves that
 # such a guest fails.
 vm_table=(
-#name|debarch|karch|cross|kpkg|kver|console|qemu|irqchip|kernel
-"x86_64-xapic-6.1|amd64|x86||linux-image-amd64|6.1.|ttyS0|qemu-system-x86_64 -M pc -cpu qemu64 -m 512|^apic: IA32_APIC_BASE=[0-9a-fx]+: xAPIC$|"
-"x86_64-xapic-6.12|amd64|x86||linux-image-amd64|6.12.|ttyS0|qemu-system-x86_64 -M pc -cpu qemu64 -m 512|^apic: IA32_APIC_BASE=[0-9a-fx]+: xAPIC$|"
-"x86_64-x2apic-6.1|amd64|x86||linux-image-amd64|6.1.|ttyS0|bpo:qemu-system-x86_64 -M q35 -device intel-iommu,intremap=on,eim=on -cpu qemu64,+x2apic -m 512|Switched APIC routing to:? cluster x2apic|"
-"x86_64-x2apic-6.12|amd64|x86||linux-image-amd64|6.12.|ttyS0|bpo:qemu-system-x86_64 -M q35 -device intel-iommu,intremap=on,eim=on -cpu qemu64,+x2apic -m 512|Switched APIC routing to:? cluster x2apic|"
-"x86_64-rt-6.1|amd64|x86||linux-image-rt-amd64|6.1.|ttyS0|qemu-system-x86_64 -M pc -cpu qemu64 -m 512|^apic: IA32_APIC_BASE=[0-9a-fx]+: xAPIC$|PREEMPT_RT"
-"arm64-gicv2-6.1|arm64|arm64|aarch64-linux-gnu-|linux-image-arm64|6.1.|ttyAMA0|qemu-system-aarch64 -M virt,gic-version=2 -cpu cortex-a57 -m 512|^interrupts: +[0-9]+:.* GIC-0 |"
-"arm64-gicv2-6.12|arm64|arm64|aarch64-linux-gnu-|linux-image-arm64|6.12.|ttyAMA0|qemu-system-aarch64 -M virt,gic-version=2 -cpu cortex-a57 -m 512|^interrupts: +[0-9]+:.* GIC-0 |"
-"arm64-gicv3-6.1|arm64|arm64|aarch64-linux-gnu-|linux-image-arm64|6.1.|ttyAMA0|qemu-system-aarch64 -M virt,gic-version=3 -cpu cortex-a57 -m 512|GICv3: [0-9]+ SPIs implemented|"
-"arm64-gicv3-6.12|arm64|arm64|aarch64-linux-gnu-|linux-image-arm64|6.12.|ttyAMA0|qemu-system-aarch64 -M virt,gic-version=3 -cpu cortex-a57 -m 512|GICv3: [0-9]+ SPIs implemented|"
-"ppc64le-xics-6.1|ppc64el|powerpc|powerpc64le-linux-gnu-|linux-image-powerpc64le|6.1.|hvc0|qemu-system-ppc64 -M pseries,ic-mode=xics -cpu power10 -m 1024|^interrupts: +[0-9]+:.* XICS .* IPI$|"
-"ppc64le-xics-6.12|ppc64el|powerpc|powerpc64le-linux-gnu-|linux-image-powerpc64le|6.12.|hvc0|qemu-system-ppc64 -M pseries,ic-mode=xics -cpu power10 -m 1024|^interrupts: +[0-9]+:.* XICS .* IPI$|"
-"ppc64le-xive-6.1|ppc64el|powerpc|powerpc64le-linux-gnu-|linux-image-powerpc64le|6.1.|hvc0|qemu-system-ppc64 -M pseries,ic-mode=xive -cpu power10 -m 1024|^interrupts: +[0-9]+:.* XIVE-IPI .* IPI-[0-9]+$|"
-"ppc64le-xive-6.12|ppc64el|powerpc|powerpc64le-linux-gnu-|linux-image-powerpc64le|6.12.|hvc0|qemu-system-ppc64 -M pseries,ic-mode=xive -cpu power10 -m 1024|^interrupts: +[0-9]+:.* XIVE-IPI .* IPI-[0-9]+$|"
+#name|debarch|karch|cross|kpkg|kver|console|qemu|irqchip
+"x86_64-xapic-6.1|amd64|x86||linux-image-amd64|6.1.|ttyS0|qemu-system-x86_64 -M pc -cpu qemu64 -m 512|^apic: IA32_APIC_BASE=[0-9a-fx]+: xAPIC$"
+"x86_64-xapic-6.12|amd64|x86||linux-image-amd64|6.12.|ttyS0|qemu-system-x86_64 -M pc -cpu qemu64 -m 512|^apic: IA32_APIC_BASE=[0-9a-fx]+: xAPIC$"
+"x86_64-x2apic-6.1|amd64|x86||linux-image-amd64|6.1.|ttyS0|bpo:qemu-system-x86_64 -M q35 -device intel-iommu,intremap=on,eim=on -cpu qemu64,+x2apic -m 512|Switched APIC routing to:? cluster x2apic"
+"x86_64-x2apic-6.12|amd64|x86||linux-image-amd64|6.12.|ttyS0|bpo:qemu-system-x86_64 -M q35 -device intel-iommu,intremap=on,eim=on -cpu qemu64,+x2apic -m 512|Switched APIC routing to:? cluster x2apic"
+"x86_64-rt-6.1|amd64|x86||linux-image-rt-amd64|6.1.|ttyS0|qemu-system-x86_64 -M pc -cpu qemu64 -m 512|^apic: IA32_APIC_BASE=[0-9a-fx]+: xAPIC$"
+"arm64-gicv2-6.1|arm64|arm64|aarch64-linux-gnu-|linux-image-arm64|6.1.|ttyAMA0|qemu-system-aarch64 -M virt,gic-version=2 -cpu cortex-a57 -m 512|^interrupts: +[0-9]+:.* GIC-0 "
+"arm64-gicv2-6.12|arm64|arm64|aarch64-linux-gnu-|linux-image-arm64|6.12.|ttyAMA0|qemu-system-aarch64 -M virt,gic-version=2 -cpu cortex-a57 -m 512|^interrupts: +[0-9]+:.* GIC-0 "
+"arm64-gicv3-6.1|arm64|arm64|aarch64-linux-gnu-|linux-image-arm64|6.1.|ttyAMA0|qemu-system-aarch64 -M virt,gic-version=3 -cpu cortex-a57 -m 512|GICv3: [0-9]+ SPIs implemented"
+"arm64-gicv3-6.12|arm64|arm64|aarch64-linux-gnu-|linux-image-arm64|6.12.|ttyAMA0|qemu-system-aarch64 -M virt,gic-version=3 -cpu cortex-a57 -m 512|GICv3: [0-9]+ SPIs implemented"
+"ppc64le-xics-6.1|ppc64el|powerpc|powerpc64le-linux-gnu-|linux-image-powerpc64le|6.1.|hvc0|qemu-system-ppc64 -M pseries,ic-mode=xics -cpu power10 -m 1024|^interrupts: +[0-9]+:.* XICS .* IPI$"
+"ppc64le-xics-6.12|ppc64el|powerpc|powerpc64le-linux-gnu-|linux-image-powerpc64le|6.12.|hvc0|qemu-system-ppc64 -M pseries,ic-mode=xics -cpu power10 -m 1024|^interrupts: +[0-9]+:.* XICS .* IPI$"
+"ppc64le-xive-6.1|ppc64el|powerpc|powerpc64le-linux-gnu-|linux-image-powerpc64le|6.1.|hvc0|qemu-system-ppc64 -M pseries,ic-mode=xive -cpu power10 -m 1024|^interrupts: +[0-9]+:.* XIVE-IPI .* IPI-[0-9]+$"
+"ppc64le-xive-6.12|ppc64el|powerpc|powerpc64le-linux-gnu-|linux-image-powerpc64le|6.12.|hvc0|qemu-system-ppc64 -M pseries,ic-mode=xive -cpu power10 -m 1024|^interrupts: +[0-9]+:.* XIVE-IPI .* IPI-[0-9]+$"
 )
 
 # What a guest must boot with: every cell has this many CPUs, and the
@@ -60,24 +61,34 @@ vm_names() {
 }
 
 # flavour NAME: sets name debarch karch cross kpkg kver console irqchip
-# kernel_re qemu_bpo (1 when the private QEMU is wanted) qemu (an array),
-# kid (the kernel's cache and build key, shared by the flavours that boot
-# the same Debian kernel) and kfile; returns 1 when NAME is not in the table.
+# qemu_spec (the row's qemu column), kid (the kernel's cache and build key,
+# shared by the flavours that boot the same Debian kernel) and kfile;
+# returns 1 when NAME is not in the table.
 flavour() {
-	local row q
+	local row
 	for row in "${vm_table[@]}"; do
 		[ "${row%%|*}" = "$1" ] || continue
-		IFS='|' read -r name debarch karch cross kpkg kver console q \
-			irqchip kernel_re <<<"$row"
-		qemu_bpo=
-		case "$q" in bpo:*) qemu_bpo=1 q=${q#bpo:} ;; esac
-		read -r -a qemu <<<"$q"
+		IFS='|' read -r name debarch karch cross kpkg kver console \
+			qemu_spec irqchip <<<"$row"
 		kid=${kpkg#linux-image-}-${kver%.}
 		kfile=vmlinuz
 		[ "$debarch" != ppc64el ] || kfile=vmlinux
 		return 0
 	done
 	return 1
+}
+
+# vm_qemu SPEC: sets the array qemu to the command of a qemu column (the
+# private QEMU of fetch.sh for "bpo:", with its firmware directories).
+vm_qemu() {
+	local q
+	read -r -a qemu <<<"${1#bpo:}"
+	case "$1" in
+	bpo:*)
+		q=$cache/qemu-bpo/current/root
+		qemu=("$q/usr/bin/${qemu[0]}" -L "$q/usr/share/qemu"
+		      -L "$q/usr/share/seabios" "${qemu[@]:1}") ;;
+	esac
 }
 
 # Expand flavour names and shell patterns ('arm64-*') into table names;

@@ -6,15 +6,17 @@
 #
 #   - Available: /xcall/xcall.ko (= $XCALL_KO), /xcall/bin/xcall (the static
 #     CLI, on $PATH; xcalld beside it when the daemon is built),
-#     /xcall/tests/test_* (tests/vm/test_*.c, static),
+#     /xcall/tests/* (tests/vm/test_*.c, static; scripts/vm/selftest.sh
+#     adds programs of its own),
 #     /xcall/kmods/*.ko (x86: the image's cpuid.ko and msr.ko, not loaded),
 #     busybox applets, /proc /sys /dev (devtmpfs) /tmp mounted.
-#   - Environment: XCALL_FLAVOUR (x86_64-6.1, x86_64-6.12, arm64-6.1,
-#     ppc64le-6.1), XCALL_KO, XCALL_DIR=/xcall; cwd /xcall.
+#   - Environment: XCALL_FLAVOUR (a name of scripts/vm/flavour.sh's
+#     table), XCALL_KO, XCALL_DIR=/xcall; cwd /xcall; optional XCALL_TESTS
+#     and whatever else the host put on the kernel command line.
 #   - The module is NOT loaded when this starts: load it here.
-#   - Exit status 0 is a pass, anything else a failure. init.sh then fails
-#     the run anyway if the kernel log has a BUG/WARNING/Oops/lockdep/panic
-#     report, and prints the one verdict line the host reads.
+#   - Exit status 0 is a pass, anything else a failure. init.sh prints the
+#     one verdict line; the host fails the run anyway if a kernel line
+#     reports BUG/WARNING/Oops/lockdep/a stall (flavour.sh's $vm_bad).
 #   - Print what a person needs to see why it failed; do not print the words
 #     the host scans kernel lines for (BUG:, WARNING:, Oops, ...) yourself.
 set -u
@@ -33,9 +35,11 @@ fi
 
 # Check suites. The guest is slow (TCG): give each test more time.
 export CK_TIMEOUT_MULTIPLIER="${CK_TIMEOUT_MULTIPLIER:-10}"
-for t in /xcall/tests/test_*; do
+# XCALL_TESTS=a,b (kernel command line) runs only those programs.
+for t in /xcall/tests/*; do
 	[ -x "$t" ] || continue
 	name=${t##*/}
+	case ",${XCALL_TESTS:-$name}," in *",$name,"*) ;; *) continue ;; esac
 	note "running $name"
 	if "$t"; then
 		note "$name: pass"
