@@ -13,6 +13,12 @@
  * leaves it to the handlers, whose late answers land in memory that is still
  * the request's. A CPU going offline fails what is still queued to it with
  * -ENXIO. The ABI and every errno are in uapi/xcall.h and xcall(4).
+ *
+ * PREEMPT_RT: the handlers run with interrupts off there too, where kfree()
+ * and io_uring's completion may take sleeping locks; those two steps are
+ * handed to a work item (xcall_defer()). Everything else a handler does
+ * (atomics, complete(), a per-CPU spare) is allowed in hard IRQ context on
+ * every kernel.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -41,6 +47,7 @@
 #include <linux/topology.h>
 #include <linux/uaccess.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <asm/irq_regs.h>
 #include <asm/timex.h>
 #if defined(CONFIG_X86)
@@ -94,6 +101,9 @@ struct xcall_req {
 	atomic_t finished;		/* completion handed to the task */
 	u64 ucall;			/* user struct xcall_call */
 	u64 uresults;
+	/* PREEMPT_RT: on xcall_to_finish / xcall_to_free (xcall_defer()) */
+	struct llist_node finish_node;
+	struct llist_node free_node;
 	struct xcall_slot slots[];
 };
 
@@ -113,8 +123,9 @@ static DEFINE_PER_CPU(struct xcall_symbuf, xcall_symbuf);
 /*
  * Requests alive, counted per CPU (allocated on one CPU, freed on
  * another: only the sum means anything); module exit waits for none.
+ * A request stops counting only once it is freed or stashed as a spare.
  */
-static DEFINE_PER_CPU(int, xcall_live);
+static DEFINE_PER_CPU(long, xcall_live);
 
 /*
  * One spare request per CPU, big enough for XCALL_SPARE_SLOTS targets:
@@ -304,14 +315,54 @@ static bool xcall_fn_implemented(unsigned int fn)
  * Requests: lifetime, running a slot, completion.
  */
 
+/* ---------------------------------------------------------------------
+ * PREEMPT_RT: what a handler may not do itself.
+ */
+
+static LLIST_HEAD(xcall_to_finish);	/* io_uring completions to hand over */
+static LLIST_HEAD(xcall_to_free);
+static void xcall_deferred(struct work_struct *work);
+static DECLARE_WORK(xcall_deferred_work, xcall_deferred);
+
+/*
+ * Must @what wait for a work item? Only on PREEMPT_RT, and only where
+ * sleeping locks are forbidden: a handler (hard IRQ), or a call to the
+ * caller's own CPU, run with interrupts off.
+ */
+static bool xcall_must_defer(void)
+{
+	return IS_ENABLED(CONFIG_PREEMPT_RT) && !preemptible();
+}
+
+/*
+ * Queue @node on @list for the work item. queue_work() is allowed in hard
+ * IRQ context on PREEMPT_RT (the pool lock is a raw spinlock); the work
+ * runs at least once after the last add, whatever it is doing now.
+ */
+static void xcall_defer(struct llist_node *node, struct llist_head *list)
+{
+	llist_add(node, list);
+	queue_work(system_wq, &xcall_deferred_work);
+}
+
+static void xcall_req_free(struct xcall_req *req)
+{
+	kfree(req);
+	this_cpu_dec(xcall_live);
+}
+
 static void xcall_req_put(struct xcall_req *req)
 {
 	if (!refcount_dec_and_test(&req->ref))
 		return;
-	this_cpu_dec(xcall_live);
-	if (req->spare && !this_cpu_cmpxchg(xcall_spare, NULL, req))
+	if (req->spare && !this_cpu_cmpxchg(xcall_spare, NULL, req)) {
+		this_cpu_dec(xcall_live);
 		return;
-	kfree(req);
+	}
+	if (xcall_must_defer())
+		xcall_defer(&req->free_node, &xcall_to_free);
+	else
+		xcall_req_free(req);
 }
 
 static void xcall_uring_finish(struct xcall_req *req);
@@ -477,9 +528,10 @@ static struct xcall_req *xcall_req_alloc(unsigned int n)
 	return req;
 }
 
-static int xcall_live_sum(void)
+static long xcall_live_sum(void)
 {
-	int cpu, sum = 0;
+	long sum = 0;
+	int cpu;
 
 	for_each_possible_cpu(cpu)
 		sum += READ_ONCE(per_cpu(xcall_live, cpu));
@@ -744,12 +796,33 @@ static XCALL_URING_TW(xcall_uring_tw)
 	xcall_uring_done(ioucmd, ret, issue_flags);
 }
 
+static void xcall_uring_hand_over(struct xcall_req *req)
+{
+	xcall_uring_complete_in_task(req->ioucmd, xcall_uring_tw);
+}
+
 /* All slots answered, or the timeout fired: whichever comes first. */
 static void xcall_uring_finish(struct xcall_req *req)
 {
 	if (atomic_xchg(&req->finished, 1))
 		return;
-	xcall_uring_complete_in_task(req->ioucmd, xcall_uring_tw);
+	if (xcall_must_defer())
+		xcall_defer(&req->finish_node, &xcall_to_finish);
+	else
+		xcall_uring_hand_over(req);
+}
+
+/* The work item of xcall_defer(): process context, sleeping locks allowed. */
+static void xcall_deferred(struct work_struct *work)
+{
+	struct xcall_req *req, *tmp;
+
+	llist_for_each_entry_safe(req, tmp, llist_del_all(&xcall_to_finish),
+				  finish_node)
+		xcall_uring_hand_over(req);
+	llist_for_each_entry_safe(req, tmp, llist_del_all(&xcall_to_free),
+				  free_node)
+		xcall_req_free(req);
 }
 
 static enum hrtimer_restart xcall_uring_timeout(struct hrtimer *t)
@@ -890,6 +963,8 @@ static void __exit xcall_exit(void)
 	 */
 	while (xcall_live_sum())
 		msleep(20);
+	/* The last deferred free may still be returning. */
+	flush_work(&xcall_deferred_work);
 	/*
 	 * A handler may still be returning, or a csd still be queued whose
 	 * handler finds nothing. The first round of IPIs waits out handlers
