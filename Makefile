@@ -94,7 +94,7 @@ run: deps
 	$(Q)$(MAKE) -f $(SRC)/Makefile O=$(O) all
 	$(B)/cli/xcall run --all probe
 
-check: deps
+check:
 	$(Q)$(SRC)/scripts/deps.sh all
 	$(Q)$(MAKE) -f $(SRC)/Makefile O=$(O) WERROR=1 all
 	$(Q)set -e; for t in $(CHECK_TARGETS); do \
