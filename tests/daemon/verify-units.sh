@@ -27,7 +27,14 @@ if printf '%s\n' "$out" | grep -E 'xcalld\.(service|socket)' >&2; then
 fi
 # The tmpfiles.d and sysusers.d files parse.
 mkdir -p "$t/etc" "$t/run"
-systemd-tmpfiles --create --root="$t" "$src/daemon/systemd/xcalld-tmpfiles.conf"
+tmpf=$src/daemon/systemd/xcalld-tmpfiles.conf
+if [ "$(id -u)" != 0 ]; then
+	# Only root may chown: check the rest of each line as another user.
+	echo "verify-units: not root: tmpfiles.d checked without its owners"
+	awk '!/^#/ && NF >= 5 { $4 = "-"; $5 = "-" } { print }' "$tmpf" >"$t/tmpfiles.conf"
+	tmpf=$t/tmpfiles.conf
+fi
+systemd-tmpfiles --create --root="$t" "$tmpf"
 test -d "$t/run/xcall"
 systemd-sysusers --root="$t" "$src/daemon/systemd/xcalld-sysusers.conf" >/dev/null 2>&1
 grep -q '^xcalld:' "$t/etc/passwd"
