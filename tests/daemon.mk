@@ -25,8 +25,10 @@ $(B)/tests/daemon/test_policy: $(B)/tests/daemon/test_policy.o \
 	$(Q)$(CC) $(XLDFLAGS) -o $@ $(filter %.o,$^) $(LIBXCALL_A) \
 		$(LIBXCALL_LIBS) $(CHECK_LIBS)
 
+$(B)/tests/daemon/harness.o: XCFLAGS += -I$(SRC)/daemon
+# The harness reads the daemon's built-in policy (xd_policy_default).
 $(B)/tests/daemon/test_daemon: $(B)/tests/daemon/test_daemon.o \
-		$(B)/tests/daemon/harness.o $(LIBXCALL_A)
+		$(B)/tests/daemon/harness.o $(B)/daemon/policy.o $(LIBXCALL_A)
 	$(call quiet_cmd,LD,$@)
 	$(Q)$(CC) $(XLDFLAGS) -o $@ $(filter %.o,$^) $(LIBXCALL_A) \
 		$(LIBXCALL_LIBS) $(CHECK_LIBS)
