@@ -222,6 +222,7 @@ static const char *const ctx_names[] = {
 	[XCALL_CTX_IDLE] = "idle",
 	[XCALL_CTX_USER] = "user",
 	[XCALL_CTX_KERNEL] = "kernel",
+	[XCALL_CTX_OTHER] = "other",
 };
 
 /*
@@ -277,7 +278,9 @@ static enum kind field_value(const char *key, const struct xcall_result *r,
 	else if (!strcmp(key, "asked_us"))
 		v = r->val[1];
 	else if (!strcmp(key, "ctx")) {
-		snprintf(buf, len, "%s", r->ctx < 4 ? ctx_names[r->ctx] : "?");
+		snprintf(buf, len, "%s",
+			 r->ctx < sizeof(ctx_names) / sizeof(ctx_names[0]) ?
+			 ctx_names[r->ctx] : "?");
 		return K_STR;
 	} else if (!strcmp(key, "comm")) {
 		snprintf(buf, len, "%.*s", (int)sizeof(r->comm), r->comm);

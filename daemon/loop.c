@@ -582,6 +582,9 @@ static int check_call(const struct xcall_wire_callreq *cr)
 		return -EBADRQC;
 	if (cr->req.nargs < fi->min_args || cr->req.nargs > fi->max_args)
 		return -EINVAL;
+	if ((cr->req.flags & XCALL_CALL_NOWAIT) &&
+	    !XCALL_FN_NOWAIT_OK(cr->req.fn))
+		return -EINVAL;
 	for (i = 0; i < cr->req.nargs; i++)
 		if (cr->req.args[i] < fi->args[i].min ||
 		    cr->req.args[i] > fi->args[i].max)

@@ -9,6 +9,10 @@
  *   io_uring_cmd_done()    (cmd, ret, res2, issue_flags): ssize_t res2 in 6.1,
  *                          u64 res2 in 6.12; called with res2 = 0 here
  *   task-work callback     void (*)(struct io_uring_cmd *, unsigned int)
+ *   cancelable commands    io_uring_cmd_mark_cancelable(), IO_URING_F_CANCEL
+ *                          (>= 6.7); none in 6.1: a command waits out its
+ *                          timeout when its ring or task exits
+ *   IO_URING_F_TASK_DEAD   task work run for an exiting task (>= 6.10)
  *   hrtimer set-up         hrtimer_init() + .function (hrtimer_setup() >= 6.13)
  *
  * The version thresholds follow upstream; only 6.1 and 6.12 are built and
@@ -19,6 +23,7 @@
 
 #include <linux/version.h>
 #include <linux/hrtimer.h>
+#include <linux/sched.h>
 
 /* sparse has no __has_include: it goes by the version (cmd.h since 6.7). */
 #if defined(__has_include)
@@ -69,13 +74,43 @@ static inline void xcall_uring_done(struct io_uring_cmd *ioucmd, int ret,
 	io_uring_cmd_done(ioucmd, ret, 0, issue_flags);
 }
 
+/* Let ring and task exit cancel @ioucmd (->uring_cmd, IO_URING_F_CANCEL). */
+static inline void xcall_uring_mark_cancelable(struct io_uring_cmd *ioucmd,
+					       unsigned int issue_flags)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+	io_uring_cmd_mark_cancelable(ioucmd, issue_flags);
+#endif
+}
+
+/* Is this ->uring_cmd call io_uring cancelling a command issued before? */
+static inline bool xcall_uring_cancel_call(unsigned int issue_flags)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+	return issue_flags & IO_URING_F_CANCEL;
+#else
+	return false;
+#endif
+}
+
+/* Does task work run for a task that is exiting (no user memory)? */
+static inline bool xcall_uring_task_dead(unsigned int issue_flags)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+	return issue_flags & IO_URING_F_TASK_DEAD;
+#else
+	return current->flags & PF_EXITING;
+#endif
+}
+
 static inline void xcall_hrtimer_setup(struct hrtimer *t,
-		enum hrtimer_restart (*fn)(struct hrtimer *))
+		enum hrtimer_restart (*fn)(struct hrtimer *),
+		enum hrtimer_mode mode)
 {
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
-	hrtimer_setup(t, fn, CLOCK_MONOTONIC, HRTIMER_MODE_REL_SOFT);
+	hrtimer_setup(t, fn, CLOCK_MONOTONIC, mode);
 #else
-	hrtimer_init(t, CLOCK_MONOTONIC, HRTIMER_MODE_REL_SOFT);
+	hrtimer_init(t, CLOCK_MONOTONIC, mode);
 	t->function = fn;
 #endif
 }

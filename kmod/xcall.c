@@ -14,6 +14,13 @@
  * the request's. A CPU going offline fails what is still queued to it with
  * -ENXIO. The ABI and every errno are in uapi/xcall.h and xcall(4).
  *
+ * What a caller can make a CPU do is bounded (xcall(4), BOUNDS): a handler
+ * runs at most XCALL_DRAIN_CALLS calls or XCALL_DRAIN_NS (plus the call
+ * that crosses it) before it lets interrupts in again; at most one spin is
+ * queued or running per CPU; NOWAIT calls outstanding are capped per open
+ * file and per CPU, and memory is charged to the caller's cgroup. What a
+ * call reveals of the task it interrupted is only what its opener may see.
+ *
  * PREEMPT_RT: the handlers run with interrupts off there too, where kfree()
  * and io_uring's completion may take sleeping locks; those two steps are
  * handed to a work item (xcall_defer()). Everything else a handler does
@@ -32,14 +39,20 @@
 #include <linux/fs.h>
 #include <linux/kallsyms.h>
 #include <linux/ktime.h>
+#include <linux/cred.h>
+#include <linux/hrtimer.h>
 #include <linux/llist.h>
 #include <linux/miscdevice.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/overflow.h>
+#include <linux/pagemap.h>
 #include <linux/percpu.h>
+#include <linux/pid_namespace.h>
 #include <linux/refcount.h>
 #include <linux/sched.h>
 #include <linux/sched/clock.h>
+#include <linux/sched/isolation.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
@@ -73,6 +86,26 @@ enum {
 	XS_ABANDONED,	/* its caller gave up: skip the function */
 };
 
+/*
+ * The bound on one handler's run: this many calls, or this long (the call
+ * that crosses it goes on to its end). The rest waits XCALL_REKICK_NS with
+ * interrupts on, then goes on from the rekick timer.
+ */
+#define XCALL_DRAIN_CALLS	64
+#define XCALL_DRAIN_NS		(100 * NSEC_PER_USEC)
+#define XCALL_REKICK_NS		(100 * NSEC_PER_USEC)
+
+/* One open /dev/xcall: who opened it, and its NOWAIT calls outstanding. */
+struct xcall_file {
+	refcount_t ref;			/* the open file + one per request */
+	atomic_t nowait;		/* NOWAIT requests not run everywhere yet */
+	bool admin;			/* CAP_SYS_ADMIN (initial user ns) */
+	bool sees_all;			/* admin or perfmon: every task's context */
+	kuid_t uid;			/* the opener's */
+	struct pid_namespace *pid_ns;	/* the opener's: pids are told in it */
+	struct llist_node free_node;	/* on xcall_files_to_free */
+};
+
 struct xcall_req;
 
 /* One target CPU of a request. */
@@ -87,6 +120,8 @@ struct xcall_slot {
 struct xcall_req {
 	refcount_t ref;			/* owner + one per queued slot */
 	atomic_t pending;		/* slots the handlers still owe */
+	struct xcall_file *xf;		/* the caller's open file (a reference) */
+	bool nowait;			/* XCALL_CALL_NOWAIT: counted in xf, pcpu */
 	unsigned int fn;
 	unsigned int nargs;
 	u64 args[XCALL_MAX_ARGS];
@@ -99,17 +134,27 @@ struct xcall_req {
 	struct io_uring_cmd *ioucmd;
 	struct hrtimer timer;
 	atomic_t finished;		/* completion handed to the task */
+	u8 why;				/* XW_*: what finished it */
 	u64 ucall;			/* user struct xcall_call */
 	u64 uresults;
-	/* PREEMPT_RT: on xcall_to_finish / xcall_to_free (xcall_defer()) */
+	/* On xcall_to_finish / xcall_to_free (xcall_defer()) */
 	struct llist_node finish_node;
 	struct llist_node free_node;
 	struct xcall_slot slots[];
 };
 
+/* Why a waiter stopped waiting: every answer, its timeout, a cancel. */
+enum { XW_DONE, XW_TIMEOUT, XW_CANCEL, XW_SIGNAL };
+
 struct xcall_pcpu {
 	struct llist_head queue;	/* pending slots, newest first */
 	call_single_data_t csd;		/* kicks this CPU */
+	/* Touched on this CPU only, with interrupts off: */
+	struct llist_node *backlog;	/* off @queue, not run yet, oldest first */
+	struct hrtimer rekick;		/* goes on with @backlog after a pause */
+	/* Claimed by submitters, given back by the handler: */
+	atomic_t spin;			/* a spin is queued or running here */
+	atomic_t nowait;		/* NOWAIT calls queued here */
 };
 
 static DEFINE_PER_CPU_ALIGNED(struct xcall_pcpu, xcall_pcpu);
@@ -126,6 +171,9 @@ static DEFINE_PER_CPU(struct xcall_symbuf, xcall_symbuf);
  * A request stops counting only once it is freed or stashed as a spare.
  */
 static DEFINE_PER_CPU(long, xcall_live);
+
+/* Functions run here since the module was loaded (XCALL_IOC_INFO). */
+static DEFINE_PER_CPU(unsigned long, xcall_calls_run);
 
 /*
  * One spare request per CPU, big enough for XCALL_SPARE_SLOTS targets:
@@ -171,19 +219,53 @@ static struct pt_regs *xcall_irq_regs(void)
 #endif
 }
 
-/* What this CPU was doing when the call arrived. */
-static struct pt_regs *xcall_ctx(struct xcall_result *r)
+/*
+ * May the opener of @xf see task @t? The same uid (real, effective and
+ * saved, as ptrace's rules want), or a privileged opener (sees_all).
+ */
+static bool xcall_may_see(const struct xcall_file *xf, struct task_struct *t)
+{
+	const struct cred *c;
+	bool same;
+
+	if (xf->sees_all)
+		return true;
+	rcu_read_lock();
+	c = __task_cred(t);
+	same = uid_eq(c->uid, xf->uid) && uid_eq(c->euid, xf->uid) &&
+	       uid_eq(c->suid, xf->uid);
+	rcu_read_unlock();
+	return same;
+}
+
+/*
+ * What this CPU was doing when the call arrived, as far as the caller may
+ * see it: another user's task is XCALL_CTX_OTHER, pid 0, comm "-"; a pid is
+ * told in the opener's pid namespace (a task outside it is "other" too).
+ * The registers of the interrupted context, or NULL.
+ */
+static struct pt_regs *xcall_ctx(struct xcall_req *req, struct xcall_result *r)
 {
 	struct task_struct *t = current;
 	struct pt_regs *regs = xcall_irq_regs();
+	pid_t pid;
 
-	if (is_idle_task(t))
+	if (is_idle_task(t)) {
 		r->ctx = XCALL_CTX_IDLE;
-	else if (regs && user_mode(regs))
-		r->ctx = XCALL_CTX_USER;
-	else
-		r->ctx = XCALL_CTX_KERNEL;
-	r->pid = task_pid_nr(t);
+		r->pid = 0;
+	} else {
+		pid = xcall_may_see(req->xf, t) ?
+		      task_pid_nr_ns(t, req->xf->pid_ns) : 0;
+		if (!pid) {
+			r->ctx = XCALL_CTX_OTHER;
+			r->pid = 0;
+			strscpy(r->comm, "-", sizeof(r->comm));
+			return NULL;
+		}
+		r->ctx = regs && user_mode(regs) ? XCALL_CTX_USER :
+						     XCALL_CTX_KERNEL;
+		r->pid = pid;
+	}
 	/* No task_lock() in IPI context: comm is always NUL-terminated. */
 	memcpy(r->comm, t->comm, sizeof(r->comm));
 	r->comm[sizeof(r->comm) - 1] = '\0';
@@ -225,7 +307,7 @@ static void xcall_fn_clock(struct xcall_req *req, struct xcall_result *r)
 static void xcall_fn_probe(struct xcall_req *req, struct xcall_result *r)
 {
 	r->hwid = xcall_hwid();
-	xcall_ctx(r);
+	xcall_ctx(req, r);
 }
 
 static void xcall_fn_ident(struct xcall_req *req, struct xcall_result *r)
@@ -266,7 +348,7 @@ static void xcall_fn_spin(struct xcall_req *req, struct xcall_result *r)
 
 static void xcall_fn_where(struct xcall_req *req, struct xcall_result *r)
 {
-	struct pt_regs *regs = xcall_ctx(r);
+	struct pt_regs *regs = xcall_ctx(req, r);
 	char *buf;
 
 	if (r->ctx != XCALL_CTX_KERNEL || !regs)
@@ -312,32 +394,31 @@ static bool xcall_fn_implemented(unsigned int fn)
 }
 
 /* ---------------------------------------------------------------------
- * Requests: lifetime, running a slot, completion.
- */
-
-/* ---------------------------------------------------------------------
- * PREEMPT_RT: what a handler may not do itself.
+ * Deferred work: what a handler may not do itself.
+ *
+ * A handler runs in hard IRQ context, or with interrupts off when a call
+ * to the caller's own CPU runs inline. There, on PREEMPT_RT, kfree() and
+ * io_uring's completion may take sleeping locks; on every kernel, vfree()
+ * and a pid namespace's last put may not run with interrupts off. Those
+ * steps are handed to a work item.
  */
 
 static LLIST_HEAD(xcall_to_finish);	/* io_uring completions to hand over */
-static LLIST_HEAD(xcall_to_free);
+static LLIST_HEAD(xcall_to_free);	/* requests */
+static LLIST_HEAD(xcall_files_to_free);
 static void xcall_deferred(struct work_struct *work);
 static DECLARE_WORK(xcall_deferred_work, xcall_deferred);
 
-/*
- * Must @what wait for a work item? Only on PREEMPT_RT, and only where
- * sleeping locks are forbidden: a handler (hard IRQ), or a call to the
- * caller's own CPU, run with interrupts off.
- */
-static bool xcall_must_defer(void)
+/* Interrupts off or in interrupt: exact on every preemption model. */
+static bool xcall_atomic(void)
 {
-	return IS_ENABLED(CONFIG_PREEMPT_RT) && !preemptible();
+	return in_interrupt() || irqs_disabled();
 }
 
 /*
  * Queue @node on @list for the work item. queue_work() is allowed in hard
- * IRQ context on PREEMPT_RT (the pool lock is a raw spinlock); the work
- * runs at least once after the last add, whatever it is doing now.
+ * IRQ context, on PREEMPT_RT too (the pool lock is a raw spinlock); the
+ * work runs at least once after the last add, whatever it is doing now.
  */
 static void xcall_defer(struct llist_node *node, struct llist_head *list)
 {
@@ -345,9 +426,29 @@ static void xcall_defer(struct llist_node *node, struct llist_head *list)
 	queue_work(system_wq, &xcall_deferred_work);
 }
 
-static void xcall_req_free(struct xcall_req *req)
+static void xcall_file_free(struct xcall_file *xf)
 {
-	kfree(req);
+	put_pid_ns(xf->pid_ns);
+	kfree(xf);
+}
+
+static void xcall_file_put(struct xcall_file *xf)
+{
+	if (!refcount_dec_and_test(&xf->ref))
+		return;
+	if (xcall_atomic())
+		xcall_defer(&xf->free_node, &xcall_files_to_free);
+	else
+		xcall_file_free(xf);
+}
+
+/* The last reference is gone: stash @req as this CPU's spare, or free it. */
+static void xcall_req_release(struct xcall_req *req)
+{
+	xcall_file_put(req->xf);
+	if (!req->spare || this_cpu_cmpxchg(xcall_spare, NULL, req))
+		kvfree(req);
+	/* Only now: module exit frees the spares once nothing counts. */
 	this_cpu_dec(xcall_live);
 }
 
@@ -355,26 +456,53 @@ static void xcall_req_put(struct xcall_req *req)
 {
 	if (!refcount_dec_and_test(&req->ref))
 		return;
-	if (req->spare && !this_cpu_cmpxchg(xcall_spare, NULL, req)) {
-		this_cpu_dec(xcall_live);
-		return;
-	}
-	if (xcall_must_defer())
+	if (xcall_atomic() &&
+	    (IS_ENABLED(CONFIG_PREEMPT_RT) || is_vmalloc_addr(req)))
 		xcall_defer(&req->free_node, &xcall_to_free);
 	else
-		xcall_req_free(req);
+		xcall_req_release(req);
 }
 
-static void xcall_uring_finish(struct xcall_req *req);
+static void xcall_uring_hand_over(struct xcall_req *req);
+
+/* The work item of xcall_defer(): process context, sleeping allowed. */
+static void xcall_deferred(struct work_struct *work)
+{
+	struct xcall_req *req, *rtmp;
+	struct xcall_file *xf, *ftmp;
+
+	llist_for_each_entry_safe(req, rtmp, llist_del_all(&xcall_to_finish),
+				  finish_node)
+		xcall_uring_hand_over(req);
+	llist_for_each_entry_safe(req, rtmp, llist_del_all(&xcall_to_free),
+				  free_node)
+		xcall_req_release(req);
+	llist_for_each_entry_safe(xf, ftmp, llist_del_all(&xcall_files_to_free),
+				  free_node)
+		xcall_file_free(xf);
+}
+
+/* ---------------------------------------------------------------------
+ * Running the queues, on the target CPU with interrupts off.
+ */
+
+static void xcall_uring_finish(struct xcall_req *req, u8 why);
+
+static struct xcall_pcpu *xcall_pc(unsigned int cpu)
+{
+	return per_cpu_ptr(&xcall_pcpu, cpu);
+}
 
 /*
- * Run @slot here (or fail it with @err) unless its caller gave up, then
- * drop the slot's hold on the request. Interrupts are off.
+ * Run @slot here (or fail it with @err) unless its caller gave up, give
+ * back what its submission claimed on this CPU, and drop the slot's hold
+ * on the request.
  */
 static void xcall_slot_run(struct xcall_slot *slot, int err)
 {
 	struct xcall_req *req = slot->req;
 	struct xcall_result *r = &slot->res;
+	struct xcall_pcpu *pc = xcall_pc(slot->cpu);
 
 	if (atomic_cmpxchg(&slot->state, XS_QUEUED, XS_RUNNING) == XS_QUEUED) {
 		r->fn = req->fn;
@@ -386,93 +514,169 @@ static void xcall_slot_run(struct xcall_slot *slot, int err)
 			r->cycles = get_cycles();
 			r->mono_ns = ktime_get_ns();
 			xcall_fns[req->fn](req, r);
+			this_cpu_inc(xcall_calls_run);
 		}
 		r->node = cpu_to_node(r->cpu);
 		atomic_set_release(&slot->state, XS_DONE);
 	}
+	/* The spin is over (or never ran): the next may be queued. */
+	if (req->fn == XCALL_FN_SPIN)
+		atomic_set_release(&pc->spin, 0);
+	if (req->nowait)
+		atomic_dec(&pc->nowait);
 	if (atomic_dec_and_test(&req->pending)) {
 		/* Full barrier above; pairs with the one in xcall_wait(). */
+		if (req->nowait)
+			atomic_dec(&req->xf->nowait);
 		if (req->ioucmd)
-			xcall_uring_finish(req);
+			xcall_uring_finish(req, XW_DONE);
 		else if (READ_ONCE(req->sleeping))
 			complete(&req->done);
 	}
 	xcall_req_put(req);
 }
 
-/* Take everything queued on @pc and run it (err 0) or fail it, in order. */
-static void xcall_drain(struct xcall_pcpu *pc, int err)
+/*
+ * Run what is queued on this CPU, oldest first: at most XCALL_DRAIN_CALLS
+ * calls or XCALL_DRAIN_NS (and the call that crosses it) in one go. The
+ * rest stays in the backlog, and the rekick timer goes on with it
+ * XCALL_REKICK_NS later, so that this CPU takes its interrupts in between.
+ * Submitters keep kicking only an empty queue: the csd can never be busy
+ * for a reason other than a kick on its way, and whatever is queued
+ * meanwhile runs behind the backlog, in order.
+ */
+static void xcall_run_queue(struct xcall_pcpu *pc)
 {
-	struct llist_node *list = llist_del_all(&pc->queue);
-	struct xcall_slot *slot, *tmp;
+	u64 start = local_clock();
+	struct xcall_slot *slot;
+	unsigned int n = 0;
 
-	list = llist_reverse_order(list);	/* oldest first */
-	llist_for_each_entry_safe(slot, tmp, list, node)
-		xcall_slot_run(slot, err);
+	for (;;) {
+		if (!pc->backlog) {
+			pc->backlog = llist_reverse_order(
+					llist_del_all(&pc->queue));
+			if (!pc->backlog)
+				return;
+		}
+		if (n == XCALL_DRAIN_CALLS ||
+		    (n && local_clock() - start >= XCALL_DRAIN_NS))
+			break;
+		slot = llist_entry(pc->backlog, struct xcall_slot, node);
+		/* Before the slot runs: its request may be freed then. */
+		pc->backlog = pc->backlog->next;
+		xcall_slot_run(slot, 0);
+		n++;
+	}
+	hrtimer_start(&pc->rekick, ns_to_ktime(XCALL_REKICK_NS),
+		      HRTIMER_MODE_REL_PINNED_HARD);
 }
 
 /* The csd handler: IPI context on the target CPU. */
 static void xcall_ipi(void *info)
 {
-	xcall_drain(info, 0);
+	xcall_run_queue(info);
 }
 
-/* Called with cpus_read_lock held and @slot->cpu online. */
+/* The rekick timer: hard IRQ context, pinned to its CPU. */
+static enum hrtimer_restart xcall_rekick(struct hrtimer *t)
+{
+	xcall_run_queue(container_of(t, struct xcall_pcpu, rekick));
+	return HRTIMER_NORESTART;
+}
+
+/* Fail everything queued to @pc's CPU, which is going (or gone). */
+static void xcall_fail_all(struct xcall_pcpu *pc, int err)
+{
+	struct xcall_slot *slot, *tmp;
+	struct llist_node *list;
+
+	list = pc->backlog;
+	pc->backlog = NULL;
+	llist_for_each_entry_safe(slot, tmp, list, node)
+		xcall_slot_run(slot, err);
+	list = llist_reverse_order(llist_del_all(&pc->queue));
+	llist_for_each_entry_safe(slot, tmp, list, node)
+		xcall_slot_run(slot, err);
+}
+
+/*
+ * Called with cpus_read_lock held and @slot->cpu online.
+ *
+ * smp_call_function_single_async() can never find the csd busy here with
+ * nothing to drain: only the submitter whose add found the queue empty
+ * kicks, and the queue only empties in a handler, which runs after its
+ * csd was unlocked. So -EBUSY means a kick is on its way whose handler
+ * will run this slot too.
+ */
 static void xcall_enqueue(struct xcall_slot *slot)
 {
-	struct xcall_pcpu *pc = per_cpu_ptr(&xcall_pcpu, slot->cpu);
+	struct xcall_pcpu *pc = xcall_pc(slot->cpu);
+	struct xcall_slot *s, *tmp;
 	int err;
 
 	if (!llist_add(&slot->node, &pc->queue))
 		return;	/* not empty before: a kick is on its way */
 	err = smp_call_function_single_async(slot->cpu, &pc->csd);
-	/*
-	 * -EBUSY: the previous kick's csd has not run yet; when it does, its
-	 * handler drains this slot too. Anything else means the CPU is gone.
-	 */
-	if (err && err != -EBUSY)
-		xcall_drain(pc, -ENXIO);
+	if (!err || err == -EBUSY)
+		return;
+	/* The CPU is gone (it cannot be, under cpus_read_lock): fail it. */
+	llist_for_each_entry_safe(s, tmp, llist_del_all(&pc->queue), node)
+		xcall_slot_run(s, -ENXIO);
 }
 
-/* What the caller reports for @slot: its record, or why there is none. */
+/*
+ * What the caller reports for @slot: its record, or why there is none.
+ * A slot not run yet is abandoned (its function will be skipped); one that
+ * finished meanwhile is reported as such. Logs a CPU that did not answer
+ * only when the wait ended because of the timeout.
+ */
 static const struct xcall_result *xcall_slot_result(struct xcall_slot *slot,
-						     struct xcall_result *tmp)
+						     struct xcall_result *tmp,
+						     u8 why)
 {
-	if (atomic_read_acquire(&slot->state) == XS_DONE)
-		return &slot->res;
-	atomic_cmpxchg(&slot->state, XS_QUEUED, XS_ABANDONED);
+	int old = atomic_read_acquire(&slot->state);
+
+	if (old == XS_QUEUED)
+		old = atomic_cmpxchg(&slot->state, XS_QUEUED, XS_ABANDONED);
+	if (old == XS_DONE)
+		return &slot->res;	/* cmpxchg's barrier orders @res */
 	memset(tmp, 0, sizeof(*tmp));
 	tmp->cpu = slot->cpu;
 	tmp->fn = slot->req->fn;
 	tmp->node = cpu_to_node(slot->cpu);
 	tmp->error = -ETIMEDOUT;
-	pr_notice_ratelimited("cpu %u did not answer within %u ms\n",
-			      slot->cpu, slot->req->timeout_ms);
+	if (why == XW_TIMEOUT)
+		pr_notice_ratelimited("cpu %u did not answer within %u ms\n",
+				      slot->cpu, slot->req->timeout_ms);
 	return tmp;
 }
 
-/* Copy every slot's record to @uresults; the number written or -EFAULT. */
-static int xcall_copy_results(struct xcall_req *req, u64 uresults)
+/*
+ * Copy every slot's record to @uresults (none if 0): the number of records,
+ * or -EFAULT. Every slot is settled either way: none runs afterwards.
+ */
+static int xcall_copy_results(struct xcall_req *req, u64 uresults, u8 why)
 {
 	struct xcall_result __user *ures = u64_to_user_ptr(uresults);
 	struct xcall_result tmp;
+	int ret = req->nslots;
 	unsigned int i;
 
 	for (i = 0; i < req->nslots; i++) {
 		const struct xcall_result *r;
 
-		r = xcall_slot_result(&req->slots[i], &tmp);
-		if (copy_to_user(&ures[i], r, sizeof(*r)))
-			return -EFAULT;
+		r = xcall_slot_result(&req->slots[i], &tmp, why);
+		if (ures && ret >= 0 && copy_to_user(&ures[i], r, sizeof(*r)))
+			ret = -EFAULT;
 	}
-	return req->nslots;
+	return ret;
 }
 
 /* ---------------------------------------------------------------------
  * Validation: everything is checked before anything is queued.
  */
 
-static int xcall_check_call(struct file *file, const struct xcall_call *c)
+static int xcall_check_call(struct xcall_file *xf, const struct xcall_call *c)
 {
 	const struct xcall_fn_desc *d;
 	unsigned int i;
@@ -491,8 +695,9 @@ static int xcall_check_call(struct file *file, const struct xcall_call *c)
 	for (i = c->nargs; i < XCALL_MAX_ARGS; i++)
 		if (c->args[i])
 			return -EINVAL;
-	if (d->priv == XCALL_PRIV_ADMIN &&
-	    !file_ns_capable(file, &init_user_ns, CAP_SYS_ADMIN))
+	if ((c->flags & XCALL_CALL_NOWAIT) && !XCALL_FN_NOWAIT_OK(c->fn))
+		return -EINVAL;
+	if (d->priv == XCALL_PRIV_ADMIN && !xf->admin)
 		return -EPERM;
 	if (c->timeout_ms > XCALL_MAX_TIMEOUT_MS)
 		return -ERANGE;
@@ -509,20 +714,24 @@ static int xcall_check_call(struct file *file, const struct xcall_call *c)
 	return 0;
 }
 
-/* A zeroed request for @n targets: this CPU's spare, or a new one. */
+/*
+ * A zeroed request for @n targets: this CPU's spare, or a new one, charged
+ * to the caller's memory cgroup. A call to thousands of CPUs needs a large
+ * block: kvzalloc() takes pages where no contiguous one is free.
+ */
 static struct xcall_req *xcall_req_alloc(unsigned int n)
 {
 	struct xcall_req *req;
 
 	if (n > XCALL_SPARE_SLOTS)
-		return kzalloc(struct_size(req, slots, n),
-			       GFP_KERNEL | __GFP_NOWARN);
+		return kvzalloc(struct_size(req, slots, n),
+				GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	req = this_cpu_xchg(xcall_spare, NULL);
 	if (req)
 		memset(req, 0, struct_size(req, slots, n));
 	else
 		req = kzalloc(struct_size(req, slots, XCALL_SPARE_SLOTS),
-			      GFP_KERNEL);
+			      GFP_KERNEL_ACCOUNT);
 	if (req)
 		req->spare = true;
 	return req;
@@ -538,11 +747,21 @@ static long xcall_live_sum(void)
 	return sum;
 }
 
+/* Can @len bytes at @uptr be written? Writes nothing. */
+static bool xcall_writable(u64 uptr, size_t len)
+{
+	return !fault_in_safe_writeable(u64_to_user_ptr(uptr), len);
+}
+
 /*
- * Copy in and check the CPU set of @c, allocate the request with one slot
- * per CPU, and make sure the results can be written. -errno, nothing kept.
+ * Copy in and check the CPU set of @c, make sure the results and @ncalled
+ * (at @uncalled) can be written, and allocate the request with one slot per
+ * CPU. Every user access that can fail is made here, before anything is
+ * queued, and none writes: a refused call leaves the caller's memory as it
+ * was. -errno, nothing kept.
  */
-static struct xcall_req *xcall_req_new(const struct xcall_call *c)
+static struct xcall_req *xcall_req_new(struct xcall_file *xf,
+				       const struct xcall_call *c, u64 uncalled)
 {
 	unsigned int nwords = c->cpuset_size / sizeof(u64);
 	u64 stack_words[16], *words = stack_words;
@@ -552,7 +771,7 @@ static struct xcall_req *xcall_req_new(const struct xcall_call *c)
 
 	/* Sets of up to 1024 CPUs (every machine here) need no allocation. */
 	if (c->cpuset_size > sizeof(stack_words)) {
-		words = kmalloc(c->cpuset_size, GFP_KERNEL);
+		words = kmalloc(c->cpuset_size, GFP_KERNEL_ACCOUNT);
 		if (!words)
 			return ERR_PTR(-ENOMEM);
 	}
@@ -585,9 +804,10 @@ static struct xcall_req *xcall_req_new(const struct xcall_call *c)
 	if (!(c->flags & XCALL_CALL_NOWAIT) && c->nresults < n)
 		goto out_words;
 	err = -EFAULT;
+	if (!xcall_writable(uncalled, sizeof(u32)))
+		goto out_words;
 	if (!(c->flags & XCALL_CALL_NOWAIT) &&
-	    clear_user(u64_to_user_ptr(c->results),
-		       (size_t)n * sizeof(struct xcall_result)))
+	    !xcall_writable(c->results, (size_t)n * sizeof(struct xcall_result)))
 		goto out_words;
 
 	err = -ENOMEM;
@@ -595,6 +815,9 @@ static struct xcall_req *xcall_req_new(const struct xcall_call *c)
 	if (!req)
 		goto out_words;
 	refcount_set(&req->ref, 1);
+	refcount_inc(&xf->ref);
+	req->xf = xf;
+	req->nowait = c->flags & XCALL_CALL_NOWAIT;
 	init_completion(&req->done);
 	req->fn = c->fn;
 	req->nargs = c->nargs;
@@ -623,26 +846,90 @@ out_words:
 }
 
 /*
- * Queue every slot and kick every target, or nothing at all (-ENXIO when a
- * CPU is offline). With @trylock, -EAGAIN instead of waiting for a CPU
- * hotplug operation in progress. @hold (0 or 1) adds a reference and a
+ * CPUs that isolcpus= or nohz_full= keep for their own work: only an
+ * opener with CAP_SYS_ADMIN may interrupt them, as membarrier spares them.
+ */
+static bool xcall_cpu_isolated(unsigned int cpu)
+{
+	return !housekeeping_test_cpu(cpu, HK_TYPE_DOMAIN) ||
+	       !housekeeping_test_cpu(cpu, HK_TYPE_TICK);
+}
+
+/*
+ * The checks that need cpus_read_lock, in this order: every target online
+ * (-ENXIO), none isolated from this opener (-EPERM), no spin already
+ * queued or running on a target of a spin (-EBUSY), room for a NOWAIT call
+ * in its file and on each target (-EAGAIN). Claims the spin and NOWAIT
+ * places it checked; on failure, none.
+ */
+static int xcall_admit(struct xcall_req *req)
+{
+	unsigned int i, spun = 0, counted = 0;
+	int ret = 0;
+
+	for (i = 0; i < req->nslots; i++) {
+		if (!cpu_online(req->slots[i].cpu))
+			return -ENXIO;
+		if (!req->xf->admin && xcall_cpu_isolated(req->slots[i].cpu))
+			return -EPERM;
+	}
+	if (req->fn == XCALL_FN_SPIN) {
+		for (; spun < req->nslots; spun++)
+			if (atomic_cmpxchg(&xcall_pc(req->slots[spun].cpu)->spin,
+					   0, 1)) {
+				ret = -EBUSY;
+				goto out;
+			}
+	}
+	if (!req->nowait)
+		return 0;
+	ret = -EAGAIN;
+	if (atomic_inc_return(&req->xf->nowait) > XCALL_MAX_NOWAIT_PER_FILE)
+		goto out_file;
+	for (; counted < req->nslots; counted++) {
+		atomic_t *q = &xcall_pc(req->slots[counted].cpu)->nowait;
+
+		if (atomic_inc_return(q) > XCALL_MAX_NOWAIT_PER_CPU) {
+			atomic_dec(q);
+			goto out_file;
+		}
+	}
+	return 0;
+
+out_file:
+	atomic_dec(&req->xf->nowait);
+out:
+	while (counted--)
+		atomic_dec(&xcall_pc(req->slots[counted].cpu)->nowait);
+	while (spun--)
+		atomic_set(&xcall_pc(req->slots[spun].cpu)->spin, 0);
+	return ret;
+}
+
+/* xcall_submit() could not take the hotplug lock without sleeping. */
+#define XCALL_WOULD_BLOCK	1
+
+/*
+ * Queue every slot and kick every target, or nothing at all (xcall_admit()
+ * says why). With @trylock, XCALL_WOULD_BLOCK instead of waiting for a
+ * CPU hotplug operation in progress. @hold (0 or 1) adds a reference and a
  * pending count for the submitter, which it gives back itself.
  */
 static int xcall_submit(struct xcall_req *req, bool trylock, unsigned int hold)
 {
 	unsigned int i, self;
+	int ret;
 
 	if (trylock) {
 		if (!cpus_read_trylock())
-			return -EAGAIN;
+			return XCALL_WOULD_BLOCK;
 	} else {
 		cpus_read_lock();
 	}
-	for (i = 0; i < req->nslots; i++) {
-		if (!cpu_online(req->slots[i].cpu)) {
-			cpus_read_unlock();
-			return -ENXIO;
-		}
+	ret = xcall_admit(req);
+	if (ret) {
+		cpus_read_unlock();
+		return ret;
 	}
 	atomic_set(&req->pending, req->nslots + hold);
 	refcount_add(req->nslots + hold, &req->ref);
@@ -670,6 +957,7 @@ static long xcall_ioctl_info(struct xcall_info __user *uinfo)
 {
 	struct xcall_info info;
 	unsigned int fn;
+	int cpu;
 	u32 size;
 
 	if (get_user(size, &uinfo->size))
@@ -686,6 +974,10 @@ static long xcall_ioctl_info(struct xcall_info __user *uinfo)
 			info.fn_mask |= 1ULL << fn;
 	info.spin_max_us = XCALL_SPIN_MAX_US;
 	info.default_timeout_ms = XCALL_DEFAULT_TIMEOUT_MS;
+	for_each_possible_cpu(cpu)
+		info.calls_run += READ_ONCE(per_cpu(xcall_calls_run, cpu));
+	info.nowait_per_file = XCALL_MAX_NOWAIT_PER_FILE;
+	info.nowait_per_cpu = XCALL_MAX_NOWAIT_PER_CPU;
 	if (copy_to_user(uinfo, &info, sizeof(info)))
 		return -EFAULT;
 	return 0;
@@ -709,45 +1001,49 @@ static bool xcall_poll(struct xcall_req *req)
 }
 
 /*
- * Wait for every answer or the timeout: > 0 answered, 0 timed out, < 0 a
- * fatal signal. Handlers only complete() a caller that said it sleeps.
+ * Wait for every answer, the timeout or a fatal signal: XW_*. Handlers
+ * only complete() a caller that said it sleeps.
  */
-static long xcall_wait(struct xcall_req *req)
+static u8 xcall_wait(struct xcall_req *req)
 {
+	long left;
+
 	if (xcall_poll(req))
-		return 1;
+		return XW_DONE;
 	WRITE_ONCE(req->sleeping, true);
 	smp_mb();	/* pairs with atomic_dec_and_test() in slot_run */
 	if (!atomic_read(&req->pending))
-		return 1;
-	return wait_for_completion_killable_timeout(&req->done,
+		return XW_DONE;
+	left = wait_for_completion_killable_timeout(&req->done,
 			msecs_to_jiffies(req->timeout_ms));
+	return left > 0 ? XW_DONE : left < 0 ? XW_SIGNAL : XW_TIMEOUT;
 }
 
 static long xcall_ioctl_call(struct file *file, struct xcall_call __user *ucall)
 {
+	struct xcall_file *xf = file->private_data;
 	struct xcall_call c;
 	struct xcall_req *req;
-	long left;
+	u8 why;
 	int ret;
 
 	if (copy_from_user(&c, ucall, sizeof(c)))
 		return -EFAULT;
-	ret = xcall_check_call(file, &c);
+	ret = xcall_check_call(xf, &c);
 	if (ret)
 		return ret;
-	req = xcall_req_new(&c);
+	req = xcall_req_new(xf, &c, (u64)(uintptr_t)&ucall->ncalled);
 	if (IS_ERR(req))
 		return PTR_ERR(req);
 	ret = xcall_submit(req, false, 0);
 	if (ret)
 		goto out_put;
-	if (c.flags & XCALL_CALL_NOWAIT) {
+	if (req->nowait) {
 		ret = req->nslots;
 	} else {
-		left = xcall_wait(req);
-		ret = xcall_copy_results(req, c.results);
-		if (left < 0)
+		why = xcall_wait(req);
+		ret = xcall_copy_results(req, c.results, why);
+		if (why == XW_SIGNAL)
 			ret = -EINTR;
 	}
 	if (ret >= 0 && put_user(ret, &ucall->ncalled))
@@ -773,6 +1069,12 @@ static long xcall_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 /* ---------------------------------------------------------------------
  * io_uring: IORING_OP_URING_CMD, cmd_op XCALL_IOC_CALL, on an SQE128 ring.
+ *
+ * Every result, success or error, is posted with io_uring_cmd_done() and
+ * ->uring_cmd returns -EIOCBQUEUED: 6.1 drops a positive return value on
+ * its io-wq path and fails the links of one. The only other return is
+ * -EAGAIN, from a non-blocking issue during a CPU hotplug, which io_uring
+ * retries from a worker that may block.
  */
 
 static struct xcall_req **xcall_uring_pdu(struct io_uring_cmd *ioucmd)
@@ -789,9 +1091,17 @@ static XCALL_URING_TW(xcall_uring_tw)
 	int ret;
 
 	hrtimer_cancel(&req->timer);
-	ret = xcall_copy_results(req, req->uresults);
-	if (ret >= 0 && put_user(ret, &ucall->ncalled))
-		ret = -EFAULT;
+	if (xcall_uring_task_dead(issue_flags)) {
+		/* No user memory to write to: settle the slots, say so. */
+		xcall_copy_results(req, 0, XW_CANCEL);
+		ret = -ECANCELED;
+	} else {
+		ret = xcall_copy_results(req, req->uresults, req->why);
+		if (ret >= 0 && put_user(ret, &ucall->ncalled))
+			ret = -EFAULT;
+		if (ret >= 0 && req->why == XW_CANCEL)
+			ret = -ECANCELED;
+	}
 	xcall_req_put(req);
 	xcall_uring_done(ioucmd, ret, issue_flags);
 }
@@ -801,40 +1111,35 @@ static void xcall_uring_hand_over(struct xcall_req *req)
 	xcall_uring_complete_in_task(req->ioucmd, xcall_uring_tw);
 }
 
-/* All slots answered, or the timeout fired: whichever comes first. */
-static void xcall_uring_finish(struct xcall_req *req)
+/*
+ * Every slot answered, the timeout fired, or io_uring cancels: whichever
+ * comes first hands the request to the submitter's task.
+ */
+static void xcall_uring_finish(struct xcall_req *req, u8 why)
 {
 	if (atomic_xchg(&req->finished, 1))
 		return;
-	if (xcall_must_defer())
+	req->why = why;
+	if (IS_ENABLED(CONFIG_PREEMPT_RT) && xcall_atomic())
 		xcall_defer(&req->finish_node, &xcall_to_finish);
 	else
 		xcall_uring_hand_over(req);
 }
 
-/* The work item of xcall_defer(): process context, sleeping locks allowed. */
-static void xcall_deferred(struct work_struct *work)
-{
-	struct xcall_req *req, *tmp;
-
-	llist_for_each_entry_safe(req, tmp, llist_del_all(&xcall_to_finish),
-				  finish_node)
-		xcall_uring_hand_over(req);
-	llist_for_each_entry_safe(req, tmp, llist_del_all(&xcall_to_free),
-				  free_node)
-		xcall_req_free(req);
-}
-
 static enum hrtimer_restart xcall_uring_timeout(struct hrtimer *t)
 {
-	xcall_uring_finish(container_of(t, struct xcall_req, timer));
+	xcall_uring_finish(container_of(t, struct xcall_req, timer),
+			   XW_TIMEOUT);
 	return HRTIMER_NORESTART;
 }
 
-static int xcall_uring_cmd(struct io_uring_cmd *ioucmd,
-			   unsigned int issue_flags)
+/* The checks and the submission; 0 queued, XCALL_WOULD_BLOCK, -errno. */
+static int xcall_uring_issue(struct io_uring_cmd *ioucmd,
+			     unsigned int issue_flags)
 {
+	struct xcall_file *xf = ioucmd->file->private_data;
 	struct xcall_uring_cmd uc;
+	struct xcall_call __user *ucall;
 	struct xcall_call c;
 	struct xcall_req *req;
 	unsigned int i;
@@ -849,30 +1154,32 @@ static int xcall_uring_cmd(struct io_uring_cmd *ioucmd,
 	for (i = 0; i < ARRAY_SIZE(uc.reserved); i++)
 		if (uc.reserved[i])
 			return -EINVAL;
-	if (copy_from_user(&c, u64_to_user_ptr(uc.call), sizeof(c)))
+	ucall = u64_to_user_ptr(uc.call);
+	if (copy_from_user(&c, ucall, sizeof(c)))
 		return -EFAULT;
-	ret = xcall_check_call(ioucmd->file, &c);
+	ret = xcall_check_call(xf, &c);
 	if (ret)
 		return ret;
-	req = xcall_req_new(&c);
+	req = xcall_req_new(xf, &c, (u64)(uintptr_t)&ucall->ncalled);
 	if (IS_ERR(req))
 		return PTR_ERR(req);
 
-	if (c.flags & XCALL_CALL_NOWAIT) {
+	if (req->nowait) {
 		ret = xcall_submit(req, issue_flags & IO_URING_F_NONBLOCK, 0);
 		if (!ret)
-			ret = req->nslots;
-		if (ret >= 0 && put_user(ret, &((struct xcall_call __user *)
-				u64_to_user_ptr(uc.call))->ncalled))
-			ret = -EFAULT;
+			ret = put_user(req->nslots, &ucall->ncalled) ?
+			      -EFAULT : req->nslots;
 		xcall_req_put(req);
-		return ret;
+		if (ret >= 0)
+			xcall_uring_done(ioucmd, ret, issue_flags);
+		return ret > 0 ? 0 : ret;
 	}
 
 	req->ioucmd = ioucmd;
 	req->ucall = uc.call;
 	*xcall_uring_pdu(ioucmd) = req;
-	xcall_hrtimer_setup(&req->timer, xcall_uring_timeout);
+	xcall_hrtimer_setup(&req->timer, xcall_uring_timeout,
+			    HRTIMER_MODE_REL_SOFT);
 	/*
 	 * Hold a pending count of our own: the completion (and with it the
 	 * task work that frees the request, perhaps on another CPU when this
@@ -883,17 +1190,64 @@ static int xcall_uring_cmd(struct io_uring_cmd *ioucmd,
 		xcall_req_put(req);
 		return ret;
 	}
+	xcall_uring_mark_cancelable(ioucmd, issue_flags);
 	hrtimer_start(&req->timer, ms_to_ktime(req->timeout_ms),
 		      HRTIMER_MODE_REL_SOFT);
 	if (atomic_dec_and_test(&req->pending))
-		xcall_uring_finish(req);
+		xcall_uring_finish(req, XW_DONE);
 	xcall_req_put(req);
+	return 0;
+}
+
+static int xcall_uring_cmd(struct io_uring_cmd *ioucmd,
+			   unsigned int issue_flags)
+{
+	int ret;
+
+	/* Ring or task exit (6.7 and later): answer now, not at the timeout. */
+	if (xcall_uring_cancel_call(issue_flags)) {
+		xcall_uring_finish(*xcall_uring_pdu(ioucmd), XW_CANCEL);
+		return 0;
+	}
+	ret = xcall_uring_issue(ioucmd, issue_flags);
+	if (ret == XCALL_WOULD_BLOCK)
+		return -EAGAIN;
+	if (ret < 0)
+		xcall_uring_done(ioucmd, ret, issue_flags);
 	return -EIOCBQUEUED;
+}
+
+/* ---------------------------------------------------------------------
+ * The device.
+ */
+
+static int xcall_open(struct inode *inode, struct file *file)
+{
+	struct xcall_file *xf;
+
+	xf = kzalloc(sizeof(*xf), GFP_KERNEL_ACCOUNT);
+	if (!xf)
+		return -ENOMEM;
+	refcount_set(&xf->ref, 1);
+	xf->admin = file_ns_capable(file, &init_user_ns, CAP_SYS_ADMIN);
+	xf->sees_all = xf->admin || perfmon_capable();
+	xf->uid = file->f_cred->uid;
+	xf->pid_ns = get_pid_ns(task_active_pid_ns(current));
+	file->private_data = xf;
+	return nonseekable_open(inode, file);
+}
+
+/* NOWAIT calls outlive the file: each holds its own reference. */
+static int xcall_release(struct inode *inode, struct file *file)
+{
+	xcall_file_put(file->private_data);
+	return 0;
 }
 
 static const struct file_operations xcall_fops = {
 	.owner		= THIS_MODULE,
-	.open		= nonseekable_open,
+	.open		= xcall_open,
+	.release	= xcall_release,
 	.unlocked_ioctl	= xcall_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.uring_cmd	= xcall_uring_cmd,
@@ -911,13 +1265,20 @@ static struct miscdevice xcall_misc = {
  */
 
 /*
- * On the dying CPU, before it stops taking calls. New calls cannot be queued
- * meanwhile (they hold cpus_read_lock); what is still queued fails. A csd
- * still in flight runs its handler on an empty queue, harmlessly.
+ * On the dying CPU, in task context, before it stops taking calls. New
+ * calls cannot be queued meanwhile (they hold cpus_read_lock); the rekick
+ * timer is stopped before it could migrate, and what is still queued
+ * fails. A csd still in flight runs its handler on an empty queue,
+ * harmlessly.
  */
 static int xcall_cpu_down(unsigned int cpu)
 {
-	xcall_drain(per_cpu_ptr(&xcall_pcpu, cpu), -ENXIO);
+	struct xcall_pcpu *pc = xcall_pc(cpu);
+
+	hrtimer_cancel(&pc->rekick);
+	local_irq_disable();
+	xcall_fail_all(pc, -ENXIO);
+	local_irq_enable();
 	return 0;
 }
 
@@ -931,10 +1292,12 @@ static int __init xcall_init(void)
 	int ret;
 
 	for_each_possible_cpu(cpu) {
-		struct xcall_pcpu *pc = per_cpu_ptr(&xcall_pcpu, cpu);
+		struct xcall_pcpu *pc = xcall_pc(cpu);
 
 		init_llist_head(&pc->queue);
 		INIT_CSD(&pc->csd, xcall_ipi, pc);
+		xcall_hrtimer_setup(&pc->rekick, xcall_rekick,
+				    HRTIMER_MODE_REL_PINNED_HARD);
 	}
 	ret = cpuhp_setup_state_nocalls(CPUHP_AP_ONLINE_DYN, "xcall:online",
 					NULL, xcall_cpu_down);
@@ -958,8 +1321,8 @@ static void __exit xcall_exit(void)
 	misc_deregister(&xcall_misc);
 	/*
 	 * NOWAIT requests may still be queued: let their handlers finish
-	 * (at most XCALL_SPIN_MAX_US each). Polled, so that the hot path
-	 * never has to wake anyone.
+	 * (XCALL_MAX_NOWAIT_PER_CPU calls a CPU at most). Polled, so that the
+	 * hot path never has to wake anyone.
 	 */
 	while (xcall_live_sum())
 		msleep(20);
@@ -972,8 +1335,10 @@ static void __exit xcall_exit(void)
 	 */
 	on_each_cpu(xcall_nop, NULL, 1);
 	on_each_cpu(xcall_nop, NULL, 1);
-	for_each_possible_cpu(cpu)
+	for_each_possible_cpu(cpu) {
+		hrtimer_cancel(&xcall_pc(cpu)->rekick);
 		kfree(per_cpu(xcall_spare, cpu));
+	}
 	cpuhp_remove_state_nocalls(xcall_hp_state);
 }
 

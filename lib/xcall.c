@@ -170,6 +170,8 @@ static int check_req(const struct xcall_req *req, enum xcall_backend b)
 		return -EINVAL;
 	if (req->flags & ~XCALL_CALL_FLAGS)
 		return -EINVAL;
+	if ((req->flags & XCALL_CALL_NOWAIT) && !XCALL_FN_NOWAIT_OK(req->fn))
+		return -EINVAL;
 	for (i = 0; i < req->nargs; i++)
 		if (req->args[i] < fi->args[i].min ||
 		    req->args[i] > fi->args[i].max)

@@ -56,12 +56,17 @@ enum xcall_fn {
 #define XCALL_DEFAULT_TIMEOUT_MS 1000	/* timeout_ms == 0 means this */
 #define XCALL_MAX_TIMEOUT_MS	60000
 #define XCALL_MAX_CPUSET_BYTES	1024	/* 8192 CPUs */
+/* NOWAIT calls not run yet: requests of one open file, calls to one CPU. */
+#define XCALL_MAX_NOWAIT_PER_FILE 64
+#define XCALL_MAX_NOWAIT_PER_CPU 256
 
 /* What the target CPU was doing when the call arrived (xcall_result.ctx). */
 #define XCALL_CTX_NONE		0	/* not known (threads backend) */
 #define XCALL_CTX_IDLE		1	/* the idle task */
 #define XCALL_CTX_USER		2	/* a task in user mode: pid, comm */
 #define XCALL_CTX_KERNEL	3	/* a task in kernel mode: pid, comm */
+#define XCALL_CTX_OTHER		4	/* a task the caller may not see:
+					   pid 0, comm "-" */
 
 /*
  * One result record per target CPU, 128 bytes.
@@ -69,6 +74,9 @@ enum xcall_fn {
  * Common to every function: cpu, error, fn, node, mono_ns, cycles.
  * Function-specific:
  *   probe  hwid (x86 APIC id, arm64 MPIDR, ppc PIR); ctx, pid, comm
+ *          (the task is told only to a caller who may see it: the same
+ *          uid, or an opener with CAP_SYS_ADMIN or CAP_PERFMON; pid in the
+ *          opener's pid namespace; otherwise ctx XCALL_CTX_OTHER)
  *   clock  cycles, mono_ns (nothing more)
  *   ident  x86: val[0..3] = eax, ebx, ecx, edx; val[4] = leaf, val[5] = subleaf
  *          arm64: val[0] = MIDR_EL1, val[1] = REVIDR_EL1, val[2] = MPIDR_EL1
@@ -106,12 +114,21 @@ struct xcall_info {
 	__u64 fn_mask;		/* bit n: function id n is implemented */
 	__u32 spin_max_us;	/* XCALL_SPIN_MAX_US */
 	__u32 default_timeout_ms;
-	__u64 reserved[4];
+	__u64 calls_run;	/* functions run since the module was loaded */
+	__u32 nowait_per_file;	/* XCALL_MAX_NOWAIT_PER_FILE */
+	__u32 nowait_per_cpu;	/* XCALL_MAX_NOWAIT_PER_CPU */
+	__u64 reserved[2];
 };
 
 /* xcall_call.flags */
 #define XCALL_CALL_NOWAIT	(1U << 0)	/* queue, do not wait; no results */
 #define XCALL_CALL_FLAGS	(XCALL_CALL_NOWAIT)
+
+/*
+ * May @fn be called NOWAIT? Not spin: at most one spin is queued or running
+ * per CPU, and its caller waits for it (EINVAL on every backend).
+ */
+#define XCALL_FN_NOWAIT_OK(fn)	((fn) != XCALL_FN_SPIN)
 
 /*
  * XCALL_IOC_CALL: run @fn on every CPU set in the bitmap at @cpuset.
@@ -124,11 +141,13 @@ struct xcall_info {
  * set to the number of CPUs called. Each record has its own @error: the
  * ioctl itself fails only when the request as a whole is refused.
  *
- * Errors of the request as a whole (nothing is queued):
- *   EFAULT       a pointer is bad
+ * Errors of the request as a whole (nothing is queued, and the caller's
+ * memory is not written):
+ *   EFAULT       a pointer is bad (the results and @ncalled must be
+ *                writable: they are checked before anything is queued)
  *   EMSGSIZE     @size, @cpuset_size or @nresults does not fit
- *   EINVAL       a reserved field is not zero, an unknown flag, or @nargs
- *                outside the function's range
+ *   EINVAL       a reserved field is not zero, an unknown flag, @nargs
+ *                outside the function's range, or spin with NOWAIT
  *   EBADRQC      @fn is not a function id
  *   EOPNOTSUPP   @fn is known but not implemented here (arch, backend)
  *   EDESTADDRREQ the CPU set is empty
@@ -136,7 +155,14 @@ struct xcall_info {
  *   ENXIO        a CPU in the set is offline
  *   ERANGE       an argument is out of range (spin over XCALL_SPIN_MAX_US,
  *                @timeout_ms over XCALL_MAX_TIMEOUT_MS)
- *   EPERM        @fn needs CAP_SYS_ADMIN and the opener did not have it
+ *   EPERM        @fn needs CAP_SYS_ADMIN and the opener did not have it,
+ *                or a CPU in the set is isolated (isolcpus=, nohz_full=)
+ *                and the opener has no CAP_SYS_ADMIN
+ *   EBUSY        spin: a spin is already queued or running on a CPU of
+ *                the set (at most one per CPU, whoever asks)
+ *   EAGAIN       NOWAIT: XCALL_MAX_NOWAIT_PER_FILE requests of this open
+ *                file, or XCALL_MAX_NOWAIT_PER_CPU calls to a CPU of the
+ *                set, have not run yet; try again later
  * Per-CPU errors (in xcall_result.error):
  *   ETIMEDOUT    the CPU did not answer within the timeout
  *   ENXIO        the CPU went offline before it ran the call

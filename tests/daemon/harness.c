@@ -199,22 +199,28 @@ int xt_connect(const char *path)
 	return fd;
 }
 
+int xt_send_req(int fd, uint64_t id, const struct xcall_req *req, int cpu)
+{
+	uint8_t buf[XCALL_WIRE_MAX_REQ], set[8] = { 0 };
+	int len;
+
+	set[cpu / 8] = 1U << (cpu % 8);
+	len = __xcall_wire_enc_call(buf, sizeof(buf), id, req, set, 8);
+	if (len < 0)
+		return len;
+	return send(fd, buf, len, MSG_NOSIGNAL) == len ? 0 : -errno;
+}
+
 int xt_send_call(int fd, uint64_t id, unsigned int fn, unsigned int nargs,
 		 const uint64_t *args, int cpu, unsigned int timeout_ms)
 {
 	struct xcall_req req = { .fn = fn, .nargs = nargs,
 				 .timeout_ms = timeout_ms };
-	uint8_t buf[XCALL_WIRE_MAX_REQ], set[8] = { 0 };
 	unsigned int i;
-	int len;
 
 	for (i = 0; i < nargs; i++)
 		req.args[i] = args[i];
-	set[cpu / 8] = 1U << (cpu % 8);
-	len = __xcall_wire_enc_call(buf, sizeof(buf), id, &req, set, 8);
-	if (len < 0)
-		return len;
-	return send(fd, buf, len, MSG_NOSIGNAL) == len ? 0 : -errno;
+	return xt_send_req(fd, id, &req, cpu);
 }
 
 int xt_recv(int fd, void *buf, int timeout_ms)

@@ -50,6 +50,8 @@ int xt_connect(const char *path);
 /* Send a CALL of @fn on the one CPU @cpu. */
 int xt_send_call(int fd, uint64_t id, unsigned int fn, unsigned int nargs,
 		 const uint64_t *args, int cpu, unsigned int timeout_ms);
+/* The same with a whole request (flags and all), unchecked by libxcall. */
+int xt_send_req(int fd, uint64_t id, const struct xcall_req *req, int cpu);
 /* Receive one frame into @buf (XCALL_WIRE_MAX_FRAME); length or -errno. */
 int xt_recv(int fd, void *buf, int timeout_ms);
 /* Daemon status through @path. */

@@ -211,6 +211,27 @@ START_TEST(test_timeout)
 }
 END_TEST
 
+/* The daemon refuses spin NOWAIT itself, as the module and libxcall do. */
+START_TEST(test_spin_nowait)
+{
+	uint8_t buf[XCALL_WIRE_MAX_FRAME];
+	struct xcall_req req = { .fn = XCALL_FN_SPIN, .nargs = 1,
+				 .args = { 10 }, .flags = XCALL_CALL_NOWAIT };
+	struct xcall_wire_callrep rep;
+	uint64_t id;
+	int fd = xt_connect(T.sock), len;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(xt_send_req(fd, 9, &req, 0), 0);
+	len = xt_recv(fd, buf, 10000);
+	ck_assert_int_gt(len, 0);
+	ck_assert_int_eq(__xcall_wire_dec_reply(buf, len, &id, &rep), 0);
+	ck_assert_uint_eq(id, 9);
+	ck_assert_int_eq(rep.error, -EINVAL);
+	close(fd);
+}
+END_TEST
+
 /* ---- 64 clients x 10 k pipelined calls ---------------------------------- */
 
 #define NCLIENTS	64
@@ -834,6 +855,7 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, test_auto_prefers_daemon);
 	tcase_add_test(tc, test_status);
 	tcase_add_test(tc, test_timeout);
+	tcase_add_test(tc, test_spin_nowait);
 	tcase_add_test(tc, test_cli_status);
 	suite_add_tcase(s, tc);
 

@@ -169,6 +169,14 @@ START_TEST(test_bad_flags)
 
 	ck_assert_int_eq(xcall_cpulist_parse("0", set, SETSIZE), 0);
 	ck_assert_int_eq(xcall_run(x, &req, set, SETSIZE, res, 1), -EINVAL);
+	/* spin is never NOWAIT, on any backend: its caller waits for it. */
+	req.fn = XCALL_FN_SPIN;
+	req.nargs = 1;
+	req.args[0] = 1;
+	req.flags = XCALL_CALL_NOWAIT;
+	ck_assert_int_eq(xcall_run(x, &req, set, SETSIZE, NULL, 0), -EINVAL);
+	req.flags = 0;
+	ck_assert_int_eq(xcall_run(x, &req, set, SETSIZE, res, 1), 1);
 }
 END_TEST
 

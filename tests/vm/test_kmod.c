@@ -24,7 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -199,8 +201,9 @@ START_TEST(test_info)
 	ck_assert_uint_eq(info.fn_mask, (1ULL << XCALL_FN_COUNT) - 1);
 	ck_assert_uint_eq(info.spin_max_us, XCALL_SPIN_MAX_US);
 	ck_assert_uint_eq(info.default_timeout_ms, XCALL_DEFAULT_TIMEOUT_MS);
-	ck_assert(!info.reserved[0] && !info.reserved[1] &&
-		  !info.reserved[2] && !info.reserved[3]);
+	ck_assert_uint_eq(info.nowait_per_file, XCALL_MAX_NOWAIT_PER_FILE);
+	ck_assert_uint_eq(info.nowait_per_cpu, XCALL_MAX_NOWAIT_PER_CPU);
+	ck_assert(!info.reserved[0] && !info.reserved[1]);
 
 	info.size = sizeof(info) - 8;
 	ck_assert_int_eq(ioctl(fd, XCALL_IOC_INFO, &info), -1);
@@ -705,6 +708,13 @@ static void e_ident_3(struct xcall_call *c)
 	c->fn = XCALL_FN_IDENT;
 	c->nargs = 3;
 }
+static void e_spin_nowait(struct xcall_call *c)
+{
+	c->fn = XCALL_FN_SPIN;
+	c->nargs = 1;
+	c->args[0] = 1;
+	c->flags = XCALL_CALL_NOWAIT;
+}
 static void e_spin_big(struct xcall_call *c)
 {
 	c->fn = XCALL_FN_SPIN;
@@ -775,6 +785,7 @@ static const struct bad bad_table[] = {
 	{ "unused arg set",	EINVAL,		e_arg_unused },
 	{ "spin without arg",	EINVAL,		e_spin_noarg },
 	{ "ident 3 args",	EINVAL,		e_ident_3 },
+	{ "spin NOWAIT",	EINVAL,		e_spin_nowait },
 	{ "spin over cap",	ERANGE,		e_spin_big },
 	{ "ident leaf > u32",	ERANGE,		e_ident_big },
 	{ "timeout over max",	ERANGE,		e_timeout },
@@ -907,26 +918,362 @@ END_TEST
  * late answer lands in a request that is still alive.
  */
 
+/* Functions the module has run since it was loaded. */
+static uint64_t calls_run(void)
+{
+	struct xcall_info info = { .size = sizeof(info) };
+
+	ck_assert_int_eq(ioctl(fd, XCALL_IOC_INFO, &info), 0);
+	return info.calls_run;
+}
+
 /*
- * Keep @cpu busy for about a second: ten spins of 100 ms queued on it. A
- * call queued behind them with a 1 ms timeout cannot be answered in time
- * unless this guest's own vCPU stalls for the whole second.
+ * Hold a CPU: a thread spins there XCALL_SPIN_MAX_US at a time, each
+ * spin waited for, until hold_stop(). At most one spin is queued or
+ * running per CPU, so a second one is refused with EBUSY exactly while a
+ * spin holds the CPU: hold_start() returns once it sees that, and what is
+ * queued to the CPU from then on waits behind the spin.
  */
-static void make_busy(int cpu)
+struct hold {
+	pthread_t th;
+	int f, cpu, err;
+	atomic_bool stop;
+	long spins;
+};
+
+static void *hold_fn(void *arg)
+{
+	struct hold *b = arg;
+	struct xcall_result r;
+	int ret;
+
+	while (!atomic_load(&b->stop)) {
+		ret = call1(b->f, XCALL_FN_SPIN, b->cpu, 1, XCALL_SPIN_MAX_US,
+			    0, 5000, &r);
+		if (!ret)
+			b->spins++;
+		else if (ret != -EBUSY)	/* our own probe held the CPU */
+			b->err = ret;
+	}
+	return NULL;
+}
+
+/* 0 once a spin of the thread holds @cpu; -errno (no Check: forks use it). */
+static int hold_start(struct hold *b, int f, int cpu)
+{
+	struct xcall_result r;
+	int ret;
+
+	memset(b, 0, sizeof(*b));
+	b->f = f;
+	b->cpu = cpu;
+	if (pthread_create(&b->th, NULL, hold_fn, b))
+		return -EAGAIN;
+	while ((ret = call1(f, XCALL_FN_SPIN, cpu, 1, 1, 0, 5000, &r)) == 0)
+		;
+	return ret == -EBUSY ? 0 : ret;
+}
+
+static int hold_stop(struct hold *b)
+{
+	atomic_store(&b->stop, true);
+	pthread_join(b->th, NULL);
+	return b->err;
+}
+
+/* ------------------------------------------------------------------
+ * Bounds: one spin per CPU, NOWAIT calls outstanding per file and per CPU,
+ * and a refused call neither runs nor writes.
+ */
+
+START_TEST(test_spin_one_per_cpu)
+{
+	uint64_t bits[1] = { 1ULL << cpus[0] | 1ULL << cpus[1] };
+	struct xcall_result r, res[2];
+	struct xcall_call c;
+	struct hold h;
+	int f2;
+
+	ck_assert_int_ge(ncpus, 3);
+	pin(cpus[2]);
+	ck_assert_int_eq(hold_start(&h, fd, cpus[1]), 0);
+	/* Another spin there is refused at once, whoever asks. */
+	ck_assert_int_eq(call1(fd, XCALL_FN_SPIN, cpus[1], 1, 10, 0, 0, &r),
+			 -EBUSY);
+	f2 = open(DEV, O_RDWR | O_CLOEXEC);
+	ck_assert_int_ge(f2, 0);
+	ck_assert_int_eq(call1(f2, XCALL_FN_SPIN, cpus[1], 1, 10, 0, 0, &r),
+			 -EBUSY);
+	/* A set that holds it is refused whole; cpus[0] stays free. */
+	c = mkcall(XCALL_FN_SPIN, bits, 1, res, 2);
+	c.nargs = 1;
+	c.args[0] = 10;
+	c.ncalled = 777;
+	ck_assert_int_eq(do_call(f2, &c), -EBUSY);
+	ck_assert_uint_eq(c.ncalled, 777);
+	ck_assert_int_eq(call1(f2, XCALL_FN_SPIN, cpus[0], 1, 10, 0, 0, &r), 0);
+	/* Other functions still get there, behind the spin. */
+	ck_assert_int_eq(call1(f2, XCALL_FN_PING, cpus[1], 0, 0, 0, 5000, &r),
+			 0);
+	close(f2);
+	ck_assert_int_eq(hold_stop(&h), 0);
+	ck_assert_int_gt(h.spins, 0);
+	/* Free again once the spin is over. */
+	ck_assert_int_eq(call1(fd, XCALL_FN_SPIN, cpus[1], 1, 10, 0, 0, &r), 0);
+}
+END_TEST
+
+/* NOWAIT pings to @cpu through @f until @max or a refusal: how many went. */
+static int nowait_fill(int f, int cpu, int max, int *err)
 {
 	uint64_t bits[1] = { 1ULL << cpu };
-	struct xcall_call c;
-	int k;
+	int n;
 
-	for (k = 0; k < 10; k++) {
-		c = mkcall(XCALL_FN_SPIN, bits, 1, NULL, 0);
-		c.nargs = 1;
-		c.args[0] = XCALL_SPIN_MAX_US;
+	*err = 0;
+	for (n = 0; n < max; n++) {
+		struct xcall_call c = mkcall(XCALL_FN_PING, bits, 1, NULL, 0);
+
 		c.flags = XCALL_CALL_NOWAIT;
-		ck_assert_int_eq(do_call(fd, &c), 0);
-		ck_assert_uint_eq(c.ncalled, 1);
+		*err = do_call(f, &c);
+		if (*err)
+			break;
 	}
+	return n;
 }
+
+/*
+ * While a spin holds cpus[1], nothing queued there runs: one file gets
+ * XCALL_MAX_NOWAIT_PER_FILE calls in, then EAGAIN; files together get
+ * XCALL_MAX_NOWAIT_PER_CPU in, then a file with none outstanding gets
+ * EAGAIN, which another CPU does not. A spin lasts 100 ms: should one end
+ * before the files are full, its queue drains and the round starts over.
+ */
+START_TEST(test_nowait_bounds)
+{
+	enum { NF = XCALL_MAX_NOWAIT_PER_CPU / XCALL_MAX_NOWAIT_PER_FILE + 1 };
+	bool file_bound = false, cpu_bound = false;
+	int f[NF], i, n, err, round, total;
+	struct hold h;
+
+	ck_assert_int_ge(ncpus, 3);
+	pin(cpus[0]);
+	for (i = 0; i < NF; i++) {
+		f[i] = open(DEV, O_RDWR | O_CLOEXEC);
+		ck_assert_int_ge(f[i], 0);
+	}
+	for (round = 0; round < 20 && !(file_bound && cpu_bound); round++) {
+		ck_assert_int_eq(hold_start(&h, fd, cpus[1]), 0);
+		n = nowait_fill(f[0], cpus[1], XCALL_MAX_NOWAIT_PER_FILE + 1,
+				&err);
+		ck_assert(!err || err == -EAGAIN);
+		if (n == XCALL_MAX_NOWAIT_PER_FILE && err == -EAGAIN)
+			file_bound = true;
+		total = n;
+		for (i = 1; i < NF - 1; i++) {
+			total += nowait_fill(f[i], cpus[1],
+					     XCALL_MAX_NOWAIT_PER_FILE, &err);
+			ck_assert(!err || err == -EAGAIN);
+		}
+		n = nowait_fill(f[NF - 1], cpus[1], 1, &err);
+		ck_assert(!err || err == -EAGAIN);
+		if (total == XCALL_MAX_NOWAIT_PER_CPU && n == 0 &&
+		    err == -EAGAIN) {
+			cpu_bound = true;
+			/* The bound is that CPU's alone. */
+			ck_assert_int_eq(nowait_fill(f[NF - 1], cpus[2], 1,
+						     &err), 1);
+		}
+		ck_assert_int_eq(hold_stop(&h), 0);
+	}
+	printf("nowait bounds: per file and per CPU seen after %d rounds\n",
+	       round);
+	ck_assert_msg(file_bound, "no EAGAIN at %d NOWAIT calls of a file",
+		      XCALL_MAX_NOWAIT_PER_FILE);
+	ck_assert_msg(cpu_bound, "no EAGAIN at %d NOWAIT calls to a CPU",
+		      XCALL_MAX_NOWAIT_PER_CPU);
+	for (i = 0; i < NF; i++)
+		close(f[i]);
+}
+END_TEST
+
+/*
+ * The call in a read-only page (NOWAIT, so @ncalled is the only output),
+ * then the results: EFAULT before anything is queued, nothing run, nothing
+ * written. The same call with writable memory runs once.
+ */
+START_TEST(test_readonly)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	uint64_t bits[1] = { 1ULL << cpus[0] }, before;
+	struct xcall_result *res;
+	struct xcall_call *c;
+	char *m;
+
+	m = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert(m != MAP_FAILED);
+	c = (struct xcall_call *)m;
+	res = (struct xcall_result *)(m + pg);
+	*c = mkcall(XCALL_FN_PING, bits, 1, res, 1);
+	c->flags = XCALL_CALL_NOWAIT;
+	ck_assert_int_eq(mprotect(m, pg, PROT_READ), 0);
+	before = calls_run();
+	ck_assert_int_eq(do_call(fd, c), -EFAULT);
+	ck_assert_uint_eq(calls_run(), before);
+
+	ck_assert_int_eq(mprotect(m, pg, PROT_READ | PROT_WRITE), 0);
+	c->flags = 0;
+	memset(res, 0xee, sizeof(*res));
+	ck_assert_int_eq(mprotect(m + pg, pg, PROT_READ), 0);
+	ck_assert_int_eq(do_call(fd, c), -EFAULT);
+	ck_assert_uint_eq(c->ncalled, 0);
+	ck_assert_uint_eq(calls_run(), before);
+	ck_assert_uint_eq(res->cpu, 0xeeeeeeee);
+
+	ck_assert_int_eq(mprotect(m + pg, pg, PROT_READ | PROT_WRITE), 0);
+	ck_assert_int_eq(do_call(fd, c), 0);
+	ck_assert_uint_eq(c->ncalled, 1);
+	ck_assert_uint_eq(calls_run(), before + 1);
+	munmap(m, 2 * pg);
+}
+END_TEST
+
+/* ------------------------------------------------------------------
+ * What a call tells of the task it interrupted: only what its opener may
+ * see, with pids in the opener's pid namespace.
+ */
+
+/* In a child: become uid/gid 65534 without capabilities, open the device. */
+static int open_as_nobody(void)
+{
+	int f;
+
+	if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+	    setresuid(65534, 65534, 65534))
+		return -errno;
+	f = open(DEV, O_RDWR);
+	return f < 0 ? -errno : f;
+}
+
+/*
+ * Root's task on cpus[1] is "other" (pid 0, comm "-") to uid 65534, never
+ * named; that user's own task on cpus[2] is named, with its pid; root sees
+ * its task. Exit codes of the child say which step failed.
+ */
+START_TEST(test_ctx_other_user)
+{
+	struct xcall_result r;
+	struct busy b;
+	int status, k, seen = 0;
+	pid_t pid;
+
+	ck_assert_int_ge(ncpus, 3);
+	ck_assert_int_eq(chmod(DEV, 0666), 0);
+	busy_start(&b, cpus[1], false);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (!pid) {
+		int f, other = 0, own = 0;
+		struct busy mine;
+
+		pin(cpus[0]);
+		f = open_as_nobody();
+		if (f < 0)
+			_exit(2);
+		for (k = 0; k < 200; k++) {
+			if (call1(f, XCALL_FN_PROBE, cpus[1], 0, 0, 0, 0, &r))
+				_exit(3);
+			if (r.ctx == XCALL_CTX_USER || r.ctx == XCALL_CTX_KERNEL)
+				_exit(4);	/* root's task named */
+			if (r.ctx == XCALL_CTX_OTHER) {
+				if (r.pid || strcmp(r.comm, "-"))
+					_exit(5);
+				other++;
+			}
+		}
+		busy_start(&mine, cpus[2], false);
+		for (k = 0; k < 200 && !own; k++) {
+			if (call1(f, XCALL_FN_PROBE, cpus[2], 0, 0, 0, 0, &r))
+				_exit(6);
+			own = r.ctx == XCALL_CTX_USER &&
+			      r.pid == (uint32_t)mine.tid;
+		}
+		busy_stop(&mine);
+		_exit(!other ? 7 : !own ? 8 : 0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_int_eq(chmod(DEV, 0600), 0);
+	for (k = 0; k < 200 && !seen; k++) {
+		ck_assert_int_eq(call1(fd, XCALL_FN_PROBE, cpus[1], 0, 0, 0, 0,
+				       &r), 0);
+		seen = r.ctx == XCALL_CTX_USER && r.pid == (uint32_t)b.tid;
+	}
+	busy_stop(&b);
+	ck_assert(WIFEXITED(status));
+	ck_assert_msg(WEXITSTATUS(status) == 0, "uid 65534 child: step %d",
+		      WEXITSTATUS(status));
+	ck_assert_msg(seen, "root never saw its own task on cpu %d", cpus[1]);
+}
+END_TEST
+
+/*
+ * pid 1 of a new user and pid namespace (still uid 0 outside, so the
+ * device opens; no capability in the initial namespace): a call to its own
+ * CPU interrupts itself, told as pid 1, not its global pid; root's task
+ * outside the namespace is "other", although it has the same uid.
+ */
+START_TEST(test_ctx_pidns)
+{
+	struct busy b;
+	int status;
+	pid_t pid;
+
+	ck_assert_int_ge(ncpus, 2);
+	busy_start(&b, cpus[1], false);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (!pid) {
+		pid_t in;
+
+		if (unshare(CLONE_NEWUSER | CLONE_NEWPID))
+			_exit(2);
+		in = fork();
+		if (in < 0)
+			_exit(3);
+		if (!in) {
+			struct xcall_result r;
+			int f, k, other = 0;
+
+			pin(cpus[0]);
+			f = open(DEV, O_RDWR);
+			if (f < 0 || getpid() != 1)
+				_exit(4);
+			if (call1(f, XCALL_FN_PROBE, cpus[0], 0, 0, 0, 0, &r))
+				_exit(5);
+			if (r.ctx != XCALL_CTX_KERNEL || r.pid != 1)
+				_exit(6);
+			for (k = 0; k < 200; k++) {
+				if (call1(f, XCALL_FN_PROBE, cpus[1], 0, 0, 0,
+					  0, &r))
+					_exit(7);
+				if (r.ctx == XCALL_CTX_USER ||
+				    r.ctx == XCALL_CTX_KERNEL)
+					_exit(8);
+				other += r.ctx == XCALL_CTX_OTHER;
+			}
+			_exit(other ? 0 : 9);
+		}
+		if (waitpid(in, &status, 0) != in || !WIFEXITED(status))
+			_exit(10);
+		_exit(WEXITSTATUS(status));
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	busy_stop(&b);
+	ck_assert(WIFEXITED(status));
+	ck_assert_msg(WEXITSTATUS(status) == 0, "namespace child: step %d",
+		      WEXITSTATUS(status));
+}
+END_TEST
 
 START_TEST(test_timeout)
 {
@@ -938,7 +1285,9 @@ START_TEST(test_timeout)
 	ck_assert_int_ge(ncpus, 2);
 	pin(cpus[0]);
 	for (i = 0; i < 2; i++) {
-		make_busy(busy);
+		struct hold b;
+
+		ck_assert_int_eq(hold_start(&b, fd, busy), 0);
 
 		/* Queued behind the spin: times out, the others answer. */
 		bits[0] = 1ULL << busy | 1ULL << cpus[0];
@@ -951,6 +1300,7 @@ START_TEST(test_timeout)
 		ck_assert_int_eq(res[1].cpu, busy);
 		ck_assert_int_eq(res[1].error, -ETIMEDOUT);
 		ck_assert_uint_eq(res[1].fn, XCALL_FN_PING);
+		ck_assert_int_eq(hold_stop(&b), 0);
 	}
 	/* The CPU answers again once the spins are over. */
 	ck_assert_int_eq(call1(fd, XCALL_FN_PING, busy, 0, 0, 0, 5000, &r), 0);
@@ -1178,24 +1528,92 @@ START_TEST(test_uring_bad)
 }
 END_TEST
 
+/*
+ * Every command gets exactly one CQE with its result, issued inline or
+ * from io-wq (IOSQE_ASYNC), NOWAIT or waited, and a NOP linked after a
+ * call that succeeded runs (6.1 used to fail it with -ECANCELED).
+ */
+START_TEST(test_uring_async)
+{
+	enum { N = 7 };
+	struct io_uring ring;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	struct __kernel_timespec ts = { .tv_sec = 10 };
+	struct xcall_call c[4];
+	struct xcall_result res[4][MAXCPU];
+	uint64_t bits[1] = { 0 };
+	int cqres[N], seen[N] = { 0 }, i;
+
+	for (i = 0; i < ncpus; i++)
+		bits[0] |= 1ULL << cpus[i];
+	ck_assert_int_eq(io_uring_queue_init(16, &ring, IORING_SETUP_SQE128),
+			 0);
+	c[0] = mkcall(XCALL_FN_PING, bits, 1, NULL, 0);
+	c[0].flags = XCALL_CALL_NOWAIT;
+	c[1] = mkcall(XCALL_FN_PROBE, bits, 1, res[1], MAXCPU);
+	c[2] = mkcall(XCALL_FN_PING, bits, 1, res[2], MAXCPU);
+	c[3] = mkcall(XCALL_FN_COUNT, bits, 1, res[3], MAXCPU);
+	for (i = 0; i < 3; i++) {
+		sqe = io_uring_get_sqe(&ring);
+		prep_cmd(sqe, fd, &c[i], 2 * i);
+		sqe->flags |= IOSQE_IO_LINK | (i < 2 ? IOSQE_ASYNC : 0);
+		sqe = io_uring_get_sqe(&ring);
+		ck_assert(sqe);
+		io_uring_prep_nop(sqe);
+		sqe->user_data = 2 * i + 1;
+	}
+	sqe = io_uring_get_sqe(&ring);
+	prep_cmd(sqe, fd, &c[3], 6);
+	sqe->flags |= IOSQE_ASYNC;
+	ck_assert_int_eq(io_uring_submit(&ring), N);
+	for (i = 0; i < N; i++) {
+		ck_assert_int_eq(io_uring_wait_cqe_timeout(&ring, &cqe, &ts), 0);
+		ck_assert_uint_lt(cqe->user_data, N);
+		cqres[cqe->user_data] = cqe->res;
+		seen[cqe->user_data]++;
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	/* One each, and no more. */
+	for (i = 0; i < N; i++)
+		ck_assert_int_eq(seen[i], 1);
+	ck_assert_int_eq(io_uring_peek_cqe(&ring, &cqe), -EAGAIN);
+	ck_assert_int_eq(cqres[0], ncpus);
+	ck_assert_uint_eq(c[0].ncalled, ncpus);
+	ck_assert_int_eq(cqres[2], ncpus);
+	ck_assert_int_eq(cqres[4], ncpus);
+	for (i = 0; i < ncpus; i++) {
+		check_common(&res[1][i], XCALL_FN_PROBE, cpus[i]);
+		check_common(&res[2][i], XCALL_FN_PING, cpus[i]);
+	}
+	ck_assert_int_eq(cqres[1], 0);
+	ck_assert_int_eq(cqres[3], 0);
+	ck_assert_int_eq(cqres[5], 0);
+	ck_assert_int_eq(cqres[6], -EBADRQC);
+	io_uring_queue_exit(&ring);
+}
+END_TEST
+
 /* The timeout on the io_uring path: completes with ETIMEDOUT records. */
 START_TEST(test_uring_timeout)
 {
 	struct io_uring ring;
 	struct xcall_call c;
 	struct xcall_result res[2];
+	struct hold b;
 	uint64_t bits[1];
 	int cqres[1], busy = cpus[1];
 
 	ck_assert_int_ge(ncpus, 2);
 	pin(cpus[0]);
 	ck_assert_int_eq(io_uring_queue_init(8, &ring, IORING_SETUP_SQE128), 0);
-	make_busy(busy);
+	ck_assert_int_eq(hold_start(&b, fd, busy), 0);
 	bits[0] = 1ULL << busy | 1ULL << cpus[0];
 	c = mkcall(XCALL_FN_PING, bits, 1, res, 2);
 	c.timeout_ms = 1;
 	prep_cmd(io_uring_get_sqe(&ring), fd, &c, 0);
 	uring_run(&ring, 1, cqres);
+	ck_assert_int_eq(hold_stop(&b), 0);
 	ck_assert_int_eq(cqres[0], 2);
 	ck_assert_int_eq(res[0].error, 0);
 	ck_assert_int_eq(res[1].cpu, busy);
@@ -1250,10 +1668,12 @@ START_TEST(test_uring_exit_in_flight)
 			/* A file of its own: only the rings keep it open. */
 			int cfd = open(DEV, O_RDWR);
 
+			struct hold b;
+
 			if (cfd < 0 ||
-			    io_uring_queue_init(8, &ring, IORING_SETUP_SQE128))
+			    io_uring_queue_init(8, &ring, IORING_SETUP_SQE128) ||
+			    hold_start(&b, cfd, busy))
 				_exit(2);
-			make_busy(busy);
 			bits[0] = 1ULL << busy | 1ULL << cpus[0];
 			c[0] = mkcall(XCALL_FN_PING, bits, 1, res[0], 2);
 			c[0].timeout_ms = 20;
@@ -1303,12 +1723,35 @@ START_TEST(test_rmmod)
 		      strerror(errno));
 	ck_assert_int_eq(access(DEV, F_OK), 0);
 	/*
-	 * Work still queued when the last file closes: unloading waits for
-	 * it (about a second) instead of pulling the code from under it.
+	 * Work still queued when the last file closes: a child queues NOWAIT
+	 * calls behind a spin and exits, its spin's waiter killed. Unloading
+	 * waits for that work instead of pulling the code from under it.
 	 */
 	if (ncpus >= 2) {
-		pin(cpus[0]);
-		make_busy(cpus[1]);
+		pid_t pid = fork();
+		int status;
+
+		ck_assert_int_ge(pid, 0);
+		if (!pid) {
+			struct hold b;
+			int cfd = open(DEV, O_RDWR), k;
+
+			pin(cpus[0]);
+			if (cfd < 0 || hold_start(&b, cfd, cpus[1]))
+				_exit(2);
+			for (k = 0; k < 32; k++) {
+				uint64_t bits[1] = { 1ULL << cpus[1] };
+				struct xcall_call c = mkcall(XCALL_FN_PING,
+							     bits, 1, NULL, 0);
+
+				c.flags = XCALL_CALL_NOWAIT;
+				if (do_call(cfd, &c))
+					_exit(3);
+			}
+			_exit(0);
+		}
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
 	close(fd);
 	fd = -1;
@@ -1371,6 +1814,21 @@ static Suite *kmod_suite(void)
 	tcase_add_test(tc, test_priv_dropped_after_open);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("bounds");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_spin_one_per_cpu);
+	tcase_add_test(tc, test_nowait_bounds);
+	tcase_add_test(tc, test_readonly);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("privacy");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_ctx_other_user);
+	tcase_add_test(tc, test_ctx_pidns);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("timeout");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
@@ -1388,6 +1846,7 @@ static Suite *kmod_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_uring);
 	tcase_add_test(tc, test_uring_bad);
+	tcase_add_test(tc, test_uring_async);
 	tcase_add_test(tc, test_uring_timeout);
 	tcase_add_test(tc, test_uring_exit_in_flight);
 	suite_add_tcase(s, tc);
