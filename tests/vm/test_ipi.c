@@ -9,8 +9,14 @@
  *
  * The target runs a busy thread of ours during the module's calls: an idle
  * CPU that polls its flags (ppc64 snooze, x86 poll idle) is woken without
- * an IPI, and a running task must be interrupted. Prints one line per
- * backend that the host shows in its table (scripts/vm/check.sh).
+ * an IPI, and a running task must be interrupted.
+ *
+ * The counter also counts what the rest of the kernel sends that CPU (a
+ * remote wake-up of a kernel thread there is one: seen as +257 for 256
+ * calls on PREEMPT_RT). Such noise only adds, so each backend is measured
+ * ROUNDS times and judged by its smallest rise: a module that raised no
+ * IPI, or more than one a call, fails every round, noise or not. Prints
+ * one line that the host shows in its table (scripts/vm/check.sh).
  *
  * XCALL_TEST_IPI_BACKEND=threads sends the "module" calls through the
  * threads backend instead: scripts/vm/selftest.sh uses it to see this test
@@ -29,6 +35,7 @@
 #include "libxcall.h"
 
 #define NCALLS		256
+#define ROUNDS		3
 #define MAXCPU		64
 
 static const char *row_name;
@@ -134,6 +141,8 @@ static long kmod_rise(int target)
 
 	if (over && xcall_backend_parse(over, &o.backend))
 		return -1;
+	atomic_store(&stop, 0);
+	atomic_store(&spinning, 0);
 	err = xcall_open(&x, &o);
 	if (err) {
 		printf("test_ipi: kmod backend: %s\n", strerror(-err));
@@ -198,26 +207,47 @@ static long threads_rise(int target)
 	return after - before;
 }
 
+/* "+a +b +c" into @buf, and the smallest in *@min. */
+static void rounds(const long *v, char *buf, size_t len, long *min)
+{
+	int i, n = 0;
+
+	*min = v[0];
+	for (i = 0; i < ROUNDS; i++) {
+		n += snprintf(buf + n, len - n, "%s+%ld", i ? " " : "", v[i]);
+		if (v[i] < *min)
+			*min = v[i];
+	}
+}
+
 int main(void)
 {
-	int target = 1, fail = 0;
-	long k, t;
+	int target = 1, fail = 0, i;
+	long k[ROUNDS], t[ROUNDS], kmin, tmin;
+	char kbuf[64], tbuf[64];
 
 	if (pin(0) || ipi_count(target) < 0) {
 		printf("test_ipi: no function-call IPI row for cpu %d in /proc/interrupts\n",
 		       target);
 		return 1;
 	}
-	k = kmod_rise(target);
-	t = threads_rise(target);
-	printf("guest: ipi: %s of cpu %d over %d calls from cpu 0: xcall.ko +%ld, threads +%ld\n",
-	       row_name, target, NCALLS, k, t);
-	if (k < 1 || k > NCALLS) {
-		printf("test_ipi: FAIL: xcall.ko: want +1..+%d\n", NCALLS);
+	for (i = 0; i < ROUNDS; i++) {
+		k[i] = kmod_rise(target);
+		t[i] = threads_rise(target);
+		if (k[i] < 0 || t[i] < 0)
+			return 1;
+	}
+	rounds(k, kbuf, sizeof(kbuf), &kmin);
+	rounds(t, tbuf, sizeof(tbuf), &tmin);
+	printf("guest: ipi: %s of cpu %d over %d calls from cpu 0, %d rounds: xcall.ko %s, threads %s\n",
+	       row_name, target, NCALLS, ROUNDS, kbuf, tbuf);
+	if (kmin < 1 || kmin > NCALLS) {
+		printf("test_ipi: FAIL: xcall.ko: want +1..+%d in a round\n",
+		       NCALLS);
 		fail = 1;
 	}
-	if (t != 0) {
-		printf("test_ipi: FAIL: threads backend: want +0\n");
+	if (tmin != 0) {
+		printf("test_ipi: FAIL: threads backend: want +0 in a round\n");
 		fail = 1;
 	}
 	return fail;
