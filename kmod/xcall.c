@@ -54,6 +54,7 @@
 #include <linux/sched/clock.h>
 #include <linux/sched/isolation.h>
 #include <linux/sched/signal.h>
+#include <linux/user_namespace.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
 #include <linux/string.h>
@@ -88,8 +89,9 @@ enum {
 
 /*
  * The bound on one handler's run: this many calls, or this long (the call
- * that crosses it goes on to its end). The rest waits XCALL_REKICK_NS with
- * interrupts on, then goes on from the rekick timer.
+ * that crosses it goes on to its end). The rest waits with interrupts on,
+ * at least XCALL_REKICK_NS and at least as long as that run took, then
+ * goes on from the rekick timer: interrupts are off half the time at most.
  */
 #define XCALL_DRAIN_CALLS	64
 #define XCALL_DRAIN_NS		(100 * NSEC_PER_USEC)
@@ -102,6 +104,7 @@ struct xcall_file {
 	bool admin;			/* CAP_SYS_ADMIN (initial user ns) */
 	bool sees_all;			/* admin or perfmon: every task's context */
 	kuid_t uid;			/* the opener's */
+	struct user_namespace *user_ns;	/* the opener's: xcall_call.view's uid */
 	struct pid_namespace *pid_ns;	/* the opener's: pids are told in it */
 	struct llist_node free_node;	/* on xcall_files_to_free */
 };
@@ -122,6 +125,9 @@ struct xcall_req {
 	atomic_t pending;		/* slots the handlers still owe */
 	struct xcall_file *xf;		/* the caller's open file (a reference) */
 	bool nowait;			/* XCALL_CALL_NOWAIT: counted in xf, pcpu */
+	bool view_as;			/* xcall_call.view: tasks of view_uid */
+	bool view_nopid;		/* ... or none at all */
+	kuid_t view_uid;
 	unsigned int fn;
 	unsigned int nargs;
 	u64 args[XCALL_MAX_ARGS];
@@ -152,6 +158,7 @@ struct xcall_pcpu {
 	/* Touched on this CPU only, with interrupts off: */
 	struct llist_node *backlog;	/* off @queue, not run yet, oldest first */
 	struct hrtimer rekick;		/* goes on with @backlog after a pause */
+	u64 resume_ns;			/* no handler runs calls before this */
 	/* Claimed by submitters, given back by the handler: */
 	atomic_t spin;			/* a spin is queued or running here */
 	atomic_t nowait;		/* NOWAIT calls queued here */
@@ -220,20 +227,27 @@ static struct pt_regs *xcall_irq_regs(void)
 }
 
 /*
- * May the opener of @xf see task @t? The same uid (real, effective and
- * saved, as ptrace's rules want), or a privileged opener (sees_all).
+ * May the caller of @req see task @t? The same uid (real, effective and
+ * saved, as ptrace's rules want), or a privileged opener (sees_all) that
+ * did not ask for another user's view.
  */
-static bool xcall_may_see(const struct xcall_file *xf, struct task_struct *t)
+static bool xcall_may_see(const struct xcall_req *req, struct task_struct *t)
 {
+	const struct xcall_file *xf = req->xf;
 	const struct cred *c;
+	kuid_t uid = xf->uid;
 	bool same;
 
-	if (xf->sees_all)
+	if (req->view_nopid)
+		return false;
+	if (req->view_as)
+		uid = req->view_uid;
+	else if (xf->sees_all)
 		return true;
 	rcu_read_lock();
 	c = __task_cred(t);
-	same = uid_eq(c->uid, xf->uid) && uid_eq(c->euid, xf->uid) &&
-	       uid_eq(c->suid, xf->uid);
+	same = uid_eq(c->uid, uid) && uid_eq(c->euid, uid) &&
+	       uid_eq(c->suid, uid);
 	rcu_read_unlock();
 	return same;
 }
@@ -254,9 +268,15 @@ static struct pt_regs *xcall_ctx(struct xcall_req *req, struct xcall_result *r)
 		r->ctx = XCALL_CTX_IDLE;
 		r->pid = 0;
 	} else {
-		pid = xcall_may_see(req->xf, t) ?
-		      task_pid_nr_ns(t, req->xf->pid_ns) : 0;
-		if (!pid) {
+		bool see = xcall_may_see(req, t);
+
+		pid = see ? task_pid_nr_ns(t, req->xf->pid_ns) : 0;
+		/*
+		 * Outside the opener's pid namespace is "other" too; a
+		 * privileged opener's own view still names a task that has
+		 * no pid left (it is exiting).
+		 */
+		if (!see || (!pid && (req->view_as || !req->xf->sees_all))) {
 			r->ctx = XCALL_CTX_OTHER;
 			r->pid = 0;
 			strscpy(r->comm, "-", sizeof(r->comm));
@@ -429,6 +449,7 @@ static void xcall_defer(struct llist_node *node, struct llist_head *list)
 static void xcall_file_free(struct xcall_file *xf)
 {
 	put_pid_ns(xf->pid_ns);
+	put_user_ns(xf->user_ns);
 	kfree(xf);
 }
 
@@ -539,18 +560,23 @@ static void xcall_slot_run(struct xcall_slot *slot, int err)
 /*
  * Run what is queued on this CPU, oldest first: at most XCALL_DRAIN_CALLS
  * calls or XCALL_DRAIN_NS (and the call that crosses it) in one go. The
- * rest stays in the backlog, and the rekick timer goes on with it
- * XCALL_REKICK_NS later, so that this CPU takes its interrupts in between.
- * Submitters keep kicking only an empty queue: the csd can never be busy
- * for a reason other than a kick on its way, and whatever is queued
- * meanwhile runs behind the backlog, in order.
+ * rest stays in the backlog for the rekick timer, which goes on with it
+ * after a pause as long as this run (XCALL_REKICK_NS at least), so that
+ * this CPU takes its interrupts in between; a csd that comes during the
+ * pause leaves its work to the timer too. Submitters keep kicking only an
+ * empty queue: the csd can never be busy for a reason other than a kick on
+ * its way, and whatever is queued meanwhile runs behind the backlog, in
+ * order. Whenever work is left and no kick is on its way, the timer is
+ * armed.
  */
 static void xcall_run_queue(struct xcall_pcpu *pc)
 {
-	u64 start = local_clock();
+	u64 start = local_clock(), took;
 	struct xcall_slot *slot;
 	unsigned int n = 0;
 
+	if (start < pc->resume_ns)
+		return;		/* paused: the armed timer goes on */
 	for (;;) {
 		if (!pc->backlog) {
 			pc->backlog = llist_reverse_order(
@@ -567,7 +593,9 @@ static void xcall_run_queue(struct xcall_pcpu *pc)
 		xcall_slot_run(slot, 0);
 		n++;
 	}
-	hrtimer_start(&pc->rekick, ns_to_ktime(XCALL_REKICK_NS),
+	took = max_t(u64, local_clock() - start, XCALL_REKICK_NS);
+	pc->resume_ns = local_clock() + took;
+	hrtimer_start(&pc->rekick, ns_to_ktime(took),
 		      HRTIMER_MODE_REL_PINNED_HARD);
 }
 
@@ -580,7 +608,10 @@ static void xcall_ipi(void *info)
 /* The rekick timer: hard IRQ context, pinned to its CPU. */
 static enum hrtimer_restart xcall_rekick(struct hrtimer *t)
 {
-	xcall_run_queue(container_of(t, struct xcall_pcpu, rekick));
+	struct xcall_pcpu *pc = container_of(t, struct xcall_pcpu, rekick);
+
+	pc->resume_ns = 0;	/* the pause is over, early or not */
+	xcall_run_queue(pc);
 	return HRTIMER_NORESTART;
 }
 
@@ -683,7 +714,11 @@ static int xcall_check_call(struct xcall_file *xf, const struct xcall_call *c)
 
 	if (c->size != sizeof(*c))
 		return -EMSGSIZE;
-	if (c->reserved[0] || c->reserved[1] || (c->flags & ~XCALL_CALL_FLAGS))
+	if (c->reserved[0] || (c->flags & ~XCALL_CALL_FLAGS))
+		return -EINVAL;
+	if (c->view && (!(c->view & XCALL_VIEW_AS) ||
+			(c->view & ~(XCALL_VIEW_AS | XCALL_VIEW_NOPID |
+				     XCALL_VIEW_UID))))
 		return -EINVAL;
 	if (c->fn >= XCALL_FN_COUNT)
 		return -EBADRQC;
@@ -697,7 +732,7 @@ static int xcall_check_call(struct xcall_file *xf, const struct xcall_call *c)
 			return -EINVAL;
 	if ((c->flags & XCALL_CALL_NOWAIT) && !XCALL_FN_NOWAIT_OK(c->fn))
 		return -EINVAL;
-	if (d->priv == XCALL_PRIV_ADMIN && !xf->admin)
+	if ((d->priv == XCALL_PRIV_ADMIN || c->view) && !xf->admin)
 		return -EPERM;
 	if (c->timeout_ms > XCALL_MAX_TIMEOUT_MS)
 		return -ERANGE;
@@ -818,6 +853,14 @@ static struct xcall_req *xcall_req_new(struct xcall_file *xf,
 	refcount_inc(&xf->ref);
 	req->xf = xf;
 	req->nowait = c->flags & XCALL_CALL_NOWAIT;
+	if (c->view) {
+		req->view_as = true;
+		req->view_nopid = c->view & XCALL_VIEW_NOPID;
+		req->view_uid = make_kuid(xf->user_ns,
+					  (uid_t)(c->view & XCALL_VIEW_UID));
+		if (!uid_valid(req->view_uid))
+			req->view_nopid = true;	/* no such user: no task */
+	}
 	init_completion(&req->done);
 	req->fn = c->fn;
 	req->nargs = c->nargs;
@@ -1166,13 +1209,12 @@ static int xcall_uring_issue(struct io_uring_cmd *ioucmd,
 
 	if (req->nowait) {
 		ret = xcall_submit(req, issue_flags & IO_URING_F_NONBLOCK, 0);
-		if (!ret)
-			ret = put_user(req->nslots, &ucall->ncalled) ?
-			      -EFAULT : req->nslots;
+		if (!ret && put_user(req->nslots, &ucall->ncalled))
+			ret = -EFAULT;
+		else if (!ret)
+			xcall_uring_done(ioucmd, req->nslots, issue_flags);
 		xcall_req_put(req);
-		if (ret >= 0)
-			xcall_uring_done(ioucmd, ret, issue_flags);
-		return ret > 0 ? 0 : ret;
+		return ret;
 	}
 
 	req->ioucmd = ioucmd;
@@ -1232,6 +1274,7 @@ static int xcall_open(struct inode *inode, struct file *file)
 	xf->admin = file_ns_capable(file, &init_user_ns, CAP_SYS_ADMIN);
 	xf->sees_all = xf->admin || perfmon_capable();
 	xf->uid = file->f_cred->uid;
+	xf->user_ns = get_user_ns(file->f_cred->user_ns);
 	xf->pid_ns = get_pid_ns(task_active_pid_ns(current));
 	file->private_data = xf;
 	return nonseekable_open(inode, file);
@@ -1277,6 +1320,7 @@ static int xcall_cpu_down(unsigned int cpu)
 
 	hrtimer_cancel(&pc->rekick);
 	local_irq_disable();
+	pc->resume_ns = 0;
 	xcall_fail_all(pc, -ENXIO);
 	local_irq_enable();
 	return 0;

@@ -7,8 +7,11 @@
 #   make check-vm-selftest   broken guests that the harness must fail
 #   make bench-vm            tests/vm/bench_*.c in the x86_64-xapic-6.1 guest,
 #                            cpuid.ko and xcall.ko loaded; prints the table
+#   make fuzz-vm SECONDS=N   tests/vm/fuzz_kmod.c alone for N seconds in the
+#                            x86_64-xapic-6.1 guest (VM_FUZZ_FLAVOUR)
 #   make vm-progs            static guest programs (STATIC=1, any
-#                            CROSS_COMPILE): tests/vm/test_*.c, bench_*.c
+#                            CROSS_COMPILE): tests/vm/test_*.c, fuzz_*.c,
+#                            bench_*.c
 #
 # Kernels, headers, busybox and QEMU 10 are fetched with a private apt into
 # $(XCALL_VM_CACHE) (default /var/cache/xcall-vm for root,
@@ -17,7 +20,7 @@
 
 VM_FLAVOURS	?= *
 VM_BENCH_FLAVOUR ?= x86_64-xapic-6.1
-VM_TEST_SRCS	:= $(wildcard $(SRC)/tests/vm/test_*.c)
+VM_TEST_SRCS	:= $(wildcard $(SRC)/tests/vm/test_*.c $(SRC)/tests/vm/fuzz_*.c)
 VM_BENCH_SRCS	:= $(wildcard $(SRC)/tests/vm/bench_*.c)
 VM_PROGS	:= $(patsubst $(SRC)/%.c,$(B)/%,$(VM_TEST_SRCS) $(VM_BENCH_SRCS))
 
@@ -42,6 +45,18 @@ check-vm-selftest:
 	$(Q)$(SRC)/scripts/deps.sh build && $(SRC)/scripts/deps.sh vm
 	$(Q)$(VM_ENV) $(SRC)/scripts/vm/selftest.sh
 CHECK_TARGETS += check-vm-selftest
+
+# The fuzzer alone, for as long as asked (make check runs it by count).
+VM_FUZZ_FLAVOUR	?= x86_64-xapic-6.1
+SECONDS		?= 600
+.PHONY: fuzz-vm
+fuzz-vm:
+	$(Q)$(SRC)/scripts/deps.sh build && $(SRC)/scripts/deps.sh vm
+	$(Q)$(VM_ENV) $(SRC)/scripts/vm/build.sh $(VM_FUZZ_FLAVOUR)
+	$(Q)$(VM_ENV) XCALL_VM_TIMEOUT=$$(( $(SECONDS) + 600 )) \
+		$(SRC)/scripts/vm/run.sh --append \
+		"XCALL_TESTS=fuzz_kmod XCALL_FUZZ_SECONDS=$(SECONDS)" \
+		$(VM_FUZZ_FLAVOUR)
 
 bench-vm:
 	$(Q)$(SRC)/scripts/deps.sh build && $(SRC)/scripts/deps.sh vm

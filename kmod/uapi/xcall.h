@@ -146,8 +146,9 @@ struct xcall_info {
  *   EFAULT       a pointer is bad (the results and @ncalled must be
  *                writable: they are checked before anything is queued)
  *   EMSGSIZE     @size, @cpuset_size or @nresults does not fit
- *   EINVAL       a reserved field is not zero, an unknown flag, @nargs
- *                outside the function's range, or spin with NOWAIT
+ *   EINVAL       a reserved field is not zero, an unknown flag or @view
+ *                bit, @nargs outside the function's range, or spin with
+ *                NOWAIT
  *   EBADRQC      @fn is not a function id
  *   EOPNOTSUPP   @fn is known but not implemented here (arch, backend)
  *   EDESTADDRREQ the CPU set is empty
@@ -156,8 +157,8 @@ struct xcall_info {
  *   ERANGE       an argument is out of range (spin over XCALL_SPIN_MAX_US,
  *                @timeout_ms over XCALL_MAX_TIMEOUT_MS)
  *   EPERM        @fn needs CAP_SYS_ADMIN and the opener did not have it,
- *                or a CPU in the set is isolated (isolcpus=, nohz_full=)
- *                and the opener has no CAP_SYS_ADMIN
+ *                or a CPU in the set is isolated (isolcpus=, nohz_full=),
+ *                or @view is set, and the opener has no CAP_SYS_ADMIN
  *   EBUSY        spin: a spin is already queued or running on a CPU of
  *                the set (at most one per CPU, whoever asks)
  *   EAGAIN       NOWAIT: XCALL_MAX_NOWAIT_PER_FILE requests of this open
@@ -179,8 +180,21 @@ struct xcall_call {
 	__u64 results;		/* user pointer to struct xcall_result[] */
 	__u32 nresults;		/* records @results can hold */
 	__u32 ncalled;		/* out: CPUs called (records written) */
-	__u64 reserved[2];	/* must be zero */
+	__u64 view;		/* 0, or XCALL_VIEW_AS | ...: whose view */
+	__u64 reserved[1];	/* must be zero */
 };
+
+/*
+ * xcall_call.view: an opener with CAP_SYS_ADMIN that serves other users
+ * (xcalld) gives each of them the view of tasks it would get from the
+ * module itself. XCALL_VIEW_AS | uid (in the opener's user namespace):
+ * tasks of that uid are named, any other is XCALL_CTX_OTHER; with
+ * XCALL_VIEW_NOPID too, no task is named (the user's pid namespace is not
+ * the opener's). EINVAL for other bits, EPERM from any other opener.
+ */
+#define XCALL_VIEW_AS		(1ULL << 63)
+#define XCALL_VIEW_NOPID	(1ULL << 62)
+#define XCALL_VIEW_UID		0xffffffffULL
 
 /*
  * io_uring: IORING_OP_URING_CMD on /dev/xcall with cmd_op XCALL_IOC_CALL, on

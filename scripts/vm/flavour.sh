@@ -47,6 +47,10 @@ vm_table=(
 # harness checks the kernel brought them all up.
 vm_smp=4
 
+# On every guest's kernel command line: the soft-lockup detector at its
+# tightest (2 s), so that a CPU kept from scheduling fails the run.
+vm_append="watchdog_thresh=1"
+
 # A kernel line matching this (after its [ seconds ] stamp) fails the run.
 vm_bad='BUG:|WARNING:|Oops|cut here|lockdep|possible circular locking'
 vm_bad="$vm_bad|general protection fault|Kernel panic|Call Trace:|refcount_t:"

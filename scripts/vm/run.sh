@@ -90,11 +90,13 @@ echo "$fl" >"$root/xcall/flavour"
 cp "$ko" "$root/xcall/xcall.ko"
 cp "$user/cli/xcall" "$root/xcall/bin/xcall"
 [ ! -x "$user/daemon/xcalld" ] || cp "$user/daemon/xcalld" "$root/xcall/bin/"
-for t in "$user"/tests/vm/test_* "$user"/tests/vm/bench_* $addtest; do
+for t in "$user"/tests/vm/test_* "$user"/tests/vm/fuzz_* \
+	 "$user"/tests/vm/bench_* $addtest; do
 	case "$t" in *.o|*.d) continue ;; esac
 	[ -x "$t" ] || continue
 	case "${t##*/}" in
 	bench_*) cp "$t" "$root/xcall/bench/" ;;
+	fuzz_*) cp "$t" "$root/xcall/tests/" ;;
 	*) cp "$t" "$root/xcall/tests/" ;;
 	esac
 done
@@ -111,7 +113,7 @@ done
 (cd "$root" && find . | cpio -o -H newc -R 0:0 --quiet) |
 	gzip -1 >"$out/initrd.gz"
 
-append="console=$console quiet panic=-1 XCALL_MODE=$mode"
+append="console=$console quiet panic=-1 $vm_append XCALL_MODE=$mode"
 [ -z "$bench" ] || append="$append XCALL_BENCH=$bench"
 [ -z "$extra" ] || append="$append $extra"
 log=$out/console.log
@@ -179,5 +181,5 @@ if [ -n "$why" ]; then
 fi
 [ "${V:-}" = 1 ] && cat "$log"
 # The guest's own summary lines (IPI counters, ...) for the table's reader.
-grep '^guest: ipi' "$log" | sed "s/^/  $fl: /" || true
+grep -E '^guest: (ipi|flood|fuzz):' "$log" | sed "s/^/  $fl: /" || true
 echo "  PASS     $fl (${secs}s)"

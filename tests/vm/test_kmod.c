@@ -694,8 +694,12 @@ static struct xcall_result good_res[MAXCPU];
 static void e_size_small(struct xcall_call *c) { c->size -= 8; }
 static void e_size_big(struct xcall_call *c) { c->size += 8; }
 static void e_size_zero(struct xcall_call *c) { c->size = 0; }
-static void e_res0(struct xcall_call *c) { c->reserved[0] = 1; }
-static void e_res1(struct xcall_call *c) { c->reserved[1] = 1ULL << 63; }
+static void e_res0(struct xcall_call *c) { c->reserved[0] = 1ULL << 63; }
+static void e_view_noas(struct xcall_call *c) { c->view = 1; }
+static void e_view_bits(struct xcall_call *c)
+{
+	c->view = XCALL_VIEW_AS | 1ULL << 40;
+}
 static void e_flag(struct xcall_call *c) { c->flags = 1U << 7; }
 static void e_fn_past(struct xcall_call *c) { c->fn = XCALL_FN_COUNT; }
 static void e_fn_huge(struct xcall_call *c) { c->fn = ~0U; }
@@ -776,7 +780,8 @@ static const struct bad bad_table[] = {
 	{ "size big",		EMSGSIZE,	e_size_big },
 	{ "size zero",		EMSGSIZE,	e_size_zero },
 	{ "reserved[0]",	EINVAL,		e_res0 },
-	{ "reserved[1]",	EINVAL,		e_res1 },
+	{ "view without AS",	EINVAL,		e_view_noas },
+	{ "view unknown bit",	EINVAL,		e_view_bits },
 	{ "unknown flag",	EINVAL,		e_flag },
 	{ "fn past table",	EBADRQC,	e_fn_past },
 	{ "fn ~0",		EBADRQC,	e_fn_huge },
@@ -832,7 +837,10 @@ START_TEST(test_bad_call_ptr)
 }
 END_TEST
 
-/* NOWAIT: queued, counted, no results needed. */
+/*
+ * NOWAIT: queued, counted, no results needed; refused with EAGAIN while
+ * too many are outstanding, accepted again once they ran.
+ */
 START_TEST(test_nowait)
 {
 	uint64_t bits[1] = { 0 };
@@ -842,9 +850,13 @@ START_TEST(test_nowait)
 	for (i = 0; i < ncpus; i++)
 		bits[0] |= 1ULL << cpus[i];
 	for (i = 0; i < 100; i++) {
+		int ret;
+
 		c = mkcall(XCALL_FN_PING, bits, 1, NULL, 0);
 		c.flags = XCALL_CALL_NOWAIT;
-		ck_assert_int_eq(do_call(fd, &c), 0);
+		while ((ret = do_call(fd, &c)) == -EAGAIN)
+			;
+		ck_assert_int_eq(ret, 0);
 		ck_assert_uint_eq(c.ncalled, ncpus);
 	}
 }
@@ -876,6 +888,14 @@ static void check_priv(int f, bool admin)
 			 want);
 	ck_assert_int_eq(call1(f, XCALL_FN_WHERE, cpus[0], 0, 0, 0, 0, &r),
 			 want);
+	/* Another user's view is for a privileged opener to give. */
+	{
+		uint64_t bits[1] = { 1ULL << cpus[0] };
+		struct xcall_call c = mkcall(XCALL_FN_PROBE, bits, 1, &r, 1);
+
+		c.view = XCALL_VIEW_AS | 65534;
+		ck_assert_int_eq(do_call(f, &c), want);
+	}
 }
 
 START_TEST(test_priv_dropped_before_open)
@@ -1213,6 +1233,46 @@ START_TEST(test_ctx_other_user)
 	ck_assert_msg(WEXITSTATUS(status) == 0, "uid 65534 child: step %d",
 		      WEXITSTATUS(status));
 	ck_assert_msg(seen, "root never saw its own task on cpu %d", cpus[1]);
+}
+END_TEST
+
+/*
+ * A privileged opener serving another user (xcall_call.view, as xcalld
+ * does): root's task on cpus[1] is "other" in the view of uid 65534 and in
+ * a view without pids, and named in the view of uid 0.
+ */
+START_TEST(test_ctx_view)
+{
+	uint64_t bits[1] = { 1ULL << cpus[1] };
+	struct xcall_result r;
+	struct xcall_call c;
+	struct busy b;
+	int k, other = 0, named = 0, nopid = 0;
+
+	ck_assert_int_ge(ncpus, 2);
+	pin(cpus[0]);
+	busy_start(&b, cpus[1], false);
+	for (k = 0; k < 200; k++) {
+		c = mkcall(XCALL_FN_PROBE, bits, 1, &r, 1);
+		c.view = XCALL_VIEW_AS | 65534;
+		ck_assert_int_eq(do_call(fd, &c), 0);
+		ck_assert(r.ctx != XCALL_CTX_USER && r.ctx != XCALL_CTX_KERNEL);
+		other += r.ctx == XCALL_CTX_OTHER && !r.pid &&
+			 !strcmp(r.comm, "-");
+		c = mkcall(XCALL_FN_PROBE, bits, 1, &r, 1);
+		c.view = XCALL_VIEW_AS | XCALL_VIEW_NOPID;
+		ck_assert_int_eq(do_call(fd, &c), 0);
+		ck_assert(r.ctx != XCALL_CTX_USER && r.ctx != XCALL_CTX_KERNEL);
+		nopid += r.ctx == XCALL_CTX_OTHER;
+		c = mkcall(XCALL_FN_PROBE, bits, 1, &r, 1);
+		c.view = XCALL_VIEW_AS | 0;
+		ck_assert_int_eq(do_call(fd, &c), 0);
+		named += r.ctx == XCALL_CTX_USER && r.pid == (uint32_t)b.tid;
+	}
+	busy_stop(&b);
+	ck_assert_int_gt(other, 0);
+	ck_assert_int_gt(nopid, 0);
+	ck_assert_int_gt(named, 0);
 }
 END_TEST
 
@@ -1827,6 +1887,7 @@ static Suite *kmod_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_ctx_other_user);
 	tcase_add_test(tc, test_ctx_pidns);
+	tcase_add_test(tc, test_ctx_view);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("timeout");
