@@ -12,12 +12,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-SRC=${SRC:-$(cd "$here/../.." && pwd)}
-B=${B:-$SRC/build}
 # shellcheck source=scripts/vm/common.sh
 . "$here/common.sh"
-# shellcheck source=scripts/vm/flavour.sh
-. "$here/flavour.sh"
 v=
 [ "${V:-}" = 1 ] && v=V=1
 

@@ -17,14 +17,8 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-SRC=${SRC:-$(cd "$here/../.." && pwd)}
-B=${B:-$SRC/build}
-export SRC B
 # shellcheck source=scripts/vm/common.sh
 . "$here/common.sh"
-# shellcheck source=scripts/vm/flavour.sh
-. "$here/flavour.sh"
-jobs=${XCALL_VM_JOBS:-2}
 
 now() { date +%s; }
 
@@ -72,9 +66,11 @@ for fl in $names; do
 	tbuild[$fl]=$(($(now) - t))
 done
 
-# Boot: at most $jobs guests at a time, each with its own log.
+# Boot: XCALL_VM_JOBS guests at a time (vm_parallel), each with its own log.
 boot() {
 	local t
+	mkdir -p "$B/vm/$1"
+	rm -f "$B/vm/$1/verdict"
 	t=$(now)
 	if "$here/run.sh" "$1" >"$B/vm/$1/run.out" 2>&1; then
 		echo PASS >"$B/vm/$1/verdict"
@@ -84,18 +80,7 @@ boot() {
 	echo $(($(now) - t)) >"$B/vm/$1/boot.secs"
 	cat "$B/vm/$1/run.out"
 }
-running=0
-for fl in "${ok[@]}"; do
-	mkdir -p "$B/vm/$fl"
-	rm -f "$B/vm/$fl/verdict"
-	boot "$fl" &
-	running=$((running + 1))
-	if [ "$running" -ge "$jobs" ]; then
-		wait -n
-		running=$((running - 1))
-	fi
-done
-wait
+vm_parallel boot "${ok[@]}"
 
 rc=0
 echo
@@ -114,5 +99,5 @@ for fl in $names; do
 		"${tbuild[$fl]}" "$b" "$v"
 	sed -n -E 's/^guest: (ipi|flood|fuzz): /    \1: /p' "$B/vm/$fl/console.log" 2>/dev/null
 done
-echo "fetch ${tfetch}s, total $(($(now) - t0))s, $jobs guests at a time"
+echo "fetch ${tfetch}s, total $(($(now) - t0))s, ${XCALL_VM_JOBS:-2} guests at a time"
 exit $rc

@@ -1,9 +1,35 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# Sourced by scripts/vm/*.sh and scripts/sysroot.sh: where downloads are
-# cached, and a private apt that fetches Debian packages of any
-# architecture and suite without touching the machine's apt sources, its
-# package lists or its dpkg architectures (and so without root).
+# Sourced by scripts/vm/*.sh and scripts/sysroot.sh: the checkout and build
+# directories, the table of flavours, where downloads are cached, and a
+# private apt that fetches Debian packages of any architecture and suite
+# without touching the machine's apt sources, its package lists or its dpkg
+# architectures (and so without root).
 # shellcheck shell=bash disable=SC2034
+
+# The checkout ($SRC) and the build directory ($B), for the scripts and the
+# makes they run.
+vm_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SRC=${SRC:-$(cd "$vm_dir/../.." && pwd)}
+B=${B:-$SRC/build}
+export SRC B
+# shellcheck source=scripts/vm/flavour.sh
+. "$vm_dir/flavour.sh"
+
+# vm_parallel FN ARG...: FN ARG for every ARG, $XCALL_VM_JOBS (default 2)
+# at a time; returns once all are done. Guests are booted this way.
+vm_parallel() {
+	local fn=$1 a running=0
+	shift
+	for a in "$@"; do
+		"$fn" "$a" &
+		running=$((running + 1))
+		if [ "$running" -ge "${XCALL_VM_JOBS:-2}" ]; then
+			wait -n
+			running=$((running - 1))
+		fi
+	done
+	wait
+}
 
 # The cache: $XCALL_VM_CACHE, else /var/cache/xcall-vm for root and
 # ${XDG_CACHE_HOME:-~/.cache}/xcall-vm for anyone else.

@@ -26,8 +26,6 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/vm/common.sh
 . "$here/common.sh"
-# shellcheck source=scripts/vm/flavour.sh
-. "$here/flavour.sh"
 prog=fetch.sh
 
 die() { echo "$prog: $*" >&2; exit 1; }

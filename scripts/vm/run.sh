@@ -31,12 +31,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-SRC=${SRC:-$(cd "$here/../.." && pwd)}
-B=${B:-$SRC/build}
 # shellcheck source=scripts/vm/common.sh
 . "$here/common.sh"
-# shellcheck source=scripts/vm/flavour.sh
-. "$here/flavour.sh"
 timeout=${XCALL_VM_TIMEOUT:-600}
 prog=run.sh
 

@@ -20,14 +20,8 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-SRC=${SRC:-$(cd "$here/../.." && pwd)}
-B=${B:-$SRC/build}
-export SRC B
 # shellcheck source=scripts/vm/common.sh
 . "$here/common.sh"
-# shellcheck source=scripts/vm/flavour.sh
-. "$here/flavour.sh"
-jobs=${XCALL_VM_JOBS:-2}
 top=$B/vm/selftest
 
 # The qemu column of flavour $1.
@@ -85,16 +79,7 @@ one() {
 }
 
 t0=$(date +%s)
-running=0
-for c in "${cases[@]}"; do
-	one "$c" &
-	running=$((running + 1))
-	if [ "$running" -ge "$jobs" ]; then
-		wait -n
-		running=$((running - 1))
-	fi
-done
-wait
+vm_parallel one "${cases[@]}"
 
 rc=0
 for c in "${cases[@]}"; do
