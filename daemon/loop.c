@@ -86,6 +86,7 @@ struct xd_conn {
 	size_t out_bytes;		/* queued + being sent */
 	uint64_t progress_ns;		/* last send submitted or completed */
 	struct xd_cred cred;
+	bool nopid;			/* in another pid namespace than ours */
 	struct xd_limits lim;
 	double tokens;
 	uint64_t tok_ns;
@@ -150,6 +151,8 @@ static struct {
 
 	uint8_t possible[XCALL_MAX_CPUSET_BYTES];
 	uint8_t online[XCALL_MAX_CPUSET_BYTES];
+	uint8_t isolated[XCALL_MAX_CPUSET_BYTES];	/* for privileged clients */
+	int nspid_levels;			/* of our own pid namespace */
 
 	uint64_t start_ns;
 	uint64_t clients_total, served, denied, errors;
@@ -607,6 +610,17 @@ static int check_call(const struct xcall_wire_callreq *cr)
 	return 0;
 }
 
+/* Does CPU set @set (@size bytes) hold a CPU of @bits? */
+static bool sets_meet(const uint8_t *set, size_t size, const uint8_t *bits)
+{
+	size_t i;
+
+	for (i = 0; i < size && i < XCALL_MAX_CPUSET_BYTES; i++)
+		if (set[i] & bits[i])
+			return true;
+	return false;
+}
+
 static bool rate_ok(struct xd_conn *c)
 {
 	uint64_t now;
@@ -626,7 +640,8 @@ static bool rate_ok(struct xd_conn *c)
 	return true;
 }
 
-static void log_denial(struct xd_conn *c, const struct xcall_wire_callreq *cr)
+static void log_denial(struct xd_conn *c, const struct xcall_wire_callreq *cr,
+		       const char *why)
 {
 	const struct xcall_fn_info *fi = xcall_fn_by_id(cr->req.fn);
 	size_t sz = CPU_ALLOC_SIZE(cr->cpuset_size * 8);
@@ -657,10 +672,9 @@ static void log_denial(struct xd_conn *c, const struct xcall_wire_callreq *cr)
 			strcpy(cpus, "(many)");
 		CPU_FREE(set);
 	}
-	xd_log(XD_NOTICE, "denied: uid %u gid %u pid %d: %s on CPUs %s: "
-	       "not allowed by the policy", (unsigned int)c->cred.uid,
-	       (unsigned int)c->cred.gid, (int)c->cred.pid,
-	       fi ? fi->name : "?", cpus);
+	xd_log(XD_NOTICE, "denied: uid %u gid %u pid %d: %s on CPUs %s: %s",
+	       (unsigned int)c->cred.uid, (unsigned int)c->cred.gid,
+	       (int)c->cred.pid, fi ? fi->name : "?", cpus, why);
 }
 
 static struct xd_req *req_alloc(struct xd_conn *c, uint64_t id,
@@ -726,7 +740,22 @@ static void dispatch_pool(struct xd_req *r, const struct xcall_wire_callreq *cr)
 		req_reply(r, 0);
 }
 
-static void dispatch_kmod(struct xd_req *r, const struct xcall_wire_callreq *cr)
+/*
+ * The view of tasks the module gives @c (xcall_call.view): the daemon's own,
+ * which is everyone's, only to a privileged client; another client gets
+ * its uid's, and none at all from another pid namespace than ours, whose
+ * pids we could not tell it.
+ */
+static uint64_t client_view(const struct xd_conn *c, bool privileged)
+{
+	if (privileged)
+		return 0;
+	return XCALL_VIEW_AS | (c->nopid ? XCALL_VIEW_NOPID : 0) |
+	       (c->cred.uid & XCALL_VIEW_UID);
+}
+
+static void dispatch_kmod(struct xd_req *r, const struct xcall_wire_callreq *cr,
+			  bool privileged)
 {
 	struct io_uring_sqe *sqe;
 	struct xcall_uring_cmd *uc;
@@ -746,6 +775,7 @@ static void dispatch_kmod(struct xd_req *r, const struct xcall_wire_callreq *cr)
 	r->call.cpuset = (uintptr_t)r->kset;
 	r->call.results = (uintptr_t)r->kres;
 	r->call.nresults = r->ncpus;
+	r->call.view = client_view(r->conn, privileged);
 
 	/* liburing 2.3 has no io_uring_prep_uring_cmd: by hand. */
 	sqe = get_sqe();
@@ -763,6 +793,7 @@ static void handle_call(struct xd_conn *c, uint64_t id, size_t len)
 {
 	struct xcall_wire_callreq cr;
 	unsigned int timeout;
+	bool privileged = false;
 	struct xd_req *r;
 	int ret;
 
@@ -778,8 +809,23 @@ static void handle_call(struct xd_conn *c, uint64_t id, size_t len)
 				      cr.cpuset, cr.cpuset_size);
 		if (ret) {
 			xd.denied++;
-			log_denial(c, &cr);
+			log_denial(c, &cr, "not allowed by the policy");
 		}
+	}
+	/*
+	 * Privileged: the policy lets the client run "where" on these CPUs,
+	 * which tells what runs there. Only such a client sees every task
+	 * and reaches isolated CPUs.
+	 */
+	if (!ret)
+		privileged = !xd_policy_check(xd.policy, &c->cred,
+					      XCALL_FN_WHERE, cr.cpuset,
+					      cr.cpuset_size);
+	if (!ret && !privileged &&
+	    sets_meet(cr.cpuset, cr.cpuset_size, xd.isolated)) {
+		ret = -EPERM;
+		xd.denied++;
+		log_denial(c, &cr, "an isolated CPU, for privileged clients");
 	}
 	if (!ret && !rate_ok(c))
 		ret = -EAGAIN;
@@ -804,7 +850,7 @@ static void handle_call(struct xd_conn *c, uint64_t id, size_t len)
 	if (xd.backend == XCALL_BACKEND_THREADS)
 		dispatch_pool(r, &cr);
 	else
-		dispatch_kmod(r, &cr);
+		dispatch_kmod(r, &cr, privileged);
 }
 
 static void handle_status(struct xd_conn *c, uint64_t id)
@@ -963,6 +1009,32 @@ static void get_cred(int fd, struct xd_cred *cr)
 		       "group counts", (int)cr->pid, XD_MAX_GROUPS);
 }
 
+/*
+ * How deep the pid namespace of @pid is: the number of pids on NSpid in
+ * /proc/PID/status, one per level, or -1 if it cannot be read.
+ */
+static int nspid_levels(pid_t pid)
+{
+	char path[64], line[512], *tok, *save;
+	int n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (n < 0 && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		n = 0;
+		for (tok = strtok_r(line + 6, " \t\n", &save); tok;
+		     tok = strtok_r(NULL, " \t\n", &save))
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
 static void arm_accept(void)
 {
 	struct io_uring_sqe *sqe = get_sqe();
@@ -1002,6 +1074,8 @@ static void on_accept(int res, unsigned int flags)
 	c->refs = 1;
 	c->seq = ++xd.conn_seq;
 	get_cred(res, &c->cred);
+	c->nopid = !c->cred.pid ||
+		   nspid_levels(c->cred.pid) != xd.nspid_levels;
 	xd_policy_limits(xd.policy, &c->cred, &c->lim);
 	c->tokens = c->lim.burst ? c->lim.burst : 1;
 	c->tok_ns = xd_now_ns();
@@ -1284,6 +1358,49 @@ static int loop(void)
 
 /* ---- set-up ------------------------------------------------------------ */
 
+/* Add the CPUs of list @text to @set (@one is scratch); a bad list adds none. */
+static void add_cpulist(cpu_set_t *set, cpu_set_t *one, size_t sz,
+			const char *text)
+{
+	if (xcall_cpulist_parse(text, one, sz) == 0)
+		CPU_OR_S(sz, set, set, one);
+}
+
+/*
+ * The CPUs isolated with isolcpus= or nohz_full= (sysfs: empty, or
+ * "(null)" without nohz_full=, adds none), and those of --isolated.
+ */
+static int isolated_cpus(cpu_set_t *set, size_t sz)
+{
+	static const char *const files[] = {
+		"/sys/devices/system/cpu/isolated",
+		"/sys/devices/system/cpu/nohz_full",
+	};
+	cpu_set_t *one = CPU_ALLOC(XCALL_MAX_CPUSET_BYTES * 8);
+	char text[4096];
+	unsigned int i;
+	size_t n;
+	FILE *f;
+
+	if (!one)
+		return -ENOMEM;
+	CPU_ZERO_S(sz, set);
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		f = fopen(files[i], "re");
+		if (!f)
+			continue;
+		n = fread(text, 1, sizeof(text) - 1, f);
+		fclose(f);
+		text[n] = '\0';
+		text[strcspn(text, "\n")] = '\0';
+		add_cpulist(set, one, sz, text);
+	}
+	if (xd.cfg->isolated)
+		add_cpulist(set, one, sz, xd.cfg->isolated);
+	CPU_FREE(one);
+	return 0;
+}
+
 static int cpus_bits(int (*get)(cpu_set_t *, size_t), uint8_t *bits)
 {
 	size_t sz = CPU_ALLOC_SIZE(XCALL_MAX_CPUSET_BYTES * 8);
@@ -1415,7 +1532,7 @@ static int probe_uring_cmd(void)
 		return -ENOMEM;
 	r->req = cr.req;
 	r->ncpus = cr.ncpus;
-	dispatch_kmod(r, &cr);
+	dispatch_kmod(r, &cr, true);	/* our own view */
 	io_uring_submit(&xd.ring);
 	ret = io_uring_wait_cqe(&xd.ring, &cqe);
 	if (!ret) {
@@ -1533,6 +1650,9 @@ int xd_run(const struct xd_config *cfg)
 	ret = cpus_bits(xcall_cpus_possible, xd.possible);
 	if (!ret)
 		ret = cpus_bits(xcall_cpus_online, xd.online);
+	if (!ret)
+		ret = cpus_bits(isolated_cpus, xd.isolated);
+	xd.nspid_levels = nspid_levels(getpid());
 	if (ret) {
 		xd_log(XD_ERR, "reading the CPUs: %s", strerror(-ret));
 		goto out;

@@ -29,6 +29,7 @@ static const char doc[] =
 enum {
 	OPT_MAX_CLIENTS = 0x100,
 	OPT_SEND_TIMEOUT,
+	OPT_ISOLATED,
 };
 
 static const struct argp_option options[] = {
@@ -49,6 +50,9 @@ static const struct argp_option options[] = {
 	{ "send-timeout", OPT_SEND_TIMEOUT, "MS", 0,
 	  "Drop a client that leaves replies unread this long "
 	  "(default 10000)", 0 },
+	{ "isolated", OPT_ISOLATED, "CPUS", 0,
+	  "Keep these CPUs (a list such as 2-3,6) for privileged clients, "
+	  "as the kernel's isolcpus= and nohz_full= CPUs are", 0 },
 	{ "verbose", 'v', NULL, 0, "Log every connection", 0 },
 	{ NULL, 0, NULL, 0, NULL, 0 },
 };
@@ -96,6 +100,18 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_SEND_TIMEOUT:
 		cfg->send_timeout_ms = number(arg, state, 1, 3600000);
 		break;
+	case OPT_ISOLATED: {
+		size_t sz = CPU_ALLOC_SIZE(XCALL_MAX_CPUSET_BYTES * 8);
+		cpu_set_t *set = CPU_ALLOC(XCALL_MAX_CPUSET_BYTES * 8);
+		int ret = set ? xcall_cpulist_parse(arg, set, sz) : -ENOMEM;
+
+		CPU_FREE(set);
+		if (ret)
+			argp_error(state, "'%s': expected a CPU list (%s)", arg,
+				   strerror(-ret));
+		cfg->isolated = arg;
+		break;
+	}
 	case 'v':
 		xd_verbose = 1;
 		break;

@@ -86,6 +86,7 @@ struct xd_config {
 	enum xcall_backend backend;	/* AUTO, THREADS or KMOD */
 	unsigned int max_clients;
 	unsigned int send_timeout_ms;	/* a client not reading is dropped */
+	const char *isolated;		/* CPU list isolated too, or NULL */
 };
 
 int xd_run(const struct xd_config *cfg);

@@ -20,6 +20,8 @@
 #              as "interrupts: ...", on x86 the APIC mode read from
 #              IA32_APIC_BASE as "apic: ..."): the controller whose IPIs
 #              the module must go through
+#   append     more kernel command line, or nothing: a cell that tests one
+#              boot-time setting (XCALL_TESTS=cell_* picks its program)
 #
 # The kernel is checked by its release (`uname -r` against the package
 # fetched), which also tells the PREEMPT_RT kernel from the other.
@@ -27,11 +29,12 @@
 # qemu machine gives another line, and scripts/vm/selftest.sh proves that
 # such a guest fails.
 vm_table=(
-#name|debarch|karch|cross|kpkg|kver|console|qemu|irqchip
+#name|debarch|karch|cross|kpkg|kver|console|qemu|irqchip|append
 "x86_64-xapic-6.1|amd64|x86||linux-image-amd64|6.1.|ttyS0|qemu-system-x86_64 -M pc -cpu qemu64 -m 512|^apic: IA32_APIC_BASE=[0-9a-fx]+: xAPIC$"
 "x86_64-xapic-6.12|amd64|x86||linux-image-amd64|6.12.|ttyS0|qemu-system-x86_64 -M pc -cpu qemu64 -m 512|^apic: IA32_APIC_BASE=[0-9a-fx]+: xAPIC$"
 "x86_64-x2apic-6.1|amd64|x86||linux-image-amd64|6.1.|ttyS0|bpo:qemu-system-x86_64 -M q35 -device intel-iommu,intremap=on,eim=on -cpu qemu64,+x2apic -m 512|Switched APIC routing to:? cluster x2apic"
 "x86_64-x2apic-6.12|amd64|x86||linux-image-amd64|6.12.|ttyS0|bpo:qemu-system-x86_64 -M q35 -device intel-iommu,intremap=on,eim=on -cpu qemu64,+x2apic -m 512|Switched APIC routing to:? cluster x2apic"
+"x86_64-isolated-6.1|amd64|x86||linux-image-amd64|6.1.|ttyS0|qemu-system-x86_64 -M pc -cpu qemu64 -m 512|^apic: IA32_APIC_BASE=[0-9a-fx]+: xAPIC$|isolcpus=3 nohz_full=3 XCALL_TESTS=cell_isolated"
 "x86_64-rt-6.1|amd64|x86||linux-image-rt-amd64|6.1.|ttyS0|qemu-system-x86_64 -M pc -cpu qemu64 -m 512|^apic: IA32_APIC_BASE=[0-9a-fx]+: xAPIC$"
 "arm64-gicv2-6.1|arm64|arm64|aarch64-linux-gnu-|linux-image-arm64|6.1.|ttyAMA0|qemu-system-aarch64 -M virt,gic-version=2 -cpu cortex-a57 -m 512|^interrupts: +[0-9]+:.* GIC-0 "
 "arm64-gicv2-6.12|arm64|arm64|aarch64-linux-gnu-|linux-image-arm64|6.12.|ttyAMA0|qemu-system-aarch64 -M virt,gic-version=2 -cpu cortex-a57 -m 512|^interrupts: +[0-9]+:.* GIC-0 "
@@ -65,7 +68,7 @@ vm_names() {
 }
 
 # flavour NAME: sets name debarch karch cross kpkg kver console irqchip
-# qemu_spec (the row's qemu column), kid (the kernel's cache and build key,
+# kappend, qemu_spec (the row's qemu column), kid (the kernel's cache and build key,
 # shared by the flavours that boot the same Debian kernel) and kfile;
 # returns 1 when NAME is not in the table.
 flavour() {
@@ -73,7 +76,7 @@ flavour() {
 	for row in "${vm_table[@]}"; do
 		[ "${row%%|*}" = "$1" ] || continue
 		IFS='|' read -r name debarch karch cross kpkg kver console \
-			qemu_spec irqchip <<<"$row"
+			qemu_spec irqchip kappend <<<"$row"
 		kid=${kpkg#linux-image-}-${kver%.}
 		kfile=vmlinuz
 		[ "$debarch" != ppc64el ] || kfile=vmlinux

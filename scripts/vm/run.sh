@@ -87,12 +87,12 @@ cp "$ko" "$root/xcall/xcall.ko"
 cp "$user/cli/xcall" "$root/xcall/bin/xcall"
 [ ! -x "$user/daemon/xcalld" ] || cp "$user/daemon/xcalld" "$root/xcall/bin/"
 for t in "$user"/tests/vm/test_* "$user"/tests/vm/fuzz_* \
-	 "$user"/tests/vm/bench_* $addtest; do
+	 "$user"/tests/vm/cell_* "$user"/tests/vm/bench_* $addtest; do
 	case "$t" in *.o|*.d) continue ;; esac
 	[ -x "$t" ] || continue
 	case "${t##*/}" in
 	bench_*) cp "$t" "$root/xcall/bench/" ;;
-	fuzz_*) cp "$t" "$root/xcall/tests/" ;;
+	fuzz_*|cell_*) cp "$t" "$root/xcall/tests/" ;;
 	*) cp "$t" "$root/xcall/tests/" ;;
 	esac
 done
@@ -111,6 +111,7 @@ done
 
 append="console=$console quiet panic=-1 $vm_append XCALL_MODE=$mode"
 [ -z "$bench" ] || append="$append XCALL_BENCH=$bench"
+[ -z "$kappend" ] || append="$append $kappend"
 [ -z "$extra" ] || append="$append $extra"
 log=$out/console.log
 rm -f "$out/why"
@@ -177,5 +178,5 @@ if [ -n "$why" ]; then
 fi
 [ "${V:-}" = 1 ] && cat "$log"
 # The guest's own summary lines (IPI counters, ...) for the table's reader.
-grep -E '^guest: (ipi|flood|fuzz):' "$log" | sed "s/^/  $fl: /" || true
+grep -E '^guest: (ipi|flood|fuzz|isolated):' "$log" | sed "s/^/  $fl: /" || true
 echo "  PASS     $fl (${secs}s)"

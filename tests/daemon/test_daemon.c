@@ -444,6 +444,67 @@ START_TEST(test_second_uid_refused)
 }
 END_TEST
 
+/*
+ * CPU 0 kept with --isolated: nobody's ping there is refused (and logged),
+ * to another CPU served; root, whom the policy gives "where", is served.
+ */
+static int nobody_on_isolated(const char *sock)
+{
+	struct xcall_opts o = { .backend = XCALL_BACKEND_DAEMON,
+				.socket_path = sock };
+	struct xcall_req req = { .fn = XCALL_FN_PING };
+	struct xcall_result r[1024];
+	size_t sz = CPU_ALLOC_SIZE(1024);
+	cpu_set_t *set = CPU_ALLOC(1024);
+	struct xcall *x;
+
+	if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+	    setresuid(65534, 65534, 65534))
+		return 10;
+	if (xcall_open(&x, &o))
+		return 11;
+	CPU_ZERO_S(sz, set);
+	CPU_SET_S(0, sz, set);
+	if (xcall_run(x, &req, set, sz, r, 1024) != -EPERM)
+		return 12;
+	CPU_ZERO_S(sz, set);
+	CPU_SET_S(1, sz, set);
+	if (sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
+	    (xcall_run(x, &req, set, sz, r, 1024) != 1 || r[0].error))
+		return 13;
+	xcall_close(x);
+	return 0;
+}
+
+START_TEST(test_isolated_cpus)
+{
+	struct xcall *x = open_backend(XCALL_BACKEND_DAEMON);
+	struct xcall_req req = { .fn = XCALL_FN_PING };
+	struct xcall_result r[1024];
+	size_t sz = CPU_ALLOC_SIZE(1024);
+	cpu_set_t *set = CPU_ALLOC(1024);
+	pid_t pid;
+	int st;
+
+	if (geteuid() != 0)
+		return;
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (!pid)
+		_exit(nobody_on_isolated(T.sock));
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	ck_assert(xt_log_has(&T, "ping on CPUs 0: an isolated CPU"));
+	CPU_ZERO_S(sz, set);
+	CPU_SET_S(0, sz, set);
+	ck_assert_int_eq(xcall_run(x, &req, set, sz, r, 1024), 1);
+	ck_assert_int_eq(r[0].error, 0);
+	CPU_FREE(set);
+	xcall_close(x);
+}
+END_TEST
+
 /* ---- robustness ------------------------------------------------------- */
 
 /* Send @len bytes; expect an ERROR (or CALL_REPLY error) or a hang-up. */
@@ -896,6 +957,14 @@ static Suite *daemon_suite(void)
 	return s;
 }
 
+static void isolated_setup(void)
+{
+	static const char *const extra[] = { "--isolated", "0", NULL };
+
+	ncpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	xt_start(&T, NULL, extra);
+}
+
 static void slow_setup(void)
 {
 	static const char *const extra[] = { "--send-timeout", "500", NULL };
@@ -914,6 +983,10 @@ int main(void)
 	tcase_add_checked_fixture(tc, slow_setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_slow_reader);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("isolated");
+	tcase_add_checked_fixture(tc, isolated_setup, teardown);
+	tcase_add_test(tc, test_isolated_cpus);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -982,16 +982,20 @@ static void *hold_fn(void *arg)
 static int hold_start(struct hold *b, int f, int cpu)
 {
 	struct xcall_result r;
-	int ret;
+	int ret, k;
 
 	memset(b, 0, sizeof(*b));
 	b->f = f;
 	b->cpu = cpu;
 	if (pthread_create(&b->th, NULL, hold_fn, b))
 		return -EAGAIN;
-	while ((ret = call1(f, XCALL_FN_SPIN, cpu, 1, 1, 0, 5000, &r)) == 0)
-		;
-	return ret == -EBUSY ? 0 : ret;
+	/* Bounded: a module without the one-spin rule never says EBUSY. */
+	for (k = 0; k < 1000000; k++) {
+		ret = call1(f, XCALL_FN_SPIN, cpu, 1, 1, 0, 5000, &r);
+		if (ret)
+			return ret == -EBUSY ? 0 : ret;
+	}
+	return -ETIMEDOUT;
 }
 
 static int hold_stop(struct hold *b)
