@@ -279,7 +279,12 @@ const char *xcall_strerror(int err)
 	case EOPNOTSUPP:
 		return "not available on this backend";
 	case EPERM:
-		return "not permitted";
+		return "not permitted (privileged function, or isolated CPU)";
+	case EBUSY:
+		return "a spin is already queued or running on that CPU";
+	case EAGAIN:
+		return "too many calls not waited for are still queued; "
+		       "try again";
 	case EMSGSIZE:
 		return "result buffer too small";
 	case ETIMEDOUT:

@@ -18,6 +18,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -26,6 +27,7 @@
 #include <string.h>
 #include <grp.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -1658,6 +1660,73 @@ START_TEST(test_uring_async)
 }
 END_TEST
 
+/* How often the kernel log holds @what (the whole ring buffer, read). */
+static int klog_count(const char *what)
+{
+	static char buf[1 << 20];
+	int n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, sizeof(buf) - 1);
+	int count = 0;
+	char *p;
+
+	ck_assert_int_ge(n, 0);
+	buf[n] = '\0';
+	for (p = buf; (p = strstr(p, what)); p++)
+		count++;
+	return count;
+}
+
+/* The state letter of process @pid (/proc/PID/stat), or 0. */
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (sys_read(path, buf, sizeof(buf)) <= 0)
+		return 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/*
+ * A waiter killed while its call waits behind a spin did not time out:
+ * the module logs nothing about it (it used to log "did not answer within
+ * 60000 ms" 20 ms into the call).
+ */
+START_TEST(test_killed_waiter_quiet)
+{
+	const char *line = "did not answer within 60000 ms";
+	int before, status, k, tries, killed = 0;
+	struct hold h;
+	pid_t pid;
+
+	ck_assert_int_ge(ncpus, 2);
+	pin(cpus[0]);
+	before = klog_count(line);
+	/* Should the spin end before the child sleeps, try again. */
+	for (tries = 0; tries < 5 && !killed; tries++) {
+		ck_assert_int_eq(hold_start(&h, fd, cpus[1]), 0);
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (!pid) {
+			struct xcall_result r;
+
+			call1(fd, XCALL_FN_PING, cpus[1], 0, 0, 0, 60000, &r);
+			_exit(0);
+		}
+		/* Asleep in the call (TASK_KILLABLE shows as D): kill it. */
+		for (k = 0; k < 1000000 && proc_state(pid) == 'R'; k++)
+			sched_yield();
+		if (proc_state(pid) == 'D')
+			killed = !kill(pid, SIGKILL);
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert_int_eq(hold_stop(&h), 0);
+	}
+	ck_assert_msg(killed, "the waiter was never seen asleep in its call");
+	ck_assert(WIFSIGNALED(status));
+	ck_assert_int_eq(klog_count(line), before);
+}
+END_TEST
+
 /* The timeout on the io_uring path: completes with ETIMEDOUT records. */
 START_TEST(test_uring_timeout)
 {
@@ -1898,6 +1967,7 @@ static Suite *kmod_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_timeout);
+	tcase_add_test(tc, test_killed_waiter_quiet);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("hotplug");
