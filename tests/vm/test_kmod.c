@@ -30,6 +30,7 @@
 #include <sys/klog.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1777,6 +1778,99 @@ static int wait_refcnt(int want, int secs)
 	return n;
 }
 
+/* The kernel's release is at least @maj.@min. */
+static bool kernel_at_least(int maj, int min)
+{
+	struct utsname u;
+	int a = 0, b = 0;
+
+	ck_assert_int_eq(uname(&u), 0);
+	sscanf(u.release, "%d.%d", &a, &b);
+	return a > maj || (a == maj && b >= min);
+}
+
+/* One spin on cpus[1]; EBUSY means our own probe held it: again. */
+static void *one_spin(void *arg)
+{
+	struct xcall_result r;
+	int ret;
+
+	do
+		ret = call1(fd, XCALL_FN_SPIN, cpus[1], 1, XCALL_SPIN_MAX_US,
+			    0, 5000, &r);
+	while (ret == -EBUSY);
+	*(int *)arg = ret;
+	return NULL;
+}
+
+/*
+ * A process exits with a waited command whose call is queued behind a
+ * spin. From 6.7 io_uring cancels it at exit: the call is settled before it
+ * runs (the module's count of functions run shows it never ran). 6.1 has
+ * no cancellation: the call waits for its CPU and runs. A round counts only
+ * if the spin still held the CPU when the child was gone.
+ */
+START_TEST(test_uring_cancel_at_exit)
+{
+	bool cancels = kernel_at_least(6, 7), conclusive = false;
+	uint64_t before, ran = 0;
+	struct xcall_result r;
+	int tries, k, ret, spun, status;
+	pthread_t th;
+	pid_t pid;
+
+	ck_assert_int_ge(ncpus, 2);
+	pin(cpus[0]);
+	for (tries = 0; tries < 10 && !conclusive; tries++) {
+		before = calls_run();
+		ck_assert_int_eq(pthread_create(&th, NULL, one_spin, &spun),
+				 0);
+		/* Our probes that ran before the spin count too. */
+		for (k = 0; k < 1000000 && !(ret = call1(fd, XCALL_FN_SPIN,
+					cpus[1], 1, 1, 0, 5000, &r)); k++)
+			;
+		ck_assert_int_eq(ret, -EBUSY);
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (!pid) {
+			static struct xcall_call c;
+			static struct xcall_result res;
+			static uint64_t bits[1];
+			struct io_uring ring;
+			int cfd = open(DEV, O_RDWR);
+
+			if (cfd < 0 ||
+			    io_uring_queue_init(8, &ring, IORING_SETUP_SQE128))
+				_exit(2);
+			bits[0] = 1ULL << cpus[1];
+			c = mkcall(XCALL_FN_PING, bits, 1, &res, 1);
+			c.timeout_ms = 60000;
+			prep_cmd(io_uring_get_sqe(&ring), cfd, &c, 0);
+			_exit(io_uring_submit(&ring) == 1 ? 0 : 3);
+		}
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		/* Still held: whatever settled the child's call came first. */
+		ret = call1(fd, XCALL_FN_SPIN, cpus[1], 1, 1, 0, 5000, &r);
+		if (!ret)
+			k++;
+		else
+			ck_assert_int_eq(ret, -EBUSY);
+		conclusive = ret == -EBUSY;
+		pthread_join(th, NULL);
+		ck_assert_int_eq(spun, 0);
+		/* Behind the child's call: once it answers, that one is done. */
+		ck_assert_int_eq(call1(fd, XCALL_FN_PING, cpus[1], 0, 0, 0,
+				       5000, &r), 0);
+		ran = calls_run() - before - k - 2;	/* spin, last ping */
+	}
+	printf("uring cancel at exit: %s kernel, the queued call %s\n",
+	       cancels ? "6.7+" : "6.1", ran ? "ran" : "never ran");
+	ck_assert_msg(conclusive, "the spin never outlasted the child");
+	ck_assert_uint_eq(ran, cancels ? 0 : 1);
+}
+END_TEST
+
 /*
  * A process that exits with commands in flight, one completing by its
  * timeout and one by its answer: the kernel finishes them without it
@@ -1984,6 +2078,7 @@ static Suite *kmod_suite(void)
 	tcase_add_test(tc, test_uring_async);
 	tcase_add_test(tc, test_uring_timeout);
 	tcase_add_test(tc, test_uring_exit_in_flight);
+	tcase_add_test(tc, test_uring_cancel_at_exit);
 	suite_add_tcase(s, tc);
 
 	/* Last: unloads and loads the module again. */
