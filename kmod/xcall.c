@@ -842,7 +842,7 @@ static struct xcall_req *xcall_req_new(struct xcall_file *xf,
 	if (!xcall_writable(uncalled, sizeof(u32)))
 		goto out_words;
 	if (!(c->flags & XCALL_CALL_NOWAIT) &&
-	    !xcall_writable(c->results, (size_t)n * sizeof(struct xcall_result)))
+	    !xcall_writable(c->results, n * sizeof(struct xcall_result)))
 		goto out_words;
 
 	err = -ENOMEM;
@@ -916,13 +916,11 @@ static int xcall_admit(struct xcall_req *req)
 		if (!req->xf->admin && xcall_cpu_isolated(req->slots[i].cpu))
 			return -EPERM;
 	}
-	if (req->fn == XCALL_FN_SPIN) {
-		for (; spun < req->nslots; spun++)
-			if (atomic_cmpxchg(&xcall_pc(req->slots[spun].cpu)->spin,
-					   0, 1)) {
-				ret = -EBUSY;
-				goto out;
-			}
+	for (; req->fn == XCALL_FN_SPIN && spun < req->nslots; spun++) {
+		if (atomic_cmpxchg(&xcall_pc(req->slots[spun].cpu)->spin, 0, 1)) {
+			ret = -EBUSY;
+			goto out;
+		}
 	}
 	if (!req->nowait)
 		return 0;

@@ -393,43 +393,63 @@ START_TEST(test_privileges_dropped)
 }
 END_TEST
 
-/* In a child that became nobody: spin refused, ping served. */
-static int as_nobody(const char *sock)
+/* In a child: become uid and gid 65534, connect: 0 or an exit code. */
+static int nobody_client(const char *sock, struct xcall **x)
 {
 	struct xcall_opts o = { .backend = XCALL_BACKEND_DAEMON,
 				.socket_path = sock };
-	struct xcall_result r[1024];
-	struct xcall_req req = { .fn = XCALL_FN_SPIN, .nargs = 1,
-				 .args = { 10 } };
-	size_t sz = CPU_ALLOC_SIZE(1024);
-	cpu_set_t *set = CPU_ALLOC(1024);
-	struct xcall *x;
 
 	if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
 	    setresuid(65534, 65534, 65534))
 		return 10;
-	if (xcall_open(&x, &o))
-		return 11;
-	CPU_ZERO_S(sz, set);
-	CPU_SET_S(0, sz, set);
-	if (xcall_run(x, &req, set, sz, r, 1024) != -EPERM)
+	return xcall_open(x, &o) ? 11 : 0;
+}
+
+/* @req on CPU @cpu alone: what xcall_run() returns. */
+static int run_on(struct xcall *x, const struct xcall_req *req, int cpu,
+		  struct xcall_result *r)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return xcall_run(x, req, &set, sizeof(set), r, 1);
+}
+
+/*
+ * In a child that became nobody: @refused on CPU 0 gets EPERM, ping on
+ * @ok_cpu (unless -1) is served. 0, or the step that failed.
+ */
+static int as_nobody(const char *sock, unsigned int refused, int ok_cpu)
+{
+	struct xcall_req req = { .fn = refused };
+	struct xcall_result r;
+	struct xcall *x;
+	int ret = nobody_client(sock, &x);
+
+	if (ret)
+		return ret;
+	if (refused == XCALL_FN_SPIN) {
+		req.nargs = 1;
+		req.args[0] = 10;
+	}
+	if (run_on(x, &req, 0, &r) != -EPERM)
 		return 12;
-	req.fn = XCALL_FN_PING;
-	req.nargs = 0;
-	if (xcall_run(x, &req, set, sz, r, 1024) != 1 || r[0].error)
+	req = (struct xcall_req){ .fn = XCALL_FN_PING };
+	if (ok_cpu >= 0 && (run_on(x, &req, ok_cpu, &r) != 1 || r.error))
 		return 13;
 	xcall_close(x);
 	return 0;
 }
 
-static int run_as_nobody(void)
+static int run_as_nobody(unsigned int refused, int ok_cpu)
 {
 	pid_t pid = fork();
 	int st;
 
 	ck_assert_int_ge(pid, 0);
 	if (!pid)
-		_exit(as_nobody(T.sock));
+		_exit(as_nobody(T.sock, refused, ok_cpu));
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
@@ -438,7 +458,7 @@ START_TEST(test_second_uid_refused)
 {
 	if (geteuid() != 0)
 		return;
-	ck_assert_int_eq(run_as_nobody(), 0);
+	ck_assert_int_eq(run_as_nobody(XCALL_FN_SPIN, 0), 0);
 	ck_assert(xt_log_has(&T, "denied: uid 65534 gid 65534"));
 	ck_assert(xt_log_has(&T, "spin on CPUs 0"));
 }
@@ -448,59 +468,18 @@ END_TEST
  * CPU 0 kept with --isolated: nobody's ping there is refused (and logged),
  * to another CPU served; root, whom the policy gives "where", is served.
  */
-static int nobody_on_isolated(const char *sock)
-{
-	struct xcall_opts o = { .backend = XCALL_BACKEND_DAEMON,
-				.socket_path = sock };
-	struct xcall_req req = { .fn = XCALL_FN_PING };
-	struct xcall_result r[1024];
-	size_t sz = CPU_ALLOC_SIZE(1024);
-	cpu_set_t *set = CPU_ALLOC(1024);
-	struct xcall *x;
-
-	if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
-	    setresuid(65534, 65534, 65534))
-		return 10;
-	if (xcall_open(&x, &o))
-		return 11;
-	CPU_ZERO_S(sz, set);
-	CPU_SET_S(0, sz, set);
-	if (xcall_run(x, &req, set, sz, r, 1024) != -EPERM)
-		return 12;
-	CPU_ZERO_S(sz, set);
-	CPU_SET_S(1, sz, set);
-	if (sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
-	    (xcall_run(x, &req, set, sz, r, 1024) != 1 || r[0].error))
-		return 13;
-	xcall_close(x);
-	return 0;
-}
-
 START_TEST(test_isolated_cpus)
 {
 	struct xcall *x = open_backend(XCALL_BACKEND_DAEMON);
 	struct xcall_req req = { .fn = XCALL_FN_PING };
-	struct xcall_result r[1024];
-	size_t sz = CPU_ALLOC_SIZE(1024);
-	cpu_set_t *set = CPU_ALLOC(1024);
-	pid_t pid;
-	int st;
+	struct xcall_result r;
 
 	if (geteuid() != 0)
 		return;
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (!pid)
-		_exit(nobody_on_isolated(T.sock));
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert(WIFEXITED(st));
-	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	ck_assert_int_eq(run_as_nobody(XCALL_FN_PING, ncpus > 1 ? 1 : -1), 0);
 	ck_assert(xt_log_has(&T, "ping on CPUs 0: an isolated CPU"));
-	CPU_ZERO_S(sz, set);
-	CPU_SET_S(0, sz, set);
-	ck_assert_int_eq(xcall_run(x, &req, set, sz, r, 1024), 1);
-	ck_assert_int_eq(r[0].error, 0);
-	CPU_FREE(set);
+	ck_assert_int_eq(run_on(x, &req, 0, &r), 1);
+	ck_assert_int_eq(r.error, 0);
 	xcall_close(x);
 }
 END_TEST
@@ -647,7 +626,8 @@ START_TEST(test_client_killed)
 	kill(pid, SIGKILL);
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	wait_idle();
-	ck_assert_int_eq(run_as_nobody() == 0 || geteuid() != 0, 1);
+	ck_assert_int_eq(run_as_nobody(XCALL_FN_SPIN, 0) == 0 ||
+			 geteuid() != 0, 1);
 }
 END_TEST
 
@@ -736,19 +716,19 @@ START_TEST(test_sighup_reload)
 
 	if (geteuid() != 0)
 		return;
-	ck_assert_int_eq(run_as_nobody(), 0);		/* spin refused */
+	ck_assert_int_eq(run_as_nobody(XCALL_FN_SPIN, 0), 0);		/* spin refused */
 	snprintf(line, sizeof(line), "allow * *\n");
 	xt_write_file(T.conf, line);
 	kill(T.pid, SIGHUP);
 	ck_assert(xt_notify_wait(&T, "policy reloaded", 10000));
-	ck_assert_int_eq(run_as_nobody(), 12);		/* spin allowed now */
+	ck_assert_int_eq(run_as_nobody(XCALL_FN_SPIN, 0), 12);		/* spin allowed now */
 	/* A broken file: the old policy stays, the log says why. */
 	xt_write_file(T.conf, "allow * *\nallow bogus:x *\n");
 	kill(T.pid, SIGHUP);
 	ck_assert(xt_notify_wait(&T, "policy reload failed", 10000));
 	ck_assert(xt_log_has(&T, "keeping the old policy"));
 	ck_assert(xt_log_has(&T, "xcalld.conf:2:"));
-	ck_assert_int_eq(run_as_nobody(), 12);
+	ck_assert_int_eq(run_as_nobody(XCALL_FN_SPIN, 0), 12);
 }
 END_TEST
 
@@ -764,7 +744,7 @@ START_TEST(test_policy_file)
 	xt_start(&T, pol, NULL);
 	if (geteuid() != 0)
 		return;
-	ck_assert_int_eq(run_as_nobody(), 0);	/* ping on 0 ok, spin no */
+	ck_assert_int_eq(run_as_nobody(XCALL_FN_SPIN, 0), 0);	/* ping on 0 ok, spin no */
 }
 END_TEST
 
@@ -787,7 +767,7 @@ START_TEST(test_shipped_policy)
 	xt_start(&T, text, NULL);
 	ck_assert(!xt_log_has(&T, "built-in"));
 	if (geteuid() == 0)
-		ck_assert_int_eq(run_as_nobody(), 0);
+		ck_assert_int_eq(run_as_nobody(XCALL_FN_SPIN, 0), 0);
 }
 END_TEST
 
