@@ -21,7 +21,7 @@
 VM_FLAVOURS	?= *
 VM_BENCH_FLAVOUR ?= x86_64-xapic-6.1
 VM_TEST_SRCS	:= $(wildcard $(SRC)/tests/vm/test_*.c $(SRC)/tests/vm/fuzz_*.c \
-			   $(SRC)/tests/vm/cell_*.c)
+			   $(SRC)/tests/vm/cell_*.c $(SRC)/tests/vm/tool_*.c)
 VM_BENCH_SRCS	:= $(wildcard $(SRC)/tests/vm/bench_*.c)
 VM_PROGS	:= $(patsubst $(SRC)/%.c,$(B)/%,$(VM_TEST_SRCS) $(VM_BENCH_SRCS))
 

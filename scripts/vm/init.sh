@@ -11,8 +11,11 @@
 # The host (scripts/vm/run.sh) judges the rest: it checks the report
 # between XCALL-VM-FACTS-BEGIN/END against the flavour's row (CPUs, kernel,
 # interrupt controller) and scans every kernel line on the console for
-# BUG:/WARNING:/... reports. So that it sees them all, the boot log is in
-# the report and every later kernel message goes to the console.
+# BUG:/WARNING:/... reports: the boot log is in the report, later kernel
+# messages go to the console as they come (a kernel line may tear a line
+# of the tests' output there), and the whole log is dumped again, whole,
+# before the verdict. tool_drain (tests/vm/tool_drain.c) waits for the
+# console to send what the report wrote before a kernel line may follow.
 #
 # The host passes XCALL_MODE (check|bench|boot) and XCALL_BENCH (a program
 # name in /xcall/bench) on the kernel command line; the kernel hands
@@ -31,9 +34,9 @@ XCALL_FLAVOUR=$(cat /xcall/flavour)
 export XCALL_FLAVOUR XCALL_DIR=/xcall XCALL_KO=/xcall/xcall.ko
 # Timestamps mark kernel lines on the console: the host scans those.
 echo Y >/sys/module/printk/parameters/time 2>/dev/null
-# From here every kernel message goes to the console too, so a hang leaves
-# its trace; what came before is in the report below.
-dmesg -n 8
+# The report first, with kernel messages off the console so that none
+# tears its lines (they stay in the log, dumped at the end).
+dmesg -n 1
 
 echo "XCALL-VM-START: $XCALL_FLAVOUR $(uname -r) mode=${XCALL_MODE:-check}"
 echo "XCALL-VM-FACTS-BEGIN"
@@ -55,6 +58,10 @@ if [ -e /xcall/kmods/msr.ko ] && insmod /xcall/kmods/msr.ko; then
 	rmmod msr
 fi
 echo "XCALL-VM-FACTS-END"
+# Sent, before any kernel line may follow; then every kernel message goes
+# to the console too, so that a hang leaves its trace.
+tool_drain
+dmesg -n 8
 
 rc=0
 cd /xcall || rc=1
@@ -78,8 +85,6 @@ bench)
 		"/xcall/bench/$XCALL_BENCH" || rc=1
 		echo "XCALL-VM-BENCH-END: $XCALL_BENCH rc=$rc"
 	fi
-	# What the kernel said meanwhile, for the host's scan.
-	dmesg
 	;;
 *)
 	echo "init: unknown XCALL_MODE '$XCALL_MODE'"
@@ -87,10 +92,17 @@ bench)
 	;;
 esac
 
+# The whole kernel log once more, and the verdict, with kernel messages off
+# the console again: the lines the host parses come whole.
+dmesg -n 1
+echo "XCALL-VM-DMESG-BEGIN"
+dmesg
+echo "XCALL-VM-DMESG-END"
 if [ "$rc" = 0 ]; then
 	echo "XCALL-VM-RESULT: PASS $XCALL_FLAVOUR"
 else
 	echo "XCALL-VM-RESULT: FAIL $XCALL_FLAVOUR"
 fi
+tool_drain
 sync
 poweroff -f

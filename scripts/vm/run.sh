@@ -87,12 +87,14 @@ cp "$ko" "$root/xcall/xcall.ko"
 cp "$user/cli/xcall" "$root/xcall/bin/xcall"
 [ ! -x "$user/daemon/xcalld" ] || cp "$user/daemon/xcalld" "$root/xcall/bin/"
 for t in "$user"/tests/vm/test_* "$user"/tests/vm/fuzz_* \
-	 "$user"/tests/vm/cell_* "$user"/tests/vm/bench_* $addtest; do
+	 "$user"/tests/vm/cell_* "$user"/tests/vm/tool_* \
+	 "$user"/tests/vm/bench_* $addtest; do
 	case "$t" in *.o|*.d) continue ;; esac
 	[ -x "$t" ] || continue
 	case "${t##*/}" in
 	bench_*) cp "$t" "$root/xcall/bench/" ;;
 	fuzz_*|cell_*) cp "$t" "$root/xcall/tests/" ;;
+	tool_*) cp "$t" "$root/xcall/bin/" ;;
 	*) cp "$t" "$root/xcall/tests/" ;;
 	esac
 done
@@ -165,8 +167,9 @@ if [ -n "$why" ]; then
 	echo "$why" >"$out/why"
 	# What a person needs: the guest's own output (without its boot
 	# log), then the kernel's report from its first line on.
-	echo "---- $fl: console without the boot log ($log) ----"
-	sed '/^XCALL-VM-FACTS-BEGIN$/,/^XCALL-VM-FACTS-END$/d' "$log" |
+	echo "---- $fl: console without the kernel log ($log) ----"
+	sed -e '/^XCALL-VM-FACTS-BEGIN$/,/^XCALL-VM-FACTS-END$/d' \
+	    -e '/^XCALL-VM-DMESG-BEGIN$/,/^XCALL-VM-DMESG-END$/d' "$log" |
 		grep -v '^\[ *[0-9]*\.[0-9]*\] ' | tail -n 100
 	if [ -s "$out/bad.txt" ]; then
 		echo "---- $fl: kernel log from the first report ----"

@@ -951,6 +951,22 @@ static uint64_t calls_run(void)
 }
 
 /*
+ * The same, once everything queued before has run: a waited ping to every
+ * CPU answers only after what is ahead of it in that CPU's queue (an
+ * earlier test's NOWAIT calls may still be draining).
+ */
+static uint64_t calls_run_settled(void)
+{
+	struct xcall_result r;
+	int i;
+
+	for (i = 0; i < ncpus; i++)
+		ck_assert_int_eq(call1(fd, XCALL_FN_PING, cpus[i], 0, 0, 0,
+				       5000, &r), 0);
+	return calls_run();
+}
+
+/*
  * Hold a CPU: a thread spins there XCALL_SPIN_MAX_US at a time, each
  * spin waited for, until hold_stop(). At most one spin is queued or
  * running per CPU, so a second one is refused with EBUSY exactly while a
@@ -961,7 +977,8 @@ struct hold {
 	pthread_t th;
 	int f, cpu, err;
 	atomic_bool stop;
-	long spins;
+	long spins;		/* the thread's spins that ran */
+	long probes;		/* hold_start()'s probes that ran */
 };
 
 static void *hold_fn(void *arg)
@@ -997,6 +1014,7 @@ static int hold_start(struct hold *b, int f, int cpu)
 		ret = call1(f, XCALL_FN_SPIN, cpu, 1, 1, 0, 5000, &r);
 		if (ret)
 			return ret == -EBUSY ? 0 : ret;
+		b->probes++;
 	}
 	return -ETIMEDOUT;
 }
@@ -1123,6 +1141,88 @@ START_TEST(test_nowait_bounds)
 }
 END_TEST
 
+struct protect {
+	pid_t tid;		/* of the caller */
+	void *page;
+	long pg;
+	atomic_int done;
+};
+
+/* Once the caller sleeps in its call, make @page read-only. */
+static void *protect_fn(void *arg)
+{
+	struct protect *p = arg;
+	char path[64], buf[512], *st;
+	int k;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)p->tid);
+	for (k = 0; k < 1000000; k++) {
+		if (sys_read(path, buf, sizeof(buf)) > 0 &&
+		    (st = strrchr(buf, ')')) && st[2] == 'D')
+			break;
+		sched_yield();
+	}
+	mprotect(p->page, p->pg, PROT_READ);
+	atomic_store(&p->done, 1);
+	return NULL;
+}
+
+/*
+ * Results that become unwritable while the call waits: cpus[0] answers,
+ * cpus[1] and cpus[2] are held by spins and time out. Copying cpus[1]'s
+ * record fails (EFAULT); cpus[2]'s slot, not copied, must still be settled
+ * so that it never runs: the module's count of functions run shows only
+ * what was meant to run (the holds' spins and probes, cpus[0], two
+ * control pings). A round counts only if the page turned read-only before
+ * the copy (the call returned EFAULT).
+ */
+START_TEST(test_efault_settles_the_rest)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	uint64_t bits[1], before, ran = 0, want = 0;
+	struct xcall_result r, *res;
+	struct protect p;
+	struct hold h1, h2;
+	struct xcall_call c;
+	pthread_t th;
+	int tries, ret = 0;
+	char *m;
+
+	ck_assert_int_ge(ncpus, 3);
+	pin(cpus[0]);
+	bits[0] = 1ULL << cpus[0] | 1ULL << cpus[1] | 1ULL << cpus[2];
+	for (tries = 0; tries < 5 && ret != -EFAULT; tries++) {
+		m = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ck_assert(m != MAP_FAILED);
+		/* Record 0 ends page one; records 1 and 2 are on page two. */
+		res = (struct xcall_result *)(m + pg) - 1;
+		before = calls_run_settled();
+		ck_assert_int_eq(hold_start(&h1, fd, cpus[1]), 0);
+		ck_assert_int_eq(hold_start(&h2, fd, cpus[2]), 0);
+		p = (struct protect){ .tid = syscall(SYS_gettid),
+				      .page = m + pg, .pg = pg };
+		ck_assert_int_eq(pthread_create(&th, NULL, protect_fn, &p), 0);
+		c = mkcall(XCALL_FN_PING, bits, 1, res, 3);
+		c.timeout_ms = 60;
+		ret = do_call(fd, &c);
+		pthread_join(th, NULL);
+		ck_assert_int_eq(hold_stop(&h1), 0);
+		ck_assert_int_eq(hold_stop(&h2), 0);
+		/* Behind whatever the call left: once they answer, all ran. */
+		ck_assert_int_eq(call1(fd, XCALL_FN_PING, cpus[1], 0, 0, 0,
+				       5000, &r), 0);
+		ck_assert_int_eq(call1(fd, XCALL_FN_PING, cpus[2], 0, 0, 0,
+				       5000, &r), 0);
+		ran = calls_run() - before;
+		want = h1.spins + h1.probes + h2.spins + h2.probes + 1 + 2;
+		munmap(m, 2 * pg);
+	}
+	ck_assert_msg(ret == -EFAULT, "the copy never failed (%d)", ret);
+	ck_assert_uint_eq(ran, want);
+}
+END_TEST
+
 /*
  * The call in a read-only page (NOWAIT, so @ncalled is the only output),
  * then the results: EFAULT before anything is queued, nothing run, nothing
@@ -1144,7 +1244,7 @@ START_TEST(test_readonly)
 	*c = mkcall(XCALL_FN_PING, bits, 1, res, 1);
 	c->flags = XCALL_CALL_NOWAIT;
 	ck_assert_int_eq(mprotect(m, pg, PROT_READ), 0);
-	before = calls_run();
+	before = calls_run_settled();
 	ck_assert_int_eq(do_call(fd, c), -EFAULT);
 	ck_assert_uint_eq(calls_run(), before);
 
@@ -1822,7 +1922,7 @@ START_TEST(test_uring_cancel_at_exit)
 	ck_assert_int_ge(ncpus, 2);
 	pin(cpus[0]);
 	for (tries = 0; tries < 10 && !conclusive; tries++) {
-		before = calls_run();
+		before = calls_run_settled();
 		ck_assert_int_eq(pthread_create(&th, NULL, one_spin, &spun),
 				 0);
 		/* Our probes that ran before the spin count too. */
@@ -2047,6 +2147,7 @@ static Suite *kmod_suite(void)
 	tcase_add_test(tc, test_spin_one_per_cpu);
 	tcase_add_test(tc, test_nowait_bounds);
 	tcase_add_test(tc, test_readonly);
+	tcase_add_test(tc, test_efault_settles_the_rest);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("privacy");
