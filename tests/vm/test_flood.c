@@ -103,6 +103,33 @@ static uint64_t calls_run(int f)
 	return info.calls_run;
 }
 
+/*
+ * The count once everything queued before has run (the fuzzer before us
+ * may leave NOWAIT calls draining): a waited ping to each CPU answers only
+ * after what is ahead of it.
+ */
+static uint64_t calls_run_settled(int f, int ncpu)
+{
+	struct xcall_result r;
+	uint64_t bits;
+	int cpu, e;
+
+	for (cpu = 0; cpu < ncpu; cpu++) {
+		struct xcall_call c = {
+			.size = sizeof(c), .fn = XCALL_FN_PING,
+			.cpuset_size = 8, .cpuset = (uintptr_t)&bits,
+			.results = (uintptr_t)&r, .nresults = 1,
+			.timeout_ms = 60000,
+		};
+
+		bits = 1ULL << cpu;
+		e = ioctl(f, XCALL_IOC_CALL, &c) ? errno : -r.error;
+		if (e)
+			bad("a settling ping", e);
+	}
+	return calls_run(f);
+}
+
 struct worker {
 	int f;
 	bool nowait;
@@ -213,7 +240,7 @@ int main(void)
 	}
 	free0 = meminfo("MemFree");
 	slab0 = meminfo("SUnreclaim");
-	run0 = calls_run(f);
+	run0 = calls_run_settled(f, ncpu);
 	pthread_create(&gap, NULL, gap_fn, NULL);
 	for (i = 0; i < NPROC; i++) {
 		pid[i] = fork();
