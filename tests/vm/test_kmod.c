@@ -966,57 +966,112 @@ static uint64_t calls_run_settled(void)
 	return calls_run();
 }
 
+static void prep_cmd(struct io_uring_sqe *sqe, int f, struct xcall_call *c,
+		     uint64_t data);
+
 /*
- * Hold a CPU: a thread spins there XCALL_SPIN_MAX_US at a time, each
- * spin waited for, until hold_stop(). At most one spin is queued or
- * running per CPU, so a second one is refused with EBUSY exactly while a
- * spin holds the CPU: hold_start() returns once it sees that, and what is
- * queued to the CPU from then on waits behind the spin.
+ * A spin of XCALL_SPIN_MAX_US on @cpu, queued through @ring: io_uring
+ * issues the command inside io_uring_submit(), so once that returns the
+ * spin is on the CPU's queue, ahead of whatever is queued there next (an
+ * EBUSY, seen as a spin that is queued, may come before its slot is).
+ * 0 when queued (its CQE comes when it has run), or the -errno it was
+ * refused with. No Check: forks use it.
+ */
+static int spin_queued(struct io_uring *ring, int f, int cpu,
+		       struct xcall_call *c, uint64_t *bits,
+		       struct xcall_result *r)
+{
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	memset(bits, 0, (MAXCPU / 64 + 1) * 8);
+	bits[cpu / 64] = 1ULL << (cpu % 64);
+	*c = mkcall(XCALL_FN_SPIN, bits, cpu / 64 + 1, r, 1);
+	c->nargs = 1;
+	c->args[0] = XCALL_SPIN_MAX_US;
+	c->timeout_ms = 5000;
+	prep_cmd(io_uring_get_sqe(ring), f, c, 0);
+	if (io_uring_submit(ring) != 1)
+		return -EIO;
+	/* A refusal is completed right away, inside the submit. */
+	if (io_uring_peek_cqe(ring, &cqe))
+		return 0;
+	ret = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	return ret < 0 ? ret : -EPROTO;
+}
+
+/* Wait for the CQE of the spin spin_queued() queued: 0 if it ran. */
+static int spin_reap(struct io_uring *ring)
+{
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	if (io_uring_wait_cqe(ring, &cqe))
+		return -EIO;
+	ret = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	return ret == 1 ? 0 : ret < 0 ? ret : -EPROTO;
+}
+
+/*
+ * Hold a CPU: a thread keeps spins queued there, XCALL_SPIN_MAX_US each,
+ * one after the other, until hold_stop(). hold_start() returns once the
+ * first is on the CPU's queue: whatever is queued there from then on
+ * waits behind it (at most one spin is queued or running per CPU, and the
+ * module pauses as long after it, so the CPU answers late).
  */
 struct hold {
 	pthread_t th;
 	int f, cpu, err;
-	atomic_bool stop;
+	atomic_bool stop, queued;
 	long spins;		/* the thread's spins that ran */
-	long probes;		/* hold_start()'s probes that ran */
 };
 
 static void *hold_fn(void *arg)
 {
 	struct hold *b = arg;
+	uint64_t bits[MAXCPU / 64 + 1];
+	struct io_uring ring;
 	struct xcall_result r;
+	struct xcall_call c;
 	int ret;
 
-	while (!atomic_load(&b->stop)) {
-		ret = call1(b->f, XCALL_FN_SPIN, b->cpu, 1, XCALL_SPIN_MAX_US,
-			    0, 5000, &r);
-		if (!ret)
-			b->spins++;
-		else if (ret != -EBUSY)	/* our own probe held the CPU */
-			b->err = ret;
+	if (io_uring_queue_init(4, &ring, IORING_SETUP_SQE128)) {
+		b->err = -ENOMEM;
+		atomic_store(&b->queued, true);
+		return NULL;
 	}
+	while (!atomic_load(&b->stop)) {
+		ret = spin_queued(&ring, b->f, b->cpu, &c, bits, &r);
+		if (ret == -EBUSY)	/* another test's spin, finishing */
+			continue;
+		if (!ret) {
+			atomic_store(&b->queued, true);
+			ret = spin_reap(&ring);
+		}
+		if (ret) {
+			b->err = ret;
+			atomic_store(&b->queued, true);
+			break;
+		}
+		b->spins++;
+	}
+	io_uring_queue_exit(&ring);
 	return NULL;
 }
 
-/* 0 once a spin of the thread holds @cpu; -errno (no Check: forks use it). */
+/* 0 once a spin of the thread is queued on @cpu; -errno. */
 static int hold_start(struct hold *b, int f, int cpu)
 {
-	struct xcall_result r;
-	int ret, k;
-
 	memset(b, 0, sizeof(*b));
 	b->f = f;
 	b->cpu = cpu;
 	if (pthread_create(&b->th, NULL, hold_fn, b))
 		return -EAGAIN;
-	/* Bounded: a module without the one-spin rule never says EBUSY. */
-	for (k = 0; k < 1000000; k++) {
-		ret = call1(f, XCALL_FN_SPIN, cpu, 1, 1, 0, 5000, &r);
-		if (ret)
-			return ret == -EBUSY ? 0 : ret;
-		b->probes++;
-	}
-	return -ETIMEDOUT;
+	while (!atomic_load(&b->queued))
+		sched_yield();
+	return b->err;
 }
 
 static int hold_stop(struct hold *b)
@@ -1172,7 +1227,7 @@ static void *protect_fn(void *arg)
  * cpus[1] and cpus[2] are held by spins and time out. Copying cpus[1]'s
  * record fails (EFAULT); cpus[2]'s slot, not copied, must still be settled
  * so that it never runs: the module's count of functions run shows only
- * what was meant to run (the holds' spins and probes, cpus[0], two
+ * what was meant to run (the holds' spins, cpus[0], two
  * control pings). A round counts only if the page turned read-only before
  * the copy (the call returned EFAULT).
  */
@@ -1215,7 +1270,7 @@ START_TEST(test_efault_settles_the_rest)
 		ck_assert_int_eq(call1(fd, XCALL_FN_PING, cpus[2], 0, 0, 0,
 				       5000, &r), 0);
 		ran = calls_run() - before;
-		want = h1.spins + h1.probes + h2.spins + h2.probes + 1 + 2;
+		want = h1.spins + h2.spins + 1 + 2;
 		munmap(m, 2 * pg);
 	}
 	ck_assert_msg(ret == -EFAULT, "the copy never failed (%d)", ret);
@@ -1889,47 +1944,32 @@ static bool kernel_at_least(int maj, int min)
 	return a > maj || (a == maj && b >= min);
 }
 
-/* One spin on cpus[1]; EBUSY means our own probe held it: again. */
-static void *one_spin(void *arg)
-{
-	struct xcall_result r;
-	int ret;
-
-	do
-		ret = call1(fd, XCALL_FN_SPIN, cpus[1], 1, XCALL_SPIN_MAX_US,
-			    0, 5000, &r);
-	while (ret == -EBUSY);
-	*(int *)arg = ret;
-	return NULL;
-}
-
 /*
  * A process exits with a waited command whose call is queued behind a
  * spin. From 6.7 io_uring cancels it at exit: the call is settled before it
  * runs (the module's count of functions run shows it never ran). 6.1 has
  * no cancellation: the call waits for its CPU and runs. A round counts only
- * if the spin still held the CPU when the child was gone.
+ * if the spin had not answered yet when the child was gone.
  */
 START_TEST(test_uring_cancel_at_exit)
 {
 	bool cancels = kernel_at_least(6, 7), conclusive = false;
-	uint64_t before, ran = 0;
-	struct xcall_result r;
-	int tries, k, ret, spun, status;
-	pthread_t th;
+	uint64_t before, ran = 0, sbits[MAXCPU / 64 + 1];
+	struct io_uring_cqe *cqe;
+	struct xcall_result r, sr;
+	struct io_uring sring;
+	struct xcall_call sc;
+	int tries, status;
 	pid_t pid;
 
 	ck_assert_int_ge(ncpus, 2);
 	pin(cpus[0]);
+	ck_assert_int_eq(io_uring_queue_init(4, &sring, IORING_SETUP_SQE128),
+			 0);
 	for (tries = 0; tries < 10 && !conclusive; tries++) {
 		before = calls_run_settled();
-		ck_assert_int_eq(pthread_create(&th, NULL, one_spin, &spun),
-				 0);
-		/* Our probes that ran before the spin count too. */
-		for (k = 0; k < 1000000 && !(ret = call1(fd, XCALL_FN_SPIN,
-					cpus[1], 1, 1, 0, 5000, &r)); k++)
-			;
-		ck_assert_int_eq(ret, -EBUSY);
+		ck_assert_int_eq(spin_queued(&sring, fd, cpus[1], &sc, sbits,
+					     &sr), 0);
 		pid = fork();
 		ck_assert_int_ge(pid, 0);
 		if (!pid) {
@@ -1950,22 +1990,19 @@ START_TEST(test_uring_cancel_at_exit)
 		}
 		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-		/* Still held: whatever settled the child's call came first. */
-		ret = call1(fd, XCALL_FN_SPIN, cpus[1], 1, 1, 0, 5000, &r);
-		if (!ret)
-			k++;
-		else
-			ck_assert_int_eq(ret, -EBUSY);
-		conclusive = ret == -EBUSY;
-		pthread_join(th, NULL);
-		ck_assert_int_eq(spun, 0);
+		/* The spin still runs: the child's call has not, yet. */
+		conclusive = io_uring_peek_cqe(&sring, &cqe) != 0;
+		ck_assert_int_eq(spin_reap(&sring), 0);
 		/* Behind the child's call: once it answers, that one is done. */
 		ck_assert_int_eq(call1(fd, XCALL_FN_PING, cpus[1], 0, 0, 0,
 				       5000, &r), 0);
-		ran = calls_run() - before - k - 2;	/* spin, last ping */
+		ran = calls_run() - before - 2;		/* the spin, the ping */
 	}
+	io_uring_queue_exit(&sring);
 	printf("uring cancel at exit: %s kernel, the queued call %s\n",
 	       cancels ? "6.7+" : "6.1", ran ? "ran" : "never ran");
+	/* The children's rings die in the background; then only ours. */
+	ck_assert_int_eq(wait_refcnt(1, 30), 1);
 	ck_assert_msg(conclusive, "the spin never outlasted the child");
 	ck_assert_uint_eq(ran, cancels ? 0 : 1);
 }
@@ -2079,6 +2116,12 @@ START_TEST(test_rmmod)
 		}
 		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		/*
+		 * The child's ring keeps its file until its spin answers
+		 * (6.1 does not cancel it at exit); the NOWAIT calls behind
+		 * the spin wait a pause longer.
+		 */
+		ck_assert_int_eq(wait_refcnt(1, 30), 1);
 	}
 	close(fd);
 	fd = -1;
