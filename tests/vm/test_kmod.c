@@ -993,12 +993,17 @@ static int spin_queued(struct io_uring *ring, int f, int cpu,
 	prep_cmd(io_uring_get_sqe(ring), f, c, 0);
 	if (io_uring_submit(ring) != 1)
 		return -EIO;
-	/* A refusal is completed right away, inside the submit. */
-	if (io_uring_peek_cqe(ring, &cqe))
+	/*
+	 * A refusal is completed right away, inside the submit. A CQE that
+	 * says it ran is the spin itself, over already because this thread
+	 * was not scheduled for its length (a loaded TCG guest): it was
+	 * queued, and spin_reap() takes it.
+	 */
+	if (io_uring_peek_cqe(ring, &cqe) || cqe->res >= 0)
 		return 0;
 	ret = cqe->res;
 	io_uring_cqe_seen(ring, cqe);
-	return ret < 0 ? ret : -EPROTO;
+	return ret;
 }
 
 /* Wait for the CQE of the spin spin_queued() queued: 0 if it ran. */
@@ -1026,7 +1031,29 @@ struct hold {
 	int f, cpu, err;
 	atomic_bool stop, queued;
 	long spins;		/* the thread's spins that ran */
+	uint64_t t0;		/* CLOCK_MONOTONIC ns before the first was queued */
 };
+
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ULL + t.tv_nsec;
+}
+
+/*
+ * True if @b's CPU had answered nothing queued behind its first spin at
+ * @t (CLOCK_MONOTONIC ns): that spin started after b->t0 and runs
+ * XCALL_SPIN_MAX_US of the same clock (ktime_get_ns), so until then the
+ * CPU ran nothing queued after it. A test whose premise is "the CPU is
+ * held while my call waits" checks it with the time the call returned:
+ * a slow guest (TCG, an RT kernel) can start the call late.
+ */
+static bool hold_covers(const struct hold *b, uint64_t t)
+{
+	return t < b->t0 + XCALL_SPIN_MAX_US * 1000ULL;
+}
 
 static void *hold_fn(void *arg)
 {
@@ -1043,10 +1070,14 @@ static void *hold_fn(void *arg)
 		return NULL;
 	}
 	while (!atomic_load(&b->stop)) {
+		uint64_t t = mono_ns();
+
 		ret = spin_queued(&ring, b->f, b->cpu, &c, bits, &r);
 		if (ret == -EBUSY)	/* another test's spin, finishing */
 			continue;
 		if (!ret) {
+			if (!atomic_load(&b->queued))
+				b->t0 = t;
 			atomic_store(&b->queued, true);
 			ret = spin_reap(&ring);
 		}
@@ -1092,24 +1123,34 @@ START_TEST(test_spin_one_per_cpu)
 	struct xcall_result r, res[2];
 	struct xcall_call c;
 	struct hold h;
-	int f2;
+	int f2, got[3], tries = 0;
+	bool held;
 
 	ck_assert_int_ge(ncpus, 3);
 	pin(cpus[2]);
-	ck_assert_int_eq(hold_start(&h, fd, cpus[1]), 0);
-	/* Another spin there is refused at once, whoever asks. */
-	ck_assert_int_eq(call1(fd, XCALL_FN_SPIN, cpus[1], 1, 10, 0, 0, &r),
-			 -EBUSY);
 	f2 = open(DEV, O_RDWR | O_CLOEXEC);
 	ck_assert_int_ge(f2, 0);
-	ck_assert_int_eq(call1(f2, XCALL_FN_SPIN, cpus[1], 1, 10, 0, 0, &r),
-			 -EBUSY);
-	/* A set that holds it is refused whole; cpus[0] stays free. */
 	c = mkcall(XCALL_FN_SPIN, bits, 1, res, 2);
 	c.nargs = 1;
 	c.args[0] = 10;
-	c.ncalled = 777;
-	ck_assert_int_eq(do_call(f2, &c), -EBUSY);
+	/* Judged only if all three came while the first spin held the CPU. */
+	do {
+		ck_assert_int_eq(hold_start(&h, fd, cpus[1]), 0);
+		got[0] = call1(fd, XCALL_FN_SPIN, cpus[1], 1, 10, 0, 0, &r);
+		got[1] = call1(f2, XCALL_FN_SPIN, cpus[1], 1, 10, 0, 0, &r);
+		c.ncalled = 777;
+		got[2] = do_call(f2, &c);
+		held = hold_covers(&h, mono_ns());
+		if (!held)
+			ck_assert_int_eq(hold_stop(&h), 0);
+	} while (!held && ++tries < 20);
+	ck_assert_msg(held, "in %d tries the CPU was never held long enough",
+		      tries);
+	/* Another spin there is refused at once, whoever asks. */
+	ck_assert_int_eq(got[0], -EBUSY);
+	ck_assert_int_eq(got[1], -EBUSY);
+	/* A set that holds it is refused whole; cpus[0] stays free. */
+	ck_assert_int_eq(got[2], -EBUSY);
 	ck_assert_uint_eq(c.ncalled, 777);
 	ck_assert_int_eq(call1(f2, XCALL_FN_SPIN, cpus[0], 1, 10, 0, 0, &r), 0);
 	/* Other functions still get there, behind the spin. */
@@ -1229,7 +1270,8 @@ static void *protect_fn(void *arg)
  * so that it never runs: the module's count of functions run shows only
  * what was meant to run (the holds' spins, cpus[0], two
  * control pings). A round counts only if the page turned read-only before
- * the copy (the call returned EFAULT).
+ * the copy (the call returned EFAULT) and both holds still held when the
+ * call returned (else a ping there may rightly have run in time).
  */
 START_TEST(test_efault_settles_the_rest)
 {
@@ -1240,13 +1282,15 @@ START_TEST(test_efault_settles_the_rest)
 	struct hold h1, h2;
 	struct xcall_call c;
 	pthread_t th;
-	int tries, ret = 0;
+	int tries, ret = 0, faults = 0;
+	bool held = false;
+	uint64_t t;
 	char *m;
 
 	ck_assert_int_ge(ncpus, 3);
 	pin(cpus[0]);
 	bits[0] = 1ULL << cpus[0] | 1ULL << cpus[1] | 1ULL << cpus[2];
-	for (tries = 0; tries < 5 && ret != -EFAULT; tries++) {
+	for (tries = 0; tries < 20 && !(ret == -EFAULT && held); tries++) {
 		m = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		ck_assert(m != MAP_FAILED);
@@ -1261,6 +1305,9 @@ START_TEST(test_efault_settles_the_rest)
 		c = mkcall(XCALL_FN_PING, bits, 1, res, 3);
 		c.timeout_ms = 60;
 		ret = do_call(fd, &c);
+		t = mono_ns();
+		held = hold_covers(&h1, t) && hold_covers(&h2, t);
+		faults += ret == -EFAULT;
 		pthread_join(th, NULL);
 		ck_assert_int_eq(hold_stop(&h1), 0);
 		ck_assert_int_eq(hold_stop(&h2), 0);
@@ -1273,7 +1320,10 @@ START_TEST(test_efault_settles_the_rest)
 		want = h1.spins + h2.spins + 1 + 2;
 		munmap(m, 2 * pg);
 	}
-	ck_assert_msg(ret == -EFAULT, "the copy never failed (%d)", ret);
+	ck_assert_msg(ret == -EFAULT && held, "in %d tries the copy failed "
+		      "%d times, never while both CPUs were held (last %d)",
+		      tries, faults, ret);
+	printf("efault settles the rest: judged at try %d\n", tries);
 	ck_assert_uint_eq(ran, want);
 }
 END_TEST
@@ -1502,12 +1552,14 @@ START_TEST(test_timeout)
 	struct xcall_result r, res[2];
 	uint64_t bits[1];
 	struct xcall_call c;
-	int busy = cpus[1], i;
+	int busy = cpus[1], i, tries;
 
 	ck_assert_int_ge(ncpus, 2);
 	pin(cpus[0]);
-	for (i = 0; i < 2; i++) {
+	/* Two rounds in which the call returned while the CPU was held. */
+	for (i = tries = 0; i < 2 && tries < 20; tries++) {
 		struct hold b;
+		bool held;
 
 		ck_assert_int_eq(hold_start(&b, fd, busy), 0);
 
@@ -1516,14 +1568,20 @@ START_TEST(test_timeout)
 		c = mkcall(XCALL_FN_PING, bits, 1, res, 2);
 		c.timeout_ms = 1;
 		ck_assert_int_eq(do_call(fd, &c), 0);
+		held = hold_covers(&b, mono_ns());
+		ck_assert_int_eq(hold_stop(&b), 0);
 		ck_assert_uint_eq(c.ncalled, 2);
 		ck_assert_int_eq(res[0].cpu, cpus[0]);
 		ck_assert_int_eq(res[0].error, 0);
 		ck_assert_int_eq(res[1].cpu, busy);
-		ck_assert_int_eq(res[1].error, -ETIMEDOUT);
 		ck_assert_uint_eq(res[1].fn, XCALL_FN_PING);
-		ck_assert_int_eq(hold_stop(&b), 0);
+		if (!held)
+			continue;
+		ck_assert_int_eq(res[1].error, -ETIMEDOUT);
+		i++;
 	}
+	ck_assert_msg(i == 2, "%d of %d calls returned while the CPU was held",
+		      i, tries);
 	/* The CPU answers again once the spins are over. */
 	ck_assert_int_eq(call1(fd, XCALL_FN_PING, busy, 0, 0, 0, 5000, &r), 0);
 	check_common(&r, XCALL_FN_PING, busy);
@@ -1891,21 +1949,27 @@ START_TEST(test_uring_timeout)
 	struct xcall_result res[2];
 	struct hold b;
 	uint64_t bits[1];
-	int cqres[1], busy = cpus[1];
+	int cqres[1], busy = cpus[1], tries = 0;
+	bool held;
 
 	ck_assert_int_ge(ncpus, 2);
 	pin(cpus[0]);
 	ck_assert_int_eq(io_uring_queue_init(8, &ring, IORING_SETUP_SQE128), 0);
-	ck_assert_int_eq(hold_start(&b, fd, busy), 0);
-	bits[0] = 1ULL << busy | 1ULL << cpus[0];
-	c = mkcall(XCALL_FN_PING, bits, 1, res, 2);
-	c.timeout_ms = 1;
-	prep_cmd(io_uring_get_sqe(&ring), fd, &c, 0);
-	uring_run(&ring, 1, cqres);
-	ck_assert_int_eq(hold_stop(&b), 0);
-	ck_assert_int_eq(cqres[0], 2);
-	ck_assert_int_eq(res[0].error, 0);
-	ck_assert_int_eq(res[1].cpu, busy);
+	do {
+		ck_assert_int_eq(hold_start(&b, fd, busy), 0);
+		bits[0] = 1ULL << busy | 1ULL << cpus[0];
+		c = mkcall(XCALL_FN_PING, bits, 1, res, 2);
+		c.timeout_ms = 1;
+		prep_cmd(io_uring_get_sqe(&ring), fd, &c, 0);
+		uring_run(&ring, 1, cqres);
+		held = hold_covers(&b, mono_ns());
+		ck_assert_int_eq(hold_stop(&b), 0);
+		ck_assert_int_eq(cqres[0], 2);
+		ck_assert_int_eq(res[0].error, 0);
+		ck_assert_int_eq(res[1].cpu, busy);
+	} while (!held && ++tries < 20);
+	ck_assert_msg(held, "no call of %d returned while the CPU was held",
+		      tries);
 	ck_assert_int_eq(res[1].error, -ETIMEDOUT);
 	io_uring_queue_exit(&ring);
 }
