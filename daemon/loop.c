@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "heap.h"
 #include "wire.h"
 #include "xcalld.h"
 
@@ -113,8 +114,7 @@ struct xd_req {
 	unsigned int ncpus;
 	unsigned int npending;
 	bool replied;
-	uint64_t deadline;
-	unsigned int hidx;		/* in the deadline heap, or NOHEAP */
+	struct xd_heap_node dl;		/* in xd.deadlines until answered */
 	/* module path */
 	unsigned int kdone;		/* records the module wrote */
 	struct xcall_call call;
@@ -122,8 +122,6 @@ struct xd_req {
 	uint8_t *kset;
 	struct xd_sub subs[];		/* pool path: one per CPU */
 };
-
-#define NOHEAP	(~0U)
 
 static struct {
 	const struct xd_config *cfg;
@@ -140,8 +138,7 @@ static struct {
 	unsigned int nconns;
 	unsigned int conn_seq;
 
-	struct xd_req **heap;
-	unsigned int heap_n, heap_cap;
+	struct xd_heap deadlines;	/* of the requests not answered */
 
 	_Atomic(struct xd_sub *) done;	/* pushed by workers */
 	atomic_int sleeping;		/* the loop waits in the ring */
@@ -194,74 +191,6 @@ static void fail_record(struct xcall_result *r, unsigned int fn, int cpu,
 	r->cpu = cpu;
 	r->fn = fn;
 	r->error = err;
-}
-
-/* ---- deadline heap ----------------------------------------------------- */
-
-static void heap_swap(unsigned int a, unsigned int b)
-{
-	struct xd_req *t = xd.heap[a];
-
-	xd.heap[a] = xd.heap[b];
-	xd.heap[b] = t;
-	xd.heap[a]->hidx = a;
-	xd.heap[b]->hidx = b;
-}
-
-static void heap_up(unsigned int i)
-{
-	while (i && xd.heap[(i - 1) / 2]->deadline > xd.heap[i]->deadline) {
-		heap_swap(i, (i - 1) / 2);
-		i = (i - 1) / 2;
-	}
-}
-
-static void heap_down(unsigned int i)
-{
-	for (;;) {
-		unsigned int l = 2 * i + 1, r = l + 1, m = i;
-
-		if (l < xd.heap_n && xd.heap[l]->deadline < xd.heap[m]->deadline)
-			m = l;
-		if (r < xd.heap_n && xd.heap[r]->deadline < xd.heap[m]->deadline)
-			m = r;
-		if (m == i)
-			return;
-		heap_swap(i, m);
-		i = m;
-	}
-}
-
-static int heap_add(struct xd_req *r)
-{
-	if (xd.heap_n == xd.heap_cap) {
-		unsigned int cap = xd.heap_cap ? 2 * xd.heap_cap : 1024;
-		struct xd_req **h = realloc(xd.heap, cap * sizeof(*h));
-
-		if (!h)
-			return -ENOMEM;
-		xd.heap = h;
-		xd.heap_cap = cap;
-	}
-	r->hidx = xd.heap_n;
-	xd.heap[xd.heap_n++] = r;
-	heap_up(r->hidx);
-	return 0;
-}
-
-static void heap_del(struct xd_req *r)
-{
-	unsigned int i = r->hidx;
-
-	if (i == NOHEAP)
-		return;
-	r->hidx = NOHEAP;
-	if (i == --xd.heap_n)
-		return;
-	xd.heap[i] = xd.heap[xd.heap_n];
-	xd.heap[i]->hidx = i;
-	heap_down(i);
-	heap_up(xd.heap[i]->hidx);
 }
 
 /* ---- connections ------------------------------------------------------- */
@@ -420,7 +349,7 @@ static void req_put(struct xd_req *r)
 {
 	if (--r->refs)
 		return;
-	heap_del(r);
+	xd_heap_del(&xd.deadlines, &r->dl);
 	conn_put(r->conn);
 	free(r);
 	xd.live_reqs--;
@@ -466,7 +395,7 @@ static void req_reply(struct xd_req *r, int error)
 	if (r->replied)
 		return;
 	r->replied = true;
-	heap_del(r);
+	xd_heap_del(&xd.deadlines, &r->dl);
 	c->inflight--;
 	xd.inflight--;
 	xd.served++;
@@ -695,7 +624,7 @@ static struct xd_req *req_alloc(struct xd_conn *c, uint64_t id,
 	r->id = id;
 	r->req = cr->req;
 	r->ncpus = cr->ncpus;
-	r->hidx = NOHEAP;
+	r->dl.idx = XD_HEAP_NONE;
 	r->refs = 1;		/* the reply still owed */
 	c->refs++;
 	c->inflight++;
@@ -842,8 +771,8 @@ static void handle_call(struct xd_conn *c, uint64_t id, size_t len)
 		  XCALL_DEFAULT_TIMEOUT_MS;
 	if (xd.backend == XCALL_BACKEND_KMOD)
 		timeout += KMOD_GRACE_MS;
-	r->deadline = xd_now_ns() + (uint64_t)timeout * 1000000ULL;
-	if (heap_add(r)) {
+	r->dl.deadline = xd_now_ns() + (uint64_t)timeout * 1000000ULL;
+	if (xd_heap_add(&xd.deadlines, &r->dl)) {
 		req_reply(r, -ENOMEM);
 		return;
 	}
@@ -1221,12 +1150,13 @@ static void on_cqe(struct io_uring_cqe *cqe)
 /* Deadlines that passed, and clients that stopped reading. */
 static void expire(uint64_t now)
 {
+	struct xd_heap_node *e;
 	struct xd_conn *c, *next;
 
-	while (xd.heap_n && xd.heap[0]->deadline <= now) {
-		struct xd_req *r = xd.heap[0];
+	while ((e = xd_heap_min(&xd.deadlines)) && e->deadline <= now) {
+		struct xd_req *r = container_of(e, struct xd_req, dl);
 
-		heap_del(r);
+		xd_heap_del(&xd.deadlines, e);
 		req_reply(r, 0);
 	}
 	if (now < xd.next_tick)
@@ -1258,11 +1188,11 @@ static bool any_sending(void)
 /* How long the ring may sleep: the nearest deadline or tick. */
 static int64_t wait_ns(uint64_t now)
 {
+	struct xd_heap_node *e = xd_heap_min(&xd.deadlines);
 	int64_t ns = -1;
 
-	if (xd.heap_n)
-		ns = xd.heap[0]->deadline > now ?
-		     (int64_t)(xd.heap[0]->deadline - now) : 0;
+	if (e)
+		ns = e->deadline > now ? (int64_t)(e->deadline - now) : 0;
 	if (xd.deferred && (ns < 0 || ns > 1000000))
 		ns = 1000000;
 	if (any_sending()) {
@@ -1608,18 +1538,16 @@ static int load_policy(void)
 
 static void teardown(void)
 {
-	struct xd_req *r;
+	struct xd_heap_node *e;
 
 	if (xd.pool)
 		xcall_pool_destroy(xd.pool);	/* runs what is pending */
 	/* Whatever the loop had not answered when it gave up. */
 	event_done();
 	deferred_sweep();
-	while (xd.heap_n) {
-		r = xd.heap[0];
-		heap_del(r);
-	}
-	free(xd.heap);
+	while ((e = xd_heap_min(&xd.deadlines)))
+		xd_heap_del(&xd.deadlines, e);
+	xd_heap_free(&xd.deadlines);
 	if (xd.ring.ring_fd > 0)
 		io_uring_queue_exit(&xd.ring);
 	xd_policy_free(xd.policy);

@@ -13,6 +13,10 @@
 
 #include "libxcall.h"
 
+/* The structure of type @type whose member @member is at @ptr. */
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+
 /* ---- policy (xcalld.conf(5)) ------------------------------------------ */
 
 #define XD_MAX_GROUPS	64

@@ -6,9 +6,10 @@
 # prerequisites here.)
 
 DTEST_BINS	:= $(B)/tests/daemon/test_wire $(B)/tests/daemon/test_policy \
-		   $(B)/tests/daemon/test_daemon
+		   $(B)/tests/daemon/test_heap $(B)/tests/daemon/test_daemon
 DTEST_OBJS	:= $(B)/tests/daemon/test_wire.o $(B)/tests/daemon/test_daemon.o \
-		   $(B)/tests/daemon/harness.o $(B)/tests/daemon/test_policy.o
+		   $(B)/tests/daemon/harness.o $(B)/tests/daemon/test_policy.o \
+		   $(B)/tests/daemon/test_heap.o
 
 $(DTEST_OBJS): XCFLAGS += $(CHECK_CFLAGS) \
 	-DXCALLD_BUILD_PATH='"$(XCALLD_BIN)"' -DXCALL_BUILD_PATH='"$(XCALL_BIN)"' \
@@ -24,6 +25,13 @@ $(B)/tests/daemon/test_policy: $(B)/tests/daemon/test_policy.o \
 	$(call quiet_cmd,LD,$@)
 	$(Q)$(CC) $(XLDFLAGS) -o $@ $(filter %.o,$^) $(LIBXCALL_A) \
 		$(LIBXCALL_LIBS) $(CHECK_LIBS)
+
+# The deadline heap alone: daemon/heap.o, no libxcall.
+$(B)/tests/daemon/test_heap.o: XCFLAGS += -I$(SRC)/daemon
+$(B)/tests/daemon/test_heap: $(B)/tests/daemon/test_heap.o \
+		$(B)/daemon/heap.o
+	$(call quiet_cmd,LD,$@)
+	$(Q)$(CC) $(XLDFLAGS) -o $@ $(filter %.o,$^) $(CHECK_LIBS)
 
 $(B)/tests/daemon/harness.o: XCFLAGS += -I$(SRC)/daemon
 # The harness reads the daemon's built-in policy (xd_policy_default).
@@ -41,6 +49,8 @@ check-daemon: $(DTEST_BINS) $(B)/daemon/xcalld $(XCALL_BIN) check-daemon-units
 	$(Q)$(B)/tests/daemon/test_wire
 	@echo "  RUN      tests/daemon/test_policy"
 	$(Q)$(B)/tests/daemon/test_policy
+	@echo "  RUN      tests/daemon/test_heap"
+	$(Q)$(B)/tests/daemon/test_heap
 	@echo "  RUN      tests/daemon/test_daemon"
 	$(Q)$(B)/tests/daemon/test_daemon
 
@@ -56,7 +66,10 @@ check-daemon-asan:
 	$(MAKE) -f $(SRC)/Makefile O=$(B)/asan-daemon SAN=address,undefined \
 		check-daemon-run
 
-check-daemon-run: $(B)/tests/daemon/test_daemon $(B)/daemon/xcalld $(XCALL_BIN)
+check-daemon-run: $(B)/tests/daemon/test_heap $(B)/tests/daemon/test_daemon \
+		$(B)/daemon/xcalld $(XCALL_BIN)
+	@echo "  RUN      tests/daemon/test_heap ($(if $(SAN),$(SAN),plain))"
+	$(Q)$(B)/tests/daemon/test_heap
 	@echo "  RUN      tests/daemon/test_daemon ($(if $(SAN),$(SAN),plain))"
 	$(Q)$(B)/tests/daemon/test_daemon
 
