@@ -123,6 +123,12 @@ struct xd_req {
 	struct xd_sub subs[];		/* pool path: one per CPU */
 };
 
+/* A CPU set in glibc's layout, as large as a request's may be. */
+union xd_cpus {
+	cpu_set_t set;
+	__cpu_mask w[XCALL_MAX_CPUSET_BYTES / sizeof(__cpu_mask)];
+};
+
 static struct {
 	const struct xd_config *cfg;
 	struct io_uring ring;
@@ -146,8 +152,7 @@ static struct {
 	uint64_t efd_val;
 	struct signalfd_siginfo si;
 
-	uint8_t possible[XCALL_MAX_CPUSET_BYTES];
-	uint8_t online[XCALL_MAX_CPUSET_BYTES];
+	union xd_cpus possible, online;		/* when we started */
 	uint8_t isolated[XCALL_MAX_CPUSET_BYTES];	/* for privileged clients */
 	int nspid_levels;			/* of our own pid namespace */
 
@@ -504,39 +509,28 @@ static void event_done(void)
 
 /* ---- one CALL ---------------------------------------------------------- */
 
-/* What every backend refuses alike (the errnos of XCALL_IOC_CALL). */
+/*
+ * What every backend refuses alike, with the errnos of XCALL_IOC_CALL: the
+ * request as libxcall checks it, then its CPUs against those that existed
+ * and were online when we started, as xcall_cpus_check() does for
+ * libxcall. Nothing of the validation is written here.
+ */
 static int check_call(const struct xcall_wire_callreq *cr)
 {
-	const struct xcall_fn_info *fi = xcall_fn_by_id(cr->req.fn);
-	unsigned int i, c, n = cr->cpuset_size * 8;
+	const size_t wsz = sizeof(__cpu_mask);
+	union xd_cpus want;
+	size_t i;
+	int ret;
 
-	if (!fi)
-		return -EBADRQC;
-	if (cr->req.nargs < fi->min_args || cr->req.nargs > fi->max_args)
-		return -EINVAL;
-	if ((cr->req.flags & XCALL_CALL_NOWAIT) &&
-	    !XCALL_FN_NOWAIT_OK(cr->req.fn))
-		return -EINVAL;
-	for (i = 0; i < cr->req.nargs; i++)
-		if (cr->req.args[i] < fi->args[i].min ||
-		    cr->req.args[i] > fi->args[i].max)
-			return -ERANGE;
-	if (cr->req.timeout_ms > XCALL_MAX_TIMEOUT_MS)
-		return -ERANGE;
-	if (xd.backend == XCALL_BACKEND_THREADS &&
-	    !(fi->backends & XCALL_BK_THREADS))
-		return -EOPNOTSUPP;
-	if (!cr->ncpus)
-		return -EDESTADDRREQ;
-	for (c = 0; c < n; c++)
-		if (bit_test(cr->cpuset, cr->cpuset_size, c) &&
-		    !bit_test(xd.possible, sizeof(xd.possible), c))
-			return -ENODEV;
-	for (c = 0; c < n; c++)
-		if (bit_test(cr->cpuset, cr->cpuset_size, c) &&
-		    !bit_test(xd.online, sizeof(xd.online), c))
-			return -ENXIO;
-	return 0;
+	ret = xcall_req_check(&cr->req, xd.backend);
+	if (ret)
+		return ret;
+	/* The wire's bitmap (CPU n: bit n % 8 of byte n / 8), word by word. */
+	memset(&want, 0, cr->cpuset_size);
+	for (i = 0; i < cr->cpuset_size; i++)
+		want.w[i / wsz] |= (__cpu_mask)cr->cpuset[i] << (8 * (i % wsz));
+	return xcall_cpus_check(&want.set, &xd.possible.set, &xd.online.set,
+				cr->cpuset_size, NULL);
 }
 
 /* Does CPU set @set (@size bytes) hold a CPU of @bits? */
@@ -1449,7 +1443,8 @@ static int probe_uring_cmd(void)
 	unsigned int c;
 	int ret;
 
-	for (c = 0; c < 64 && !bit_test(xd.online, sizeof(xd.online), c); c++)
+	for (c = 0; c < 64 && !CPU_ISSET_S(c, sizeof(xd.online),
+					   &xd.online.set); c++)
 		;
 	if (c == 64)
 		return -ENXIO;
@@ -1575,9 +1570,9 @@ int xd_run(const struct xd_config *cfg)
 	ret = load_policy();
 	if (ret)
 		goto out;
-	ret = cpus_bits(xcall_cpus_possible, xd.possible);
+	ret = xcall_cpus_possible(&xd.possible.set, sizeof(xd.possible));
 	if (!ret)
-		ret = cpus_bits(xcall_cpus_online, xd.online);
+		ret = xcall_cpus_online(&xd.online.set, sizeof(xd.online));
 	if (!ret)
 		ret = cpus_bits(isolated_cpus, xd.isolated);
 	xd.nspid_levels = nspid_levels(getpid());

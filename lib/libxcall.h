@@ -159,6 +159,16 @@ int xcall_run(struct xcall *x, const struct xcall_req *req,
 	      const cpu_set_t *set, size_t setsize,
 	      struct xcall_result *res, unsigned int nres);
 
+/*
+ * Check @req as xcall_run() does before anything runs, without I/O: the
+ * function (-EBADRQC), argument count and flags (-EINVAL), argument values
+ * and timeout (-ERANGE), and the function on backend @b (-EOPNOTSUPP;
+ * XCALL_BACKEND_AUTO: on any). 0 if it passes; -EINVAL for a NULL @req or
+ * an unknown @b. The CPUs are xcall_cpus_check()'s. The one validator of
+ * user space: xcall_run() and xcalld both use it.
+ */
+int xcall_req_check(const struct xcall_req *req, enum xcall_backend b);
+
 /* A message for a whole-request errno from xcall_run(), or NULL. */
 const char *xcall_strerror(int err);
 

@@ -157,12 +157,23 @@ static unsigned int backend_bit(enum xcall_backend b)
 	}
 }
 
-/* The function, its arguments and the timeout; no I/O. */
-static int check_req(const struct xcall_req *req, enum xcall_backend b)
+/**
+ * xcall_req_check() - check a request as every backend does
+ * @req: the request
+ * @b: the backend that is to run it; AUTO: any backend
+ *
+ * The function, its arguments, flags and timeout, and whether @b has the
+ * function, in xcall_run()'s order; the CPUs are xcall_cpus_check()'s.
+ * Pure: no I/O. xcall_run() and xcalld check with this, and nothing else.
+ */
+int xcall_req_check(const struct xcall_req *req, enum xcall_backend b)
 {
-	const struct xcall_fn_info *fi = xcall_fn_by_id(req->fn);
+	const struct xcall_fn_info *fi;
 	unsigned int i;
 
+	if (!req || !xcall_backend_name(b))
+		return -EINVAL;
+	fi = xcall_fn_by_id(req->fn);
 	if (!fi)
 		return -EBADRQC;
 	if (req->nargs < fi->min_args || req->nargs > fi->max_args ||
@@ -178,7 +189,7 @@ static int check_req(const struct xcall_req *req, enum xcall_backend b)
 			return -ERANGE;
 	if (req->timeout_ms > XCALL_MAX_TIMEOUT_MS)
 		return -ERANGE;
-	if (!(fi->backends & backend_bit(b)))
+	if (b != XCALL_BACKEND_AUTO && !(fi->backends & backend_bit(b)))
 		return -EOPNOTSUPP;
 	return 0;
 }
@@ -249,7 +260,7 @@ int xcall_run(struct xcall *x, const struct xcall_req *req,
 
 	if (!x || !x->ops || !req || !set)
 		return -EINVAL;
-	ret = check_req(req, x->ops->kind);
+	ret = xcall_req_check(req, x->ops->kind);
 	if (ret)
 		return ret;
 	ret = check_cpus(set, setsize);

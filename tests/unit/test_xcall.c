@@ -198,6 +198,35 @@ START_TEST(test_not_on_backend)
 }
 END_TEST
 
+/* The validator on its own: the same answers, per backend, without I/O. */
+START_TEST(test_req_check)
+{
+	struct xcall_req req = { .fn = XCALL_FN_WHERE };
+
+	ck_assert_int_eq(xcall_req_check(&req, XCALL_BACKEND_THREADS),
+			 -EOPNOTSUPP);
+	ck_assert_int_eq(xcall_req_check(&req, XCALL_BACKEND_KMOD), 0);
+	ck_assert_int_eq(xcall_req_check(&req, XCALL_BACKEND_DAEMON), 0);
+	ck_assert_int_eq(xcall_req_check(&req, XCALL_BACKEND_AUTO), 0);
+	ck_assert_int_eq(xcall_req_check(&req, XCALL_BACKEND_DAEMON + 1),
+			 -EINVAL);
+	ck_assert_int_eq(xcall_req_check(NULL, XCALL_BACKEND_AUTO), -EINVAL);
+	/* Its order: the function before anything else about it. */
+	req.fn = XCALL_FN_COUNT;
+	req.nargs = XCALL_MAX_ARGS + 1;
+	ck_assert_int_eq(xcall_req_check(&req, XCALL_BACKEND_AUTO), -EBADRQC);
+	req.fn = XCALL_FN_SPIN;
+	ck_assert_int_eq(xcall_req_check(&req, XCALL_BACKEND_AUTO), -EINVAL);
+	req.nargs = 1;
+	req.timeout_ms = XCALL_MAX_TIMEOUT_MS + 1;
+	ck_assert_int_eq(xcall_req_check(&req, XCALL_BACKEND_AUTO), -ERANGE);
+	req.args[0] = 1;
+	ck_assert_int_eq(xcall_req_check(&req, XCALL_BACKEND_AUTO), -ERANGE);
+	req.timeout_ms = 0;
+	ck_assert_int_eq(xcall_req_check(&req, XCALL_BACKEND_THREADS), 0);
+}
+END_TEST
+
 START_TEST(test_empty_set)
 {
 	struct xcall_req req = { .fn = XCALL_FN_PING };
@@ -538,6 +567,7 @@ static Suite *xcall_suite(void)
 	tcase_add_test(tc, test_bad_flags);
 	tcase_add_test(tc, test_bad_range);
 	tcase_add_test(tc, test_not_on_backend);
+	tcase_add_test(tc, test_req_check);
 	tcase_add_test(tc, test_empty_set);
 	tcase_add_test(tc, test_no_such_cpu);
 	tcase_add_test(tc, test_cpu_beyond_our_size);
