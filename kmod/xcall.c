@@ -736,7 +736,9 @@ static int xcall_check_call(struct xcall_file *xf, const struct xcall_call *c)
 		return -EPERM;
 	if (c->timeout_ms > XCALL_MAX_TIMEOUT_MS)
 		return -ERANGE;
-	if (c->fn == XCALL_FN_SPIN && c->args[0] > XCALL_SPIN_MAX_US)
+	/* 1 to XCALL_SPIN_MAX_US, as libxcall's catalogue has it. */
+	if (c->fn == XCALL_FN_SPIN &&
+	    (!c->args[0] || c->args[0] > XCALL_SPIN_MAX_US))
 		return -ERANGE;
 	if (c->fn == XCALL_FN_IDENT &&
 	    (c->args[0] > U32_MAX || c->args[1] > U32_MAX))

@@ -154,8 +154,8 @@ struct xcall_info {
  *   EDESTADDRREQ the CPU set is empty
  *   ENODEV       a CPU in the set is >= nr_cpu_ids (does not exist)
  *   ENXIO        a CPU in the set is offline
- *   ERANGE       an argument is out of range (spin over XCALL_SPIN_MAX_US,
- *                @timeout_ms over XCALL_MAX_TIMEOUT_MS)
+ *   ERANGE       an argument is out of range (spin of 0 or over
+ *                XCALL_SPIN_MAX_US, @timeout_ms over XCALL_MAX_TIMEOUT_MS)
  *   EPERM        @fn needs CAP_SYS_ADMIN and the opener did not have it,
  *                or a CPU in the set is isolated (isolcpus=, nohz_full=),
  *                or @view is set, and the opener has no CAP_SYS_ADMIN
