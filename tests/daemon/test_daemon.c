@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "../common/conformance.h"
 
 static struct xd_test T;
 static int ncpus;
@@ -885,6 +886,53 @@ START_TEST(test_socket_activation)
 }
 END_TEST
 
+/* ---- the conformance table (tests/common/conformance.h) ---------------- */
+
+/* One daemon for every row: started before the first, stopped after. */
+static void conform_setup(void)
+{
+	xt_start(&T, NULL, NULL);
+}
+
+static int first_online(void)
+{
+	size_t sz = CPU_ALLOC_SIZE(1024);
+	cpu_set_t *set = CPU_ALLOC(1024);
+	int c;
+
+	ck_assert_int_eq(xcall_cpus_online(set, sz), 0);
+	for (c = 0; !CPU_ISSET_S(c, sz, set); c++)
+		;
+	CPU_FREE(set);
+	return c;
+}
+
+/* Through libxcall's daemon backend: its checks, then the daemon's. */
+START_TEST(test_conform_lib)
+{
+	struct xcall *d = open_backend(XCALL_BACKEND_DAEMON);
+	struct xc_conf_call c;
+	const struct xc_conf_case *k = xc_conf_make(_i, first_online(), &c);
+
+	xc_conf_judge(k, &c, xc_conf_run_lib(d, &c), "daemon backend");
+	xcall_close(d);
+}
+END_TEST
+
+/* As raw frames: the daemon's checks alone. */
+START_TEST(test_conform_wire)
+{
+	struct xc_conf_call c;
+	const struct xc_conf_case *k = xc_conf_make(_i, first_online(), &c);
+	int fd = xt_connect(T.sock);
+
+	ck_assert_int_ge(fd, 0);
+	xc_conf_judge(k, &c, xc_conf_run_wire(fd, 100 + _i, &c),
+		      "xcalld, raw frames");
+	close(fd);
+}
+END_TEST
+
 static Suite *daemon_suite(void)
 {
 	Suite *s = suite_create("xcalld");
@@ -898,6 +946,12 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, test_timeout);
 	tcase_add_test(tc, test_spin_nowait);
 	tcase_add_test(tc, test_cli_status);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("conformance");
+	tcase_add_unchecked_fixture(tc, conform_setup, teardown);
+	tcase_add_loop_test(tc, test_conform_lib, 0, XC_CONF_NCASES);
+	tcase_add_loop_test(tc, test_conform_wire, 0, XC_CONF_NCASES);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("load");

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "libxcall.h"
+#include "../common/conformance.h"
 
 #define NCPUS		8192
 #define SETSIZE		CPU_ALLOC_SIZE(NCPUS)
@@ -546,6 +547,23 @@ START_TEST(test_fork)
 END_TEST
 #endif
 
+/* ------------------------------------------------------------------------
+ * The conformance table (tests/common/conformance.h), as every backend.
+ */
+
+START_TEST(test_conformance)
+{
+	struct xc_conf_call c;
+	const struct xc_conf_case *k;
+	int cpu;
+
+	for (cpu = 0; !CPU_ISSET_S(cpu, SETSIZE, online); cpu++)
+		;
+	k = xc_conf_make(_i, cpu, &c);
+	xc_conf_judge(k, &c, xc_conf_run_lib(x, &c), "threads");
+}
+END_TEST
+
 static Suite *xcall_suite(void)
 {
 	Suite *s = suite_create("xcall");
@@ -575,6 +593,11 @@ static Suite *xcall_suite(void)
 	tcase_add_test(tc, test_partial_word_set);
 	tcase_add_test(tc, test_bad_handle);
 	tcase_add_test(tc, test_strerror);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("conformance");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, test_conformance, 0, XC_CONF_NCASES);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("calls");
