@@ -1,10 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The parts of xcalld's event loop and what they share: the sections of
- * loop.c (clients, requests, the executors, the ring and the loop) and
- * the deadlines (heap.c). One thread runs all of it; only the pool's
- * workers run elsewhere. The loop knows the executors only through
- * struct xd_exec_ops.
+ * The parts of xcalld's event loop and what they share. One thread runs
+ * all of it (only the pool's workers run elsewhere, in exec_pool.c):
+ *
+ *   loop.c       the ring and the loop: SQEs and CQEs, timers, signals,
+ *                reload, start and stop
+ *   conn.c       clients: the listening socket and accept, credentials,
+ *                limits, frames in (recv) and replies out (send)
+ *   request.c    what a frame asks: the checks, the policy, the reply,
+ *                STATUS
+ *   exec_pool.c  calls on the daemon's own worker threads (no module)
+ *   exec_kmod.c  calls through the module's io_uring command
+ *   heap.c       the deadlines of the requests not answered
+ *
+ * The loop knows the executors only through struct xd_exec_ops.
  */
 #ifndef XCALLD_LOOP_H
 #define XCALLD_LOOP_H
@@ -36,7 +45,7 @@ static inline void *xd_tagged(void *p, enum xd_tag t)
 	return (void *)((uintptr_t)p | t);
 }
 
-/* ---- clients ----------------------------------------------------------- */
+/* ---- clients (conn.c) -------------------------------------------------- */
 
 struct xd_conn;
 
@@ -69,7 +78,7 @@ struct xd_conn {
 	uint8_t rbuf[XCALL_WIRE_MAX_REQ];
 };
 
-/* Before privileges go: what the clients' part needs of this process. */
+/* Before privileges go: what conn.c needs to know of this process. */
 void xd_conn_init(void);
 /* The socket systemd passed, else one of our own at @path; -errno. */
 int xd_conn_listen(const char *path);
@@ -96,7 +105,7 @@ struct xd_out *xd_out_alloc(size_t len);
 void xd_conn_queue(struct xd_conn *c, struct xd_out *o);
 void xd_send_error(struct xd_conn *c, uint64_t id, int type, int err);
 
-/* ---- requests ---------------------------------------------------------- */
+/* ---- requests (request.c) ---------------------------------------------- */
 
 /*
  * One CALL. An executor allocates it, with this at the start of its own
@@ -122,7 +131,7 @@ void xd_req_frame(struct xd_conn *c, size_t len);
 void xd_req_reply(struct xd_req *r, int error);
 void xd_req_put(struct xd_req *r);
 
-/* ---- executors --------------------------------------------------------- */
+/* ---- executors (exec_pool.c, exec_kmod.c) ------------------------------ */
 
 struct xd_exec_ops {
 	enum xcall_backend backend;	/* THREADS or KMOD: STATUS, checks */
@@ -155,7 +164,7 @@ extern const struct xd_exec_ops xd_exec_kmod;
 /* As root, before the ring: /dev/xcall for xd_exec_kmod; -errno. */
 int xd_kmod_open(const char *path);
 
-/* ---- the loop ---------------------------------------------------------- */
+/* ---- the loop (loop.c) ------------------------------------------------- */
 
 /* A CPU set in glibc's layout, as large as a request's may be. */
 union xd_cpus {

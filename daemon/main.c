@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * xcalld: serve cross-CPU calls to the users of this machine, under a
- * policy. Options and start-up; the work is in loop.c. See xcalld(8).
+ * policy. Options and start-up; the work is in loop.c and the parts
+ * loop.h lists. See xcalld(8).
  *
  * Exit status: 0 after a clean stop (SIGTERM), 1 on a failure, 64 for a
  * usage error.

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * xcalld internals: the policy (policy.c), logging, systemd notification
- * and privilege handling (util.c), and the io_uring event loop (loop.c).
+ * and privilege handling (util.c), and the io_uring event loop (loop.c;
+ * its parts share loop.h).
  */
 #ifndef XCALLD_H
 #define XCALLD_H

@@ -1,0 +1,513 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xcalld's clients: the listening socket (multishot accept), credentials
+ * (SO_PEERCRED, SO_PEERGROUPS, the pid namespace) and limits per client,
+ * frames in and replies out.
+ *
+ * Each client has one recv on the ring at a time (MSG_TRUNC tells an
+ * oversized frame), then what else is queued is read with non-blocking
+ * recv(2); its replies wait in a queue, up to MAX_SENDS of them in flight
+ * as IORING_OP_SEND. A client's calls in flight are bounded (policy
+ * `inflight`): past it nothing more is read from it, so it blocks in its
+ * send. Its unsent replies are bounded too (OUT_MAX_BYTES), and a client
+ * that leaves replies unread for send_timeout_ms is disconnected.
+ *
+ * A client is freed when its last reference goes: the open connection,
+ * each op on the ring, each request (struct xd_req) not yet freed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "loop.h"
+
+#define OUT_MAX_BYTES		(512 * 1024)	/* unsent replies per client */
+#define RECV_BATCH		16	/* frames read at once from a client */
+#define MAX_SENDS		16	/* replies in flight per client */
+
+static struct xd_conn *conns;		/* connected, newest first */
+static unsigned int conn_seq;		/* numbers them for log lines */
+static int lfd = -1;			/* listening */
+static bool accept_armed;
+static int nspid_self;			/* levels of our own pid namespace */
+
+void xd_conn_put(struct xd_conn *c)
+{
+	struct xd_out *o;
+
+	if (--c->refs)
+		return;
+	while ((o = c->oq_head)) {
+		c->oq_head = o->next;
+		free(o);
+	}
+	close(c->fd);
+	free(c);
+}
+
+/* Cancel the recv @c has on the ring, if it has one. */
+static void cancel_recv(struct xd_conn *c)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!c->recv_armed)
+		return;
+	sqe = xd_get_sqe();
+	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)
+			       xd_tagged(c, XD_TAG_RECV), 0);
+	io_uring_sqe_set_data(sqe, xd_tagged(NULL, XD_TAG_IGNORE));
+}
+
+/* Drop @c: no more reads or replies; freed when its last op lets go. */
+void xd_conn_close(struct xd_conn *c, const char *why)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	xd_log(XD_DEBUG, "client %u (pid %d uid %u): closed: %s", c->seq,
+	       (int)c->cred.pid, (unsigned int)c->cred.uid, why);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	xd.nconns--;
+	/*
+	 * Wakes a pending recv (it returns 0) or send (-EPIPE). A cancel by
+	 * fd could hit a new client that got the same number: by user_data.
+	 */
+	shutdown(c->fd, SHUT_RDWR);
+	cancel_recv(c);
+	xd_conn_put(c);
+}
+
+/* Close @c once it has nothing left to say and will hear nothing more. */
+void xd_conn_maybe_finish(struct xd_conn *c)
+{
+	if (c->closing || !(c->eof || xd.stopping))
+		return;
+	if (!c->inflight && !c->oq_head && !c->nsending && !c->recv_armed)
+		xd_conn_close(c, c->eof ? "end of requests" : "daemon stopping");
+}
+
+void xd_conn_recv_arm(struct xd_conn *c)
+{
+	struct io_uring_sqe *sqe;
+
+	if (c->recv_armed || c->closing || c->eof || xd.stopping)
+		return;
+	if (c->inflight >= c->lim.inflight || c->out_bytes >= OUT_MAX_BYTES)
+		return;		/* back-pressure: the client waits */
+	sqe = xd_get_sqe();
+	io_uring_prep_recv(sqe, c->fd, c->rbuf, sizeof(c->rbuf), MSG_TRUNC);
+	io_uring_sqe_set_data(sqe, xd_tagged(c, XD_TAG_RECV));
+	c->recv_armed = true;
+	c->refs++;
+}
+
+/*
+ * Replies leave as IORING_OP_SEND, up to MAX_SENDS of them in flight per
+ * client (replies may come out of order, so they need no link). A send
+ * that finds the socket full parks on the ring's internal POLLOUT poll;
+ * each holds its frame and a reference on @c until its completion.
+ *
+ * With DEFER_TASKRUN, a parked send that its poll wakes is finished by
+ * task work that runs only when this thread enters the ring with
+ * IORING_ENTER_GETEVENTS: until then it is off the SQ and in no CQE, the
+ * socket writable again. A loop that only submitted while busy would leave
+ * such sends unfinished for good (a stress test with a submit-only loop
+ * shows exactly that; with GETEVENTS, 64 sockets x 16 sends in flight
+ * completed ~17 M sends in 20 s on 6.18 without one missing). Hence
+ * loop.c's loop_wait() always asks for events, sleeping or not. At most
+ * MAX_SENDS per client: many parked sends on one full socket all retry on
+ * each wake-up.
+ */
+static void conn_send_more(struct xd_conn *c)
+{
+	struct io_uring_sqe *sqe;
+	struct xd_out *o;
+
+	while (!c->closing && c->oq_head && c->nsending < MAX_SENDS) {
+		o = c->oq_head;
+		c->oq_head = o->next;
+		if (!c->oq_head)
+			c->oq_tail = NULL;
+		sqe = xd_get_sqe();
+		io_uring_prep_send(sqe, c->fd, o->data, o->len, MSG_NOSIGNAL);
+		io_uring_sqe_set_data(sqe, xd_tagged(o, XD_TAG_SEND));
+		if (!c->nsending)
+			c->progress_ns = xd_now_ns();
+		c->nsending++;
+		c->refs++;
+	}
+}
+
+/* Queue the @len bytes frame @o->data on @c; frees @o if @c is gone. */
+void xd_conn_queue(struct xd_conn *c, struct xd_out *o)
+{
+	if (c->closing) {
+		free(o);
+		return;
+	}
+	o->next = NULL;
+	o->conn = c;
+	if (c->oq_tail)
+		c->oq_tail->next = o;
+	else
+		c->oq_head = o;
+	c->oq_tail = o;
+	c->out_bytes += o->len;
+	conn_send_more(c);
+}
+
+struct xd_out *xd_out_alloc(size_t len)
+{
+	return malloc(sizeof(struct xd_out) + len);
+}
+
+void xd_send_error(struct xd_conn *c, uint64_t id, int type, int err)
+{
+	struct xd_out *o = xd_out_alloc(XCALL_WIRE_MAX_REPLY);
+	int len;
+
+	if (!o) {
+		xd_conn_close(c, "out of memory");
+		return;
+	}
+	if (type == XCALL_WIRE_CALL)
+		len = __xcall_wire_enc_reply(o->data, XCALL_WIRE_MAX_REPLY, id,
+					     err, NULL, 0);
+	else
+		len = __xcall_wire_enc_error(o->data, XCALL_WIRE_MAX_REPLY, id,
+					     err);
+	o->len = (uint32_t)len;
+	xd_conn_queue(c, o);
+}
+
+bool xd_conn_rate_ok(struct xd_conn *c)
+{
+	uint64_t now;
+	double burst;
+
+	if (!c->lim.rate)
+		return true;
+	now = xd_now_ns();
+	burst = c->lim.burst ? c->lim.burst : 1;
+	c->tokens += (double)(now - c->tok_ns) * c->lim.rate / 1e9;
+	if (c->tokens > burst)
+		c->tokens = burst;
+	c->tok_ns = now;
+	if (c->tokens < 1.0)
+		return false;
+	c->tokens -= 1.0;
+	return true;
+}
+
+/*
+ * A client that pipelines has more frames waiting: take up to RECV_BATCH
+ * of them with plain non-blocking recv(2) before arming the ring again.
+ */
+static void conn_recv_more(struct xd_conn *c)
+{
+	unsigned int i;
+	ssize_t n;
+
+	for (i = 0; i < RECV_BATCH; i++) {
+		if (c->closing || c->eof || xd.stopping ||
+		    c->inflight >= c->lim.inflight ||
+		    c->out_bytes >= OUT_MAX_BYTES)
+			return;
+		n = recv(c->fd, c->rbuf, sizeof(c->rbuf),
+			 MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				xd_conn_close(c, strerror(errno));
+			return;
+		}
+		if (n == 0) {
+			c->eof = true;
+			return;
+		}
+		xd_req_frame(c, (size_t)n);
+	}
+}
+
+void xd_conn_on_recv(struct xd_conn *c, int res)
+{
+	c->recv_armed = false;
+	if (res < 0) {
+		if (res != -ECANCELED && !c->closing)
+			xd_conn_close(c, strerror(-res));
+	} else if (res == 0) {
+		c->eof = true;	/* the client is done sending */
+	} else if (!c->closing) {
+		xd_req_frame(c, (size_t)res);
+		conn_recv_more(c);
+	}
+	xd_conn_recv_arm(c);
+	xd_conn_maybe_finish(c);
+	xd_conn_put(c);
+}
+
+void xd_conn_on_send(struct xd_out *o, int res)
+{
+	struct xd_conn *c = o->conn;
+
+	c->nsending--;
+	c->out_bytes -= o->len;
+	c->progress_ns = xd_now_ns();
+	free(o);
+	if (res < 0) {
+		if (res != -ECANCELED && !c->closing)
+			xd_conn_close(c, strerror(-res));
+	} else {
+		conn_send_more(c);
+		xd_conn_recv_arm(c);
+		xd_conn_maybe_finish(c);
+	}
+	xd_conn_put(c);
+}
+
+static void get_cred(int fd, struct xd_cred *cr)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+
+	memset(cr, 0, sizeof(*cr));
+	cr->uid = (uid_t)-1;
+	cr->gid = (gid_t)-1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0) {
+		cr->pid = uc.pid;
+		cr->uid = uc.uid;
+		cr->gid = uc.gid;
+	}
+	len = sizeof(cr->groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, cr->groups, &len) == 0)
+		cr->ngroups = (int)(len / sizeof(gid_t));
+	else if (errno == ERANGE)
+		xd_log(XD_WARN, "pid %d: over %d groups, only the primary "
+		       "group counts", (int)cr->pid, XD_MAX_GROUPS);
+}
+
+/*
+ * How deep the pid namespace of @pid is: the number of pids on NSpid in
+ * /proc/PID/status, one per level, or -1 if it cannot be read.
+ */
+static int nspid_levels(pid_t pid)
+{
+	char path[64], line[512], *tok, *save;
+	int n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (n < 0 && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		n = 0;
+		for (tok = strtok_r(line + 6, " \t\n", &save); tok;
+		     tok = strtok_r(NULL, " \t\n", &save))
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
+void xd_conn_arm_accept(void)
+{
+	struct io_uring_sqe *sqe = xd_get_sqe();
+
+	io_uring_prep_multishot_accept(sqe, lfd, NULL, NULL, SOCK_CLOEXEC);
+	io_uring_sqe_set_data(sqe, xd_tagged(NULL, XD_TAG_ACCEPT));
+	accept_armed = true;
+}
+
+void xd_conn_on_accept(int res, unsigned int flags)
+{
+	struct xd_conn *c;
+
+	if (!(flags & IORING_CQE_F_MORE)) {
+		accept_armed = false;
+		if (!xd.stopping && res != -ECANCELED)
+			xd_conn_arm_accept();
+	}
+	if (res < 0) {
+		if (res != -ECANCELED)
+			xd_log(XD_WARN, "accept: %s", strerror(-res));
+		return;
+	}
+	if (xd.stopping || xd.nconns >= xd.cfg->max_clients) {
+		if (!xd.stopping)
+			xd_log(XD_WARN, "%u clients: refusing another",
+			       xd.nconns);
+		close(res);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(res);
+		return;
+	}
+	c->fd = res;
+	c->refs = 1;
+	c->seq = ++conn_seq;
+	get_cred(res, &c->cred);
+	c->nopid = !c->cred.pid ||
+		   nspid_levels(c->cred.pid) != nspid_self;
+	xd_policy_limits(xd.policy, &c->cred, &c->lim);
+	c->tokens = c->lim.burst ? c->lim.burst : 1;
+	c->tok_ns = xd_now_ns();
+	c->next = conns;
+	if (conns)
+		conns->prev = c;
+	conns = c;
+	xd.nconns++;
+	xd.clients_total++;
+	xd_log(XD_DEBUG, "client %u: pid %d uid %u gid %u", c->seq,
+	       (int)c->cred.pid, (unsigned int)c->cred.uid,
+	       (unsigned int)c->cred.gid);
+	xd_conn_recv_arm(c);
+}
+
+bool xd_conn_any_sending(void)
+{
+	struct xd_conn *c;
+
+	for (c = conns; c; c = c->next)
+		if (c->nsending)
+			return true;
+	return false;
+}
+
+/* A live daemon answers on @path: refuse to steal its socket. */
+static int claim_path(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[sizeof(sa.sun_path)], *slash;
+	int fd, ret;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	strcpy(dir, path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) && errno != EEXIST)
+			return -errno;
+	}
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	ret = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+	if (ret == 0)
+		return -EADDRINUSE;
+	if (unlink(path) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static int bind_socket(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, ret;
+
+	ret = claim_path(path);
+	if (ret)
+		return ret;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    chmod(path, 0666) || listen(fd, SOMAXCONN)) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/* The socket systemd passed, else one of our own at @path. */
+int xd_conn_listen(const char *path)
+{
+	lfd = xd_listen_fds();
+	if (lfd < 0)
+		lfd = bind_socket(path);
+	return lfd < 0 ? lfd : 0;
+}
+
+void xd_conn_unlisten(void)
+{
+	if (lfd >= 0)
+		close(lfd);
+	lfd = -1;
+}
+
+void xd_conn_stop_accepting(void)
+{
+	struct io_uring_sqe *sqe;
+
+	if (accept_armed) {
+		sqe = xd_get_sqe();
+		io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)
+				       xd_tagged(NULL, XD_TAG_ACCEPT), 0);
+		io_uring_sqe_set_data(sqe, xd_tagged(NULL, XD_TAG_IGNORE));
+		/*
+		 * Now: the accept holds the socket until it is cancelled,
+		 * and the cancel completes in deferred task work.
+		 */
+		io_uring_submit(&xd.ring);
+		io_uring_get_events(&xd.ring);
+	}
+	/*
+	 * A socket of our own is gone, and refuses new clients, once this
+	 * fd is closed. One systemd passed stays open there: clients wait in
+	 * its backlog for the next start.
+	 */
+	close(lfd);
+	lfd = -1;
+}
+
+/* Stopping: each client finishes what it asked, then is closed. */
+void xd_conn_stop_all(void)
+{
+	struct xd_conn *c, *next;
+
+	for (c = conns; c; c = next) {
+		next = c->next;
+		cancel_recv(c);
+		xd_conn_maybe_finish(c);
+	}
+}
+
+void xd_conn_tick(uint64_t now)
+{
+	struct xd_conn *c, *next;
+
+	for (c = conns; c; c = next) {
+		next = c->next;
+		if (c->nsending && now - c->progress_ns >
+		    xd.cfg->send_timeout_ms * 1000000ULL) {
+			xd_log(XD_NOTICE, "client %u (pid %d uid %u): replies "
+			       "unread for %u ms: disconnected", c->seq,
+			       (int)c->cred.pid, (unsigned int)c->cred.uid,
+			       xd.cfg->send_timeout_ms);
+			xd_conn_close(c, "not reading");
+		}
+	}
+}
+
+void xd_conn_init(void)
+{
+	nspid_self = nspid_levels(getpid());
+}
