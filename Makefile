@@ -63,6 +63,17 @@ CHECK_LIBS	:= $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubu
 
 quiet_cmd	= $(if $(Q),@printf '  %-8s %s\n' '$(1)' '$(patsubst $(B)/%,%,$(2))';)
 
+# $(call link,LIBS): the recipe of every program linked with libxcall.a:
+# the objects and archives among its prerequisites (which name
+# $(LIBXCALL_A) too) with libxcall.a last of them, LIBS of the program's
+# own, then what libxcall needs.
+define link
+	$(call quiet_cmd,LD,$@)
+	$(Q)$(CC) $(XLDFLAGS) -o $@ \
+		$(filter-out $(LIBXCALL_A),$(filter %.o %.a,$^)) $(LIBXCALL_A) \
+		$(1) $(LIBXCALL_LIBS)
+endef
+
 $(B)/%.o: $(SRC)/%.c
 	$(call quiet_cmd,CC,$@)
 	$(Q)mkdir -p $(dir $@)
@@ -76,12 +87,13 @@ INSTALL_TARGETS	:=
 .PHONY: all run check bench deps install clean
 all:
 
+# The parts first, then the tests, which use the parts' variables.
 include $(SRC)/lib/lib.mk
 include $(SRC)/cli/cli.mk
+include $(SRC)/daemon/daemon.mk
+include $(SRC)/kmod/kmod.mk
+include $(SRC)/man/man.mk
 include $(SRC)/tests/tests.mk
--include $(SRC)/daemon/daemon.mk
--include $(SRC)/kmod/kmod.mk
--include $(SRC)/man/man.mk
 
 all: $(ALL_TARGETS)
 
