@@ -14,13 +14,14 @@ install-man:
 	done
 INSTALL_TARGETS += install-man
 
-check-man: $(LIBXCALL_A)
+check-man: $(LIBXCALL_A) $(XCALL_VERSION_H)
 	$(Q)set -e; for p in $(MAN_PAGES); do \
 		echo "  MAN      $${p#$(SRC)/}"; \
 		w=$$(LC_ALL=C.UTF-8 groff -man -ww -z $$p 2>&1); \
 		if [ -n "$$w" ]; then echo "$$w" >&2; exit 1; fi; \
 	done
-	$(Q)CC="$(CC)" LIBS="$(LIBXCALL_LIBS)" sh $(SRC)/tests/cli/examples.sh \
+	$(Q)CC="$(CC)" CPPFLAGS="-I$(B)/include" LIBS="$(LIBXCALL_LIBS)" \
+		sh $(SRC)/tests/cli/examples.sh \
 		$(SRC) $(LIBXCALL_A) $(B)/examples
 
 CHECK_TARGETS	+= check-man

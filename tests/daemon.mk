@@ -65,12 +65,13 @@ FUZZ_CC		?= $(shell command -v clang-14 || command -v clang || echo clang-14)
 FUZZ_SECONDS	?= 60
 FUZZ_BIN	:= $(B)/tests/fuzz/fuzz_wire
 
-$(FUZZ_BIN): $(SRC)/tests/fuzz/fuzz_wire.c $(SRC)/lib/wire.c $(SRC)/lib/wire.h
+$(FUZZ_BIN): $(SRC)/tests/fuzz/fuzz_wire.c $(SRC)/lib/wire.c $(SRC)/lib/wire.h \
+		$(XCALL_VERSION_H)
 	$(call quiet_cmd,FUZZCC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(FUZZ_CC) -g -O1 -std=gnu11 -D_GNU_SOURCE \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-I$(SRC)/kmod/uapi -I$(SRC)/lib -o $@ \
+		-I$(SRC)/kmod/uapi -I$(SRC)/lib -I$(B)/include -o $@ \
 		$(SRC)/tests/fuzz/fuzz_wire.c $(SRC)/lib/wire.c
 
 .PHONY: check-fuzz
