@@ -68,7 +68,7 @@ module-clean:
 
 dkms:
 	$(call quiet_cmd,GEN,$(DKMS_DIR))
-	$(Q)rm -rf $(DKMS_DIR)
+	$(Q)rm -rf $(B)/dkms
 	$(call kmod_mirror,$(DKMS_DIR))
 	$(Q)sed 's|@VERSION@|$(VERSION)|g' $(SRC)/kmod/dkms.conf.in \
 		>$(DKMS_DIR)/dkms.conf
