@@ -20,12 +20,11 @@
 #include <stdint.h>
 
 #include "xcall.h"
+#include "xcall_version.h"	/* XCALL_VERSION: generated from VERSION */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define XCALL_VERSION		"0.1.0"
 
 /* ------------------------------------------------------------------------
  * The function catalogue: expanded from XCALL_FUNCTIONS() in xcall.h, plus

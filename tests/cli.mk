@@ -18,9 +18,7 @@ CLI_TESTS	:= $(sort $(wildcard $(SRC)/tests/cli/test_*.sh))
 $(B)/tests/unit/test_format.o: XCFLAGS += -I$(SRC)/cli
 $(B)/tests/unit/test_format: $(B)/tests/unit/test_format.o \
 			     $(B)/cli/format.o $(LIBXCALL_A)
-	$(call quiet_cmd,LD,$@)
-	$(Q)$(CC) $(XLDFLAGS) -o $@ $< $(B)/cli/format.o $(LIBXCALL_A) \
-		$(LIBXCALL_LIBS) $(CHECK_LIBS)
+	$(call link,$(CHECK_LIBS))
 
 .PHONY: check-cli check-asan check-cross
 check-cli: $(XCALL_BIN)

@@ -24,8 +24,7 @@ CHECK_TARGETS += check-tsan
 BENCH_POOL	:= $(B)/tests/bench/bench_pool
 
 $(BENCH_POOL): $(BENCH_POOL).o $(LIBXCALL_A)
-	$(call quiet_cmd,LD,$@)
-	$(Q)$(CC) $(XLDFLAGS) -o $@ $< $(LIBXCALL_A) $(LIBXCALL_LIBS)
+	$(call link)
 
 .PHONY: bench-pool
 bench-pool: $(BENCH_POOL)

@@ -7,8 +7,7 @@ UNIT_SRCS	:= $(wildcard $(SRC)/tests/unit/test_*.c)
 UNIT_BINS	:= $(patsubst $(SRC)/%.c,$(B)/%,$(UNIT_SRCS))
 
 $(B)/tests/unit/%: $(B)/tests/unit/%.o $(LIBXCALL_A)
-	$(call quiet_cmd,LD,$@)
-	$(Q)$(CC) $(XLDFLAGS) -o $@ $< $(LIBXCALL_A) $(LIBXCALL_LIBS) $(CHECK_LIBS)
+	$(call link,$(CHECK_LIBS))
 
 $(UNIT_BINS:=.o): XCFLAGS += $(CHECK_CFLAGS)
 

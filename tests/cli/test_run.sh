@@ -145,7 +145,7 @@ for args in "--help" "run --help" "list --help" "topology --help" "--version"; d
 		fail "xcall $args: rc=$rc err=$err"
 done
 xc --version
-[ "$out" = "xcall $(sed -n 's/^#define XCALL_VERSION[[:space:]]*"\(.*\)"/\1/p' "$SRC/lib/libxcall.h")" ] &&
+[ "$out" = "xcall $(cat "$SRC/VERSION")" ] &&
 	pass || fail "--version: $out"
 
 # topology: one line per possible CPU, online state from sysfs.

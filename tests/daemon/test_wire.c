@@ -81,12 +81,12 @@ START_TEST(test_status_roundtrip)
 	uint64_t id;
 	int len;
 
-	strcpy(st.version, "0.1.0");
+	strcpy(st.version, XCALL_VERSION);
 	len = __xcall_wire_enc_status(buf, sizeof(buf), 3, &st, calls, 6);
 	ck_assert_int_gt(len, 0);
 	ck_assert_int_eq(__xcall_wire_dec_status(buf, len, &id, &o, oc, 8),
 			 0);
-	ck_assert_str_eq(o.version, "0.1.0");
+	ck_assert_str_eq(o.version, XCALL_VERSION);
 	ck_assert_uint_eq(o.served, 77);
 	ck_assert_uint_eq(o.nr_fns, 6);
 	ck_assert_uint_eq(oc[5], 6);
