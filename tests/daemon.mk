@@ -14,23 +14,26 @@ $(DTEST_OBJS): XCFLAGS += $(CHECK_CFLAGS) \
 	-DXCALLD_BUILD_PATH='"$(XCALLD_BIN)"' -DXCALL_BUILD_PATH='"$(XCALL_BIN)"' \
 	-DXCALL_SRC_DIR='"$(SRC)"'
 
-$(B)/tests/daemon/test_wire: $(B)/tests/daemon/test_wire.o $(LIBXCALL_A)
+$(B)/tests/daemon/test_wire: $(B)/tests/daemon/test_wire.o $(XT_LIB) \
+		$(LIBXCALL_A)
 	$(call quiet_cmd,LD,$@)
-	$(Q)$(CC) $(XLDFLAGS) -o $@ $< $(LIBXCALL_A) $(LIBXCALL_LIBS) $(CHECK_LIBS)
+	$(Q)$(CC) $(XLDFLAGS) -o $@ $(filter %.o %/libxt.a,$^) $(LIBXCALL_A) \
+		$(LIBXCALL_LIBS) $(CHECK_LIBS)
 
 $(B)/tests/daemon/test_policy.o: XCFLAGS += -I$(SRC)/daemon
 $(B)/tests/daemon/test_policy: $(B)/tests/daemon/test_policy.o \
-		$(B)/daemon/policy.o $(LIBXCALL_A)
+		$(B)/daemon/policy.o $(XT_LIB) $(LIBXCALL_A)
 	$(call quiet_cmd,LD,$@)
-	$(Q)$(CC) $(XLDFLAGS) -o $@ $(filter %.o,$^) $(LIBXCALL_A) \
+	$(Q)$(CC) $(XLDFLAGS) -o $@ $(filter %.o %/libxt.a,$^) $(LIBXCALL_A) \
 		$(LIBXCALL_LIBS) $(CHECK_LIBS)
 
 $(B)/tests/daemon/harness.o: XCFLAGS += -I$(SRC)/daemon
 # The harness reads the daemon's built-in policy (xd_policy_default).
 $(B)/tests/daemon/test_daemon: $(B)/tests/daemon/test_daemon.o \
-		$(B)/tests/daemon/harness.o $(B)/daemon/policy.o $(LIBXCALL_A)
+		$(B)/tests/daemon/harness.o $(B)/daemon/policy.o $(XT_LIB) \
+		$(LIBXCALL_A)
 	$(call quiet_cmd,LD,$@)
-	$(Q)$(CC) $(XLDFLAGS) -o $@ $(filter %.o,$^) $(LIBXCALL_A) \
+	$(Q)$(CC) $(XLDFLAGS) -o $@ $(filter %.o %/libxt.a,$^) $(LIBXCALL_A) \
 		$(LIBXCALL_LIBS) $(CHECK_LIBS)
 
 .PHONY: check-daemon check-daemon-units
@@ -38,11 +41,11 @@ check-daemon: $(DTEST_BINS) $(B)/daemon/xcalld $(XCALL_BIN) check-daemon-units
 	$(Q)if [ "$$(id -u)" = 0 ] && ! getent passwd xcalld >/dev/null; then \
 		systemd-sysusers $(SRC)/daemon/systemd/xcalld-sysusers.conf; fi
 	@echo "  RUN      tests/daemon/test_wire"
-	$(Q)$(B)/tests/daemon/test_wire
+	$(Q)$(call xt_run,$(B)/tests/daemon/test_wire)
 	@echo "  RUN      tests/daemon/test_policy"
-	$(Q)$(B)/tests/daemon/test_policy
+	$(Q)$(call xt_run,$(B)/tests/daemon/test_policy)
 	@echo "  RUN      tests/daemon/test_daemon"
-	$(Q)$(B)/tests/daemon/test_daemon
+	$(Q)$(call xt_run,$(B)/tests/daemon/test_daemon)
 
 # The daemon suite again with xcalld and the tests built with ASan+UBSan,
 # LeakSanitizer on: a leak (a killed client's calls, a drained stop) fails
@@ -58,7 +61,7 @@ check-daemon-asan:
 
 check-daemon-run: $(B)/tests/daemon/test_daemon $(B)/daemon/xcalld $(XCALL_BIN)
 	@echo "  RUN      tests/daemon/test_daemon ($(if $(SAN),$(SAN),plain))"
-	$(Q)$(B)/tests/daemon/test_daemon
+	$(Q)$(call xt_run,$(B)/tests/daemon/test_daemon)
 
 check-daemon-units: $(B)/daemon/xcalld $(B)/daemon/systemd/xcalld.service \
 		$(B)/daemon/systemd/xcalld.socket

@@ -7,7 +7,6 @@
  * client; SIGTERM drains; SIGHUP reloads (and keeps the old policy when the
  * new one is wrong); socket activation.
  */
-#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -25,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "harness.h"
 
 static struct xd_test T;
@@ -885,6 +885,22 @@ START_TEST(test_socket_activation)
 }
 END_TEST
 
+static void isolated_setup(void)
+{
+	static const char *const extra[] = { "--isolated", "0", NULL };
+
+	ncpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	xt_start(&T, NULL, extra);
+}
+
+static void slow_setup(void)
+{
+	static const char *const extra[] = { "--send-timeout", "500", NULL };
+
+	ncpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	xt_start(&T, NULL, extra);
+}
+
 static Suite *daemon_suite(void)
 {
 	Suite *s = suite_create("xcalld");
@@ -934,43 +950,18 @@ static Suite *daemon_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_socket_activation);
 	suite_add_tcase(s, tc);
-	return s;
-}
 
-static void isolated_setup(void)
-{
-	static const char *const extra[] = { "--isolated", "0", NULL };
-
-	ncpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	xt_start(&T, NULL, extra);
-}
-
-static void slow_setup(void)
-{
-	static const char *const extra[] = { "--send-timeout", "500", NULL };
-
-	ncpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	xt_start(&T, NULL, extra);
-}
-
-int main(void)
-{
-	Suite *s = daemon_suite();
-	TCase *tc = tcase_create("slow reader");
-	SRunner *sr;
-	int failed;
-
+	tc = tcase_create("slow reader");
 	tcase_add_checked_fixture(tc, slow_setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_slow_reader);
 	suite_add_tcase(s, tc);
+
 	tc = tcase_create("isolated");
 	tcase_add_checked_fixture(tc, isolated_setup, teardown);
 	tcase_add_test(tc, test_isolated_cpus);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return s;
 }
+
+XT_CHECK_MAIN(daemon_suite)

@@ -3,10 +3,10 @@
  * The xcalld frame codec (lib/wire.c): every frame round-trips, and every
  * way of breaking one is refused with its errno, whatever the length.
  */
-#include <check.h>
 #include <errno.h>
 #include <string.h>
 
+#include "check.h"
 #include "wire.h"
 
 static uint8_t buf[XCALL_WIRE_MAX_FRAME];
@@ -176,12 +176,10 @@ START_TEST(test_limits)
 }
 END_TEST
 
-int main(void)
+static Suite *wire_suite(void)
 {
 	Suite *s = suite_create("wire");
 	TCase *tc;
-	SRunner *sr;
-	int failed;
 
 	tc = tcase_create("round trips");
 	tcase_add_test(tc, test_call_roundtrip);
@@ -193,9 +191,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_damage, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, test_limits);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return s;
 }
+
+XT_CHECK_MAIN(wire_suite)

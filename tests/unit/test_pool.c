@@ -8,13 +8,13 @@
  * XCALL_POOL_STRESS_CALLS sets the number of calls of the stress cases
  * (default 1048576 for the spinning pool; sanitizer runs lower it).
  */
-#include <check.h>
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "libxcall.h"
 
 #define NPRODUCERS	4
@@ -791,13 +791,4 @@ static Suite *pool_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(pool_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+XT_CHECK_MAIN(pool_suite)
