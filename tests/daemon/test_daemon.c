@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -538,6 +539,9 @@ static void *pinger_main(void *arg)
 	return NULL;
 }
 
+/* The byte of header field @f in a frame. */
+#define HDR_AT(f)	offsetof(struct xcall_wire_hdr, f)
+
 START_TEST(test_garbage)
 {
 	static uint8_t big[200000];
@@ -563,17 +567,17 @@ START_TEST(test_garbage)
 	/* truncated call */
 	garbage(frame, len - 3, false);
 	/* another version */
-	frame[2] = 2;
+	frame[HDR_AT(version)] = 2;
 	garbage(frame, len, false);
-	frame[2] = XCALL_WIRE_VERSION;
+	frame[HDR_AT(version)] = XCALL_WIRE_VERSION;
 	/* a reserved field set: refused, connection kept */
-	frame[20] = 1;
+	frame[HDR_AT(reserved)] = 1;
 	garbage(frame, len, true);
-	frame[20] = 0;
+	frame[HDR_AT(reserved)] = 0;
 	/* a reply type sent to the daemon */
-	frame[3] = XCALL_WIRE_CALL_REPLY;
+	frame[HDR_AT(type)] = XCALL_WIRE_CALL_REPLY;
 	garbage(frame, len, true);
-	frame[3] = XCALL_WIRE_CALL;
+	frame[HDR_AT(type)] = XCALL_WIRE_CALL;
 	/* unknown function, too many CPUs named */
 	req.fn = 200;
 	len = __xcall_wire_enc_call(frame, sizeof(frame), 9, &req, set, 8);
