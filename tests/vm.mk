@@ -25,7 +25,7 @@ VM_TEST_SRCS	:= $(wildcard $(SRC)/tests/vm/test_*.c $(SRC)/tests/vm/fuzz_*.c \
 VM_BENCH_SRCS	:= $(wildcard $(SRC)/tests/vm/bench_*.c)
 VM_PROGS	:= $(patsubst $(SRC)/%.c,$(B)/%,$(VM_TEST_SRCS) $(VM_BENCH_SRCS))
 
-$(B)/tests/vm/%: $(B)/tests/vm/%.o $(LIBXCALL_A)
+$(B)/tests/vm/%: $(B)/tests/vm/%.o $(XT_LIB) $(LIBXCALL_A)
 	$(call link,$(CHECK_LIBS) -luring -lcap)
 
 $(VM_PROGS:=.o): XCFLAGS += $(CHECK_CFLAGS)

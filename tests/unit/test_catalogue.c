@@ -6,11 +6,11 @@
  * name and a sane range; result fields are unique JSON keys; lookups by id
  * and name, and the nearest-name suggestion.
  */
-#include <check.h>
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "libxcall.h"
 
 static const struct {
@@ -206,13 +206,4 @@ static Suite *catalogue_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(catalogue_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+XT_CHECK_MAIN(catalogue_suite)

@@ -4,11 +4,11 @@
  * JSON strings, aligned tables, call records as JSON lines and as tables.
  * Linked with cli/format.o (tests/cli.mk).
  */
-#include <check.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "format.h"
 
 static struct sbuf sb;
@@ -269,13 +269,4 @@ static Suite *format_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(format_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+XT_CHECK_MAIN(format_suite)
