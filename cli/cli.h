@@ -34,8 +34,14 @@ int cmd_status(int argc, char **argv);	/* cli/status.c (daemon part) */
 /* util.c: diagnostics, `xcall: <what>: <why>` on one line of stderr. */
 void xc_err(const char *what, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Parse an unsigned number (decimal, 0x hex, 0 octal): 0 or -EINVAL. */
-int xc_parse_u64(const char *s, uint64_t *v);
+/*
+ * The one parser of numbers, for every option and function argument: an
+ * unsigned number (decimal, 0x hex, 0 octal) in @min..@max into @v, 0; or
+ * XC_EXIT_USAGE after one line `xcall: <what>: <why>` naming @what (the
+ * option, "--timeout") and the bad value @s.
+ */
+int xc_parse_num(const char *what, const char *s, uint64_t min,
+		 uint64_t max, uint64_t *v);
 /* The size of every cpu_set_t the CLI uses. */
 #define XC_SETSIZE	CPU_ALLOC_SIZE(XCALL_MAX_CPUSET_BYTES * 8)
 cpu_set_t *xc_cpuset_alloc(void);

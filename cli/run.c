@@ -133,29 +133,6 @@ static const struct argp run_argp = {
 	.help_filter = run_help,
 };
 
-/* An option's number in @min..@max, or a usage error naming it. */
-static int opt_number(const char *opt, const char *s, uint64_t min,
-		      uint64_t max, uint64_t *v)
-{
-	int ret = xc_parse_u64(s, v);
-
-	if (ret == -EINVAL && s[0] == '-' && xc_parse_u64(s + 1, v) != -EINVAL) {
-		xc_err(opt, "%s is negative: out of range %llu..%llu", s,
-		       (unsigned long long)min, (unsigned long long)max);
-		return XC_EXIT_USAGE;
-	}
-	if (ret == -EINVAL) {
-		xc_err(opt, "'%s' is not a number", s);
-		return XC_EXIT_USAGE;
-	}
-	if (ret || *v < min || *v > max) {
-		xc_err(opt, "%s out of range %llu..%llu", s,
-		       (unsigned long long)min, (unsigned long long)max);
-		return XC_EXIT_USAGE;
-	}
-	return 0;
-}
-
 static int check_fn(const struct run_args *a, struct xcall_req *req,
 		    const struct xcall_fn_info **fip)
 {
@@ -204,8 +181,8 @@ static int check_fn(const struct run_args *a, struct xcall_req *req,
 	for (i = 0; i < a->nwords; i++) {
 		snprintf(what, sizeof(what), "%s: %s", fi->name,
 			 fi->args[i].name);
-		ret = opt_number(what, a->words[i], fi->args[i].min,
-				 fi->args[i].max, &req->args[i]);
+		ret = xc_parse_num(what, a->words[i], fi->args[i].min,
+				   fi->args[i].max, &req->args[i]);
 		if (ret)
 			return ret;
 	}
@@ -261,7 +238,7 @@ static int select_cpus(const struct run_args *a, cpu_set_t *set)
 			goto out_free;
 		}
 	} else {
-		if (opt_number("--node", a->node, 0, INT32_MAX, &node)) {
+		if (xc_parse_num("--node", a->node, 0, INT32_MAX, &node)) {
 			status = XC_EXIT_USAGE;
 			goto out_free;
 		}
@@ -364,13 +341,16 @@ int cmd_run(int argc, char **argv)
 	status = check_fn(&a, &req, &fi);
 	if (status)
 		return status;
-	if ((a.timeout && (status = opt_number("--timeout", a.timeout, 1,
-					       XCALL_MAX_TIMEOUT_MS,
-					       &timeout))) ||
-	    (a.repeat && (status = opt_number("--repeat", a.repeat, 0,
-					      UINT32_MAX, &repeat))) ||
-	    (a.interval && (status = opt_number("--interval", a.interval, 0,
-						3600000, &interval))))
+	if (a.timeout)
+		status = xc_parse_num("--timeout", a.timeout, 1,
+				      XCALL_MAX_TIMEOUT_MS, &timeout);
+	if (!status && a.repeat)
+		status = xc_parse_num("--repeat", a.repeat, 0, UINT32_MAX,
+				      &repeat);
+	if (!status && a.interval)
+		status = xc_parse_num("--interval", a.interval, 0, 3600000,
+				      &interval);
+	if (status)
 		return status;
 	req.timeout_ms = timeout;
 

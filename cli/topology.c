@@ -102,13 +102,10 @@ int cmd_topology(int argc, char **argv)
 	if (a.timeout) {
 		uint64_t ms;
 
-		if (xc_parse_u64(a.timeout, &ms) || ms < 1 ||
-		    ms > XCALL_MAX_TIMEOUT_MS) {
-			xc_err("--timeout", "'%s': not a number in 1..%d",
-			       a.timeout, XCALL_MAX_TIMEOUT_MS);
-			status = XC_EXIT_USAGE;
+		status = xc_parse_num("--timeout", a.timeout, 1,
+				      XCALL_MAX_TIMEOUT_MS, &ms);
+		if (status)
 			goto out_sets;
-		}
 		req.timeout_ms = ms;
 	}
 	status = XC_EXIT_REFUSED;

@@ -26,7 +26,8 @@ void xc_err(const char *what, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-int xc_parse_u64(const char *s, uint64_t *v)
+/* An unsigned number (decimal, 0x hex, 0 octal): 0, -EINVAL or -ERANGE. */
+static int parse_u64(const char *s, uint64_t *v)
 {
 	unsigned long long n;
 	char *end;
@@ -42,6 +43,24 @@ int xc_parse_u64(const char *s, uint64_t *v)
 		return -ERANGE;
 	*v = n;
 	return 0;
+}
+
+int xc_parse_num(const char *what, const char *s, uint64_t min,
+		 uint64_t max, uint64_t *v)
+{
+	int ret = parse_u64(s, v);
+
+	if (ret == -EINVAL && s[0] == '-' && parse_u64(s + 1, v) != -EINVAL)
+		xc_err(what, "%s is negative: out of range %llu..%llu", s,
+		       (unsigned long long)min, (unsigned long long)max);
+	else if (ret == -EINVAL)
+		xc_err(what, "'%s' is not a number", s);
+	else if (ret || *v < min || *v > max)
+		xc_err(what, "%s out of range %llu..%llu", s,
+		       (unsigned long long)min, (unsigned long long)max);
+	else
+		return 0;
+	return XC_EXIT_USAGE;
 }
 
 cpu_set_t *xc_cpuset_alloc(void)

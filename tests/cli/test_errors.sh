@@ -56,6 +56,18 @@ expect 64 "^xcall: --timeout: 0 out of range 1\.\.60000$" run --cpu "$c" --timeo
 expect 64 "^xcall: --timeout: 60001 out of range 1\.\.60000$" run --cpu "$c" --timeout 60001 ping
 expect 64 "^xcall: --timeout: 'soon' is not a number$" run --cpu "$c" --timeout soon ping
 expect 64 "^xcall: --repeat: 'x' is not a number$" run --cpu "$c" --repeat x ping
+# One number parser for every option: topology's --timeout says what
+# run's does, word for word.
+expect 64 "^xcall: --timeout: 'soon' is not a number$" topology --timeout soon
+expect 64 "^xcall: --timeout: 0 out of range 1\.\.60000$" topology --timeout 0
+expect 64 "^xcall: --timeout: -5 is negative: out of range 1\.\.60000$" topology --timeout=-5
+for v in soon 0 60001 -1 0x 1e3 ' 5' 99999999999999999999; do
+	xc run --cpu "$c" --timeout="$v" ping
+	run_err=$err
+	xc topology --timeout="$v"
+	[ "$err" = "$run_err" ] && [ "$rc" = 64 ] && pass ||
+		fail "--timeout '$v': topology says '$err', run '$run_err'"
+done
 expect 64 "^xcall: --interval: -1 is negative: out of range 0\.\.3600000$" run --cpu "$c" --interval=-1 ping
 # After FUNCTION everything is its arguments: a negative one is refused as
 # such, not taken for an option.
