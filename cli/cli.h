@@ -47,6 +47,12 @@ int xc_parse_num(const char *what, const char *s, uint64_t min,
 cpu_set_t *xc_cpuset_alloc(void);
 /* Write @len bytes to stdout and flush; XC_EXIT_OK or XC_EXIT_OUTPUT. */
 int xc_write_stdout(const char *buf, size_t len);
+/*
+ * Write what @sb holds to stdout, or say `xcall: memory: ...` if it ran out
+ * of memory (XC_EXIT_REFUSED), and free it; the exit status.
+ */
+struct sbuf;
+int xc_emit(struct sbuf *sb);
 /* At exit, status 74 if stdout (argp's --help and --version too) failed. */
 void xc_check_stdout_at_exit(void);
 /*

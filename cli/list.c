@@ -108,7 +108,7 @@ int cmd_list(int argc, char **argv)
 	struct table t;
 	unsigned int i, j;
 	struct sbuf sb;
-	int json = 0, status;
+	int json = 0;
 
 	xc_argp_parse(&list_argp, "list", argc, argv, 0, &json);
 	sb_init(&sb);
@@ -149,12 +149,5 @@ int cmd_list(int argc, char **argv)
 	if (!json)
 		table_render(&t, &sb);
 	table_free(&t);
-	if (sb.oom) {
-		xc_err("memory", "out of memory");
-		status = XC_EXIT_REFUSED;
-	} else {
-		status = xc_write_stdout(sb.s, sb.len);
-	}
-	sb_free(&sb);
-	return status;
+	return xc_emit(&sb);
 }

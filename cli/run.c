@@ -385,13 +385,7 @@ int cmd_run(int argc, char **argv)
 				sb_putc(&sb, '\n');
 			fmt_records_table(&sb, fi, res, ret);
 		}
-		if (sb.oom) {
-			xc_err("memory", "%s", strerror(ENOMEM));
-			status = XC_EXIT_REFUSED;
-		} else {
-			status = xc_write_stdout(sb.s, sb.len);
-		}
-		sb_free(&sb);
+		status = xc_emit(&sb);
 		if (status)
 			goto out_close;
 		report_failures(fi, res, ret);

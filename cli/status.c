@@ -259,13 +259,7 @@ int cmd_status(int argc, char **argv)
 		status_json(&sb, bk, a.socket, &ds, err);
 	else
 		status_text(&sb, bk, a.socket, &ds, err);
-	if (sb.oom) {
-		sb_free(&sb);
-		xc_err("status", "%s", strerror(ENOMEM));
-		return XC_EXIT_FAILED;
-	}
-	ret = xc_write_stdout(sb.s, sb.len);
-	sb_free(&sb);
+	ret = xc_emit(&sb);
 	if (ret)
 		return ret;
 	if (err) {

@@ -187,15 +187,9 @@ int cmd_topology(int argc, char **argv)
 	if (!a.json)
 		table_render(&t, &sb);
 	table_free(&t);
-	if (sb.oom) {
-		xc_err("memory", "%s", strerror(ENOMEM));
-		status = XC_EXIT_REFUSED;
-	} else {
-		status = xc_write_stdout(sb.s, sb.len);
-		if (!status && failed)
-			status = XC_EXIT_FAILED;
-	}
-	sb_free(&sb);
+	status = xc_emit(&sb);
+	if (!status && failed)
+		status = XC_EXIT_FAILED;
 out_close:
 	xcall_close(x);
 out_res:

@@ -88,6 +88,20 @@ int xc_write_stdout(const char *buf, size_t len)
 	return XC_EXIT_OK;
 }
 
+int xc_emit(struct sbuf *sb)
+{
+	int status;
+
+	if (sb->oom) {
+		xc_err("memory", "%s", strerror(ENOMEM));
+		status = XC_EXIT_REFUSED;
+	} else {
+		status = xc_write_stdout(sb->s, sb->len);
+	}
+	sb_free(sb);
+	return status;
+}
+
 /*
  * At exit: what argp wrote to stdout itself (--help, --usage, --version)
  * is checked here, so that output that could not be written is status 74
