@@ -45,6 +45,11 @@ int xc_parse_num(const char *what, const char *s, uint64_t min,
 /* The size of every cpu_set_t the CLI uses. */
 #define XC_SETSIZE	CPU_ALLOC_SIZE(XCALL_MAX_CPUSET_BYTES * 8)
 cpu_set_t *xc_cpuset_alloc(void);
+/*
+ * The CPUs that exist and those online, or the exit status after a message
+ * labelled with @cmd, the command that needed them.
+ */
+int xc_read_cpus(const char *cmd, cpu_set_t *possible, cpu_set_t *online);
 /* Write @len bytes to stdout and flush; XC_EXIT_OK or XC_EXIT_OUTPUT. */
 int xc_write_stdout(const char *buf, size_t len);
 /*

@@ -217,11 +217,8 @@ static int select_cpus(const struct run_args *a, cpu_set_t *set)
 		status = XC_EXIT_USAGE;
 		goto out_free;
 	}
-	if (xcall_cpus_possible(possible, XC_SETSIZE) ||
-	    xcall_cpus_online(online, XC_SETSIZE)) {
-		xc_err("topology", "cannot read the CPUs of this machine");
+	if (xc_read_cpus("run", possible, online))
 		goto out_free;
-	}
 	if (a->all || (a->cpu && !strcmp(a->cpu, "all"))) {
 		CPU_OR_S(XC_SETSIZE, set, online, online);
 	} else if (a->cpu) {

@@ -108,16 +108,14 @@ int cmd_topology(int argc, char **argv)
 			goto out_sets;
 		req.timeout_ms = ms;
 	}
-	status = XC_EXIT_REFUSED;
-	if (xcall_cpus_possible(possible, XC_SETSIZE) ||
-	    xcall_cpus_online(online, XC_SETSIZE)) {
-		xc_err("topology", "cannot read the CPUs of this machine");
+	status = xc_read_cpus("topology", possible, online);
+	if (status)
 		goto out_sets;
-	}
 	n = CPU_COUNT_S(XC_SETSIZE, online);
 	res = calloc(n ? n : 1, sizeof(*res));
 	if (!res) {
 		xc_err("memory", "%s", strerror(ENOMEM));
+		status = XC_EXIT_REFUSED;
 		goto out_sets;
 	}
 	status = xc_open_backend(&x, a.backend);

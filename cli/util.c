@@ -75,6 +75,16 @@ cpu_set_t *xc_cpuset_alloc(void)
 	return s;
 }
 
+int xc_read_cpus(const char *cmd, cpu_set_t *possible, cpu_set_t *online)
+{
+	if (xcall_cpus_possible(possible, XC_SETSIZE) ||
+	    xcall_cpus_online(online, XC_SETSIZE)) {
+		xc_err(cmd, "cannot read the CPUs of this machine");
+		return XC_EXIT_REFUSED;
+	}
+	return XC_EXIT_OK;
+}
+
 static int stdout_reported;	/* xc_write_stdout() said why already */
 static FILE *real_stderr;	/* stderr while xc_argp_parse() runs */
 

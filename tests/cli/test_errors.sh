@@ -109,6 +109,22 @@ else
 fi
 expect 2 "^xcall: --node: $nodes: no such NUMA node \(highest: $((nodes ? nodes - 1 : 0))\)$" run --node "$nodes" ping
 expect 2 "^xcall: where: not available on the threads backend$" run --cpu "$c" where
+# CPUs that cannot be read: the message names the command that needed them.
+# A private mount namespace covers sysfs's online list with junk (skipped
+# where no namespace can be made).
+echo junk >"$T/junk"
+cat >"$T/hide-online" <<END
+#!/bin/sh
+exec unshare -rm sh -c 'mount --bind "\$0" /sys/devices/system/cpu/online &&
+	exec "\$@"' "$T/junk" "$XCALL" "\$@"
+END
+chmod +x "$T/hide-online"
+if unshare -rm mount --bind "$T/junk" /sys/devices/system/cpu/online 2>/dev/null; then
+	XCALL=$T/hide-online expect 2 "^xcall: run: cannot read the CPUs of this machine$" run --cpu "$c" ping
+	XCALL=$T/hide-online expect 2 "^xcall: topology: cannot read the CPUs of this machine$" topology
+else
+	echo "  (no mount namespace here: unreadable CPUs not tested)"
+fi
 
 # No usable backend (3).
 XCALL_DEVICE=/nonexistent/xcall expect 3 "^xcall: backend kmod: /nonexistent/xcall: No such file or directory$" run --backend kmod --cpu "$c" ping
