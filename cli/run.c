@@ -19,16 +19,16 @@
 #define MAX_WORDS	16		/* function arguments we collect */
 
 struct run_args {
-	const char *cpu, *node, *backend, *timeout, *repeat, *interval;
-	int all, json;
+	struct xc_opts o;		/* --json, --backend, --timeout */
+	const char *cpu, *node, *repeat, *interval;
+	int all;
 	const char *fn;
 	const char *words[MAX_WORDS];
 	unsigned int nwords;		/* arguments given, may be > MAX */
 };
 
 enum {
-	OPT_CPU = 'c', OPT_ALL = 'a', OPT_NODE = 'n', OPT_JSON = 'j',
-	OPT_BACKEND = 'b', OPT_TIMEOUT = 't', OPT_REPEAT = 'r',
+	OPT_CPU = 'c', OPT_ALL = 'a', OPT_NODE = 'n', OPT_REPEAT = 'r',
 	OPT_INTERVAL = 'i',
 };
 
@@ -37,13 +37,11 @@ static const struct argp_option run_options[] = {
 	  "CPUs to run on: 0-3,8-15:2 (taskset grammar) or all", 0 },
 	{ "all", OPT_ALL, NULL, 0, "every online CPU", 0 },
 	{ "node", OPT_NODE, "N", 0, "the online CPUs of NUMA node N", 0 },
-	{ "json", OPT_JSON, NULL, 0,
-	  "one JSON object per record and line (keys: xcall(1))", 1 },
-	{ "backend", OPT_BACKEND, "NAME", 0,
-	  "auto (default, or $XCALL_BACKEND), threads, kmod, daemon", 1 },
-	{ "timeout", OPT_TIMEOUT, "MS", 0,
-	  "give up on a CPU after MS milliseconds (1..60000, default 1000)",
-	  1 },
+	XC_OPTION_JSON("one JSON object per record and line (keys: xcall(1))",
+		       1),
+	XC_OPTION_BACKEND("auto (default, or $XCALL_BACKEND), threads, kmod, "
+			  "daemon", 1),
+	XC_OPTION_TIMEOUT(1),
 	{ "repeat", OPT_REPEAT, "N", 0,
 	  "run N rounds (0: until interrupted; default 1)", 2 },
 	{ "interval", OPT_INTERVAL, "MS", 0,
@@ -65,15 +63,6 @@ static error_t run_parse(int key, char *arg, struct argp_state *state)
 	case OPT_NODE:
 		a->node = arg;
 		break;
-	case OPT_JSON:
-		a->json = 1;
-		break;
-	case OPT_BACKEND:
-		a->backend = arg;
-		break;
-	case OPT_TIMEOUT:
-		a->timeout = arg;
-		break;
 	case OPT_REPEAT:
 		a->repeat = arg;
 		break;
@@ -89,7 +78,7 @@ static error_t run_parse(int key, char *arg, struct argp_state *state)
 					state->argv[state->next];
 		break;
 	default:
-		return ARGP_ERR_UNKNOWN;
+		return xc_opt_set(&a->o, key, arg);
 	}
 	return 0;
 }
@@ -323,7 +312,7 @@ static void sleep_ms(uint64_t ms)
 
 int cmd_run(int argc, char **argv)
 {
-	uint64_t timeout = 0, repeat = 1, interval = 1000, round;
+	uint64_t repeat = 1, interval = 1000, round;
 	const struct xcall_fn_info *fi = NULL;
 	struct run_args a = { 0 };
 	struct xcall_result *res = NULL;
@@ -338,9 +327,7 @@ int cmd_run(int argc, char **argv)
 	status = check_fn(&a, &req, &fi);
 	if (status)
 		return status;
-	if (a.timeout)
-		status = xc_parse_num("--timeout", a.timeout, 1,
-				      XCALL_MAX_TIMEOUT_MS, &timeout);
+	status = xc_opt_timeout(&a.o, &req.timeout_ms);
 	if (!status && a.repeat)
 		status = xc_parse_num("--repeat", a.repeat, 0, UINT32_MAX,
 				      &repeat);
@@ -349,7 +336,6 @@ int cmd_run(int argc, char **argv)
 				      &interval);
 	if (status)
 		return status;
-	req.timeout_ms = timeout;
 
 	set = xc_cpuset_alloc();
 	status = select_cpus(&a, set);
@@ -362,7 +348,7 @@ int cmd_run(int argc, char **argv)
 		status = XC_EXIT_REFUSED;
 		goto out_set;
 	}
-	status = xc_open_backend(&x, a.backend);
+	status = xc_open_backend(&x, a.o.backend);
 	if (status)
 		goto out_res;
 
@@ -375,7 +361,7 @@ int cmd_run(int argc, char **argv)
 			goto out_close;
 		}
 		sb_init(&sb);
-		if (a.json) {
+		if (a.o.json) {
 			fmt_records_json(&sb, fi, res, ret, round);
 		} else {
 			if (round)

@@ -238,6 +238,62 @@ int xc_argp_parse(const struct argp *argp, const char *cmd, int argc,
 	return ret;
 }
 
+error_t xc_opt_set(struct xc_opts *o, int key, char *arg)
+{
+	switch (key) {
+	case XC_KEY_JSON:
+		o->json = 1;
+		return 0;
+	case XC_KEY_BACKEND:
+		o->backend = arg;
+		return 0;
+	case XC_KEY_TIMEOUT:
+		o->timeout = arg;
+		return 0;
+	case XC_KEY_SOCKET:
+		o->socket = arg;
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+static error_t opts_parse(int key, char *arg, struct argp_state *state)
+{
+	if (key == ARGP_KEY_ARG) {
+		argp_error(state, "takes no arguments ('%s' given)", arg);
+		return EINVAL;
+	}
+	return xc_opt_set(state->input, key, arg);
+}
+
+int xc_parse_opts(const char *cmd, const struct argp_option *options,
+		  const char *doc, int argc, char **argv, struct xc_opts *o)
+{
+	const struct argp argp = {
+		.options = options,
+		.parser = opts_parse,
+		.doc = doc,
+	};
+
+	memset(o, 0, sizeof(*o));
+	return xc_argp_parse(&argp, cmd, argc, argv, 0, o) ? XC_EXIT_USAGE : 0;
+}
+
+int xc_opt_timeout(const struct xc_opts *o, unsigned int *ms)
+{
+	uint64_t v;
+	int ret;
+
+	if (!o->timeout)
+		return 0;
+	ret = xc_parse_num("--timeout", o->timeout, 1, XCALL_MAX_TIMEOUT_MS,
+			   &v);
+	if (!ret)
+		*ms = v;
+	return ret;
+}
+
 int xc_run_failed(struct xcall *x, const char *what, int err)
 {
 	char label[64];
