@@ -59,6 +59,12 @@ int xc_write_stdout(const char *buf, size_t len);
  */
 struct sbuf;
 int xc_emit(struct sbuf *sb);
+/*
+ * What an argp help_filter returns for ARGP_KEY_HELP_POST_DOC once it has
+ * written @text (the doc after \v) and its own lines into @sb: the string,
+ * or @text alone if @sb ran out of memory.
+ */
+char *xc_help_done(struct sbuf *sb, const char *text);
 /* At exit, status 74 if stdout (argp's --help and --version too) failed. */
 void xc_check_stdout_at_exit(void);
 /*

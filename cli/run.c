@@ -92,6 +92,8 @@ static char *run_help(int key, const char *text, void *input)
 	if (key != ARGP_KEY_HELP_POST_DOC)
 		return (char *)text;
 	sb_init(&sb);
+	if (text)
+		sb_printf(&sb, "%s\n\n", text);
 	sb_puts(&sb, "Functions:\n");
 	for (i = 0; i < xcall_fn_count(); i++) {
 		fi = xcall_fn_by_id(i);
@@ -104,11 +106,7 @@ static char *run_help(int key, const char *text, void *input)
 	sb_puts(&sb, "\nExit status: 0 every call succeeded, 1 a call "
 		"failed on some CPU, 2 the request was refused, 3 no usable "
 		"backend, 64 usage error, 74 stdout could not be written.");
-	if (sb.oom) {
-		sb_free(&sb);
-		return (char *)text;
-	}
-	return sb.s;
+	return xc_help_done(&sb, text);
 }
 
 static const struct argp run_argp = {

@@ -112,6 +112,14 @@ int xc_emit(struct sbuf *sb)
 	return status;
 }
 
+char *xc_help_done(struct sbuf *sb, const char *text)
+{
+	if (!sb->oom)
+		return sb->s;
+	sb_free(sb);
+	return (char *)text;
+}
+
 /*
  * At exit: what argp wrote to stdout itself (--help, --usage, --version)
  * is checked here, so that output that could not be written is status 74

@@ -144,6 +144,13 @@ for args in "--help" "run --help" "list --help" "topology --help" "--version"; d
 	[ "$rc" = 0 ] && [ -n "$out" ] && [ -z "$err" ] && pass ||
 		fail "xcall $args: rc=$rc err=$err"
 done
+# The text after the option list (argp's doc after \v) is shown, before
+# the lists made from the tables.
+xc --help
+grep -q '^Examples:$' <<<"$out" && pass || fail "--help lacks its examples"
+xc run --help
+grep -q '^Numbers are decimal' <<<"$out" && pass ||
+	fail "run --help lacks what numbers are"
 xc --version
 [ "$out" = "xcall $(sed -n 's/^#define XCALL_VERSION[[:space:]]*"\(.*\)"/\1/p' "$SRC/lib/libxcall.h")" ] &&
 	pass || fail "--version: $out"
