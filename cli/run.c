@@ -46,12 +46,32 @@ static const struct argp_option run_options[] = {
 	  "run N rounds (0: until interrupted; default 1)", 2 },
 	{ "interval", OPT_INTERVAL, "MS", 0,
 	  "pause MS ms between rounds (default 1000)", 2 },
+	/*
+	 * No option is a digit: getopt's "-5" is a negative number, a
+	 * function argument (hidden options that take the rest of the word).
+	 */
+#define NEGATIVE(d)	\
+	{ NULL, d, "N", OPTION_HIDDEN | OPTION_ARG_OPTIONAL, NULL, 3 }
+	NEGATIVE('0'), NEGATIVE('1'), NEGATIVE('2'), NEGATIVE('3'),
+	NEGATIVE('4'), NEGATIVE('5'), NEGATIVE('6'), NEGATIVE('7'),
+	NEGATIVE('8'), NEGATIVE('9'),
+#undef NEGATIVE
 	{ 0 }
 };
+
+/* A word that is not an option: the function, then its arguments. */
+static void add_word(struct run_args *a, const char *word)
+{
+	if (!a->fn)
+		a->fn = word;
+	else if (a->nwords++ < MAX_WORDS)
+		a->words[a->nwords - 1] = word;
+}
 
 static error_t run_parse(int key, char *arg, struct argp_state *state)
 {
 	struct run_args *a = state->input;
+	const char *word;
 
 	switch (key) {
 	case OPT_CPU:
@@ -69,13 +89,21 @@ static error_t run_parse(int key, char *arg, struct argp_state *state)
 	case OPT_INTERVAL:
 		a->interval = arg;
 		break;
+	case '0' ... '9':
+		/*
+		 * getopt has taken the whole word it found the digit in, the
+		 * one before state->next. A word that starts with the digit,
+		 * "-5" or "-0x2", is an argument; a digit after an option in
+		 * one word, "-j5", is not an option.
+		 */
+		word = state->argv[state->next - 1];
+		if (word[0] != '-' || word[1] != key)
+			argp_error(state, "invalid option -- '%c'", key);
+		add_word(a, word);
+		break;
 	case ARGP_KEY_ARG:
-		/* The function: all that follows is its arguments, "-1" too. */
-		a->fn = arg;
-		for (; state->next < state->argc; state->next++)
-			if (a->nwords++ < MAX_WORDS)
-				a->words[a->nwords - 1] =
-					state->argv[state->next];
+		/* Options may follow: ARGP_IN_ORDER keeps the words' order. */
+		add_word(a, arg);
 		break;
 	default:
 		return xc_opt_set(&a->o, key, arg);
@@ -114,9 +142,11 @@ static const struct argp run_argp = {
 	.parser = run_parse,
 	.args_doc = "FUNCTION [ARG...]",
 	.doc = "Run FUNCTION on every CPU given by --cpu, --all or --node."
-	       "\vOptions come before FUNCTION: every word after it is one of "
-	       "its arguments. Numbers are decimal, 0x hex or 0 octal, never "
-	       "negative; CPU lists are decimal.",
+	       "\vOptions may come before or after FUNCTION and its "
+	       "arguments; '--' ends them. No option is a digit: -5 is an "
+	       "argument.\n"
+	       "Numbers are decimal, 0x hex or 0 octal, never negative; CPU "
+	       "lists are decimal.",
 	.help_filter = run_help,
 };
 

@@ -69,11 +69,23 @@ for v in soon 0 60001 -1 0x 1e3 ' 5' 99999999999999999999; do
 		fail "--timeout '$v': topology says '$err', run '$run_err'"
 done
 expect 64 "^xcall: --interval: -1 is negative: out of range 0\.\.3600000$" run --cpu "$c" --interval=-1 ping
-# After FUNCTION everything is its arguments: a negative one is refused as
-# such, not taken for an option.
+# No option is a digit: a negative number is a function argument wherever
+# it stands, options before or after it, and is refused as negative, not
+# as an unknown option.
 expect 64 "^xcall: ident: leaf: -1 is negative: out of range 0\.\.4294967295$" run --cpu "$c" ident -1
 expect 64 "^xcall: ident: subleaf: -0x2 is negative: out of range" run --cpu "$c" ident 1 -0x2
-expect 64 "^xcall: ping: takes 0 arguments, 1 given$" run --cpu "$c" ping --json
+expect 64 "^xcall: spin: us: -5 is negative: out of range 1\.\.100000$" run --cpu "$c" spin -5 --json
+expect 64 "^xcall: spin: us: -5 is negative: out of range 1\.\.100000$" run spin -5 --cpu "$c"
+expect 64 "^xcall: ident: leaf: -12 is negative: out of range" run ident -12 0 --cpu "$c"
+expect 64 "^xcall: spin: us: '-1x' is not a number$" run --cpu "$c" spin -1x
+# A digit after an option letter in one word is still no option.
+expect 64 "^xcall: -5: unknown option$" run -j5 --cpu "$c" ping
+# '--' ends the options: every word after it is the function or one of
+# its arguments.
+expect 64 "^xcall: spin: us: -5 is negative: out of range 1\.\.100000$" run --cpu "$c" spin -- -5
+expect 64 "^xcall: spin: us: '--json' is not a number$" run --cpu "$c" spin -- --json
+expect 64 "^xcall: ping: takes 0 arguments, 1 given$" run --cpu "$c" -- ping --json
+expect 64 "^xcall: run: '--all': no such function \(see 'xcall list'\)$" run --cpu "$c" -- --all ping
 expect 64 "^xcall: run: no CPUs given \(use --cpu LIST, --all or --node N\)$" run ping
 expect 64 "^xcall: run: --cpu, --all and --node exclude each other$" run --all --cpu "$c" ping
 expect 64 "^xcall: run: --cpu, --all and --node exclude each other$" run --all --node 0 ping
