@@ -61,6 +61,18 @@ want=$(printf '%s\n' "$first_online" "$last_online" | sort -nu)
 [ "$rc" = 0 ] && [ "$(json_cpus)" = "$want" ] && pass ||
 	fail "run --cpu $last_online,$first_online: got $(json_cpus | tr '\n' ,)"
 
+# Options may come before or after FUNCTION and its arguments, and '--'
+# ends them: the same call however it is written.
+c1=$first_online
+for args in "--cpu $c1 --json spin 250" "spin 250 --cpu $c1 --json" \
+	    "spin --json --cpu=$c1 250" "--cpu $c1 spin --json -- 250" \
+	    "--cpu $c1 --json -- spin 250" "-c$c1 spin -j 250"; do
+	# shellcheck disable=SC2086
+	xc run $TMO $args
+	[ "$rc" = 0 ] && [ "$(jq -r '"\(.cpu) \(.fn) \(.asked_us)"' <<<"$out")" = "$c1 spin 250" ] &&
+		pass || fail "run $args: rc=$rc out=$out err=$err"
+done
+
 # --cpu all is --all.
 xc run $TMO --cpu all --json ping
 [ "$rc" = 0 ] && [ "$(json_cpus)" = "$online" ] && pass ||
@@ -150,6 +162,13 @@ for args in "--help" "run --help" "list --help" "topology --help" "--version"; d
 	[ "$rc" = 0 ] && [ -n "$out" ] && [ -z "$err" ] && pass ||
 		fail "xcall $args: rc=$rc err=$err"
 done
+# The text after the option list (argp's doc after \v) is shown, before
+# the lists made from the tables.
+xc --help
+grep -q '^Examples:$' <<<"$out" && pass || fail "--help lacks its examples"
+xc run --help
+grep -q "'--' ends them" <<<"$out" && grep -q '^Numbers are decimal' <<<"$out" &&
+	pass || fail "run --help lacks where options go and what numbers are"
 xc --version
 [ "$out" = "xcall $(cat "$SRC/VERSION")" ] &&
 	pass || fail "--version: $out"
