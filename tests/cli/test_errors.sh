@@ -117,13 +117,15 @@ xc run --json --cpu "$c-$c:99999999999" ping
 # An xcall that sees FILE bind-mounted over sysfs' online list, in a mount
 # namespace of its own (as root; as another user, inside a user namespace
 # if the kernel lets anyone make one). Prints its path; fails if no such
-# namespace can be made here.
+# namespace can be made here. Only /sys is made private there, not /:
+# inside a chroot / is no mount point, and unshare's default (make /
+# private) fails with EINVAL.
 online_as() {
 	local file=$1 wrap=$T/xcall-${1##*/} userns=
 	[ "$(id -u)" = 0 ] || userns=-r
 	cat >"$wrap" <<-EOF
 	#!/bin/sh
-	exec unshare $userns -m sh -c 'mount --bind "\$0" /sys/devices/system/cpu/online && exec "\$@"' "$file" "$XCALL" "\$@"
+	exec unshare $userns -m --propagation unchanged sh -c 'mount --make-rprivate /sys && mount --bind "\$0" /sys/devices/system/cpu/online && exec "\$@"' "$file" "$XCALL" "\$@"
 	EOF
 	chmod +x "$wrap"
 	"$wrap" --version >/dev/null 2>&1 && echo "$wrap"
