@@ -24,6 +24,18 @@ mandir		?= $(prefix)/share/man
 sysconfdir	?= /etc
 DESTDIR		?=
 
+# The release, written once, in VERSION. All else that says it is made from
+# it at build time: $(O)/include/xcall_version.h (XCALL_VERSION, which
+# libxcall.h includes), the module's -DXCALL_VERSION (kmod/Kbuild reads the
+# copy of VERSION beside it), the manual pages, dkms.conf. `make
+# check-version` proves that every one of them agrees.
+VERSION		:= $(shell grep -Ex '[0-9]+\.[0-9]+\.[0-9]+([~+-][0-9A-Za-z.~+-]+)?' \
+			   $(SRC)/VERSION)
+ifeq ($(VERSION),)
+$(error $(SRC)/VERSION: want one line MAJOR.MINOR.PATCH[-suffix])
+endif
+XCALL_VERSION_H	:= $(B)/include/xcall_version.h
+
 CROSS_COMPILE	?=
 CC		:= $(CROSS_COMPILE)gcc
 AR		:= $(CROSS_COMPILE)ar
@@ -42,7 +54,8 @@ endif
 CFLAGS		?= -O2 -g
 XCFLAGS		:= -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
 		   -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
-		   -I$(SRC)/kmod/uapi -I$(SRC)/lib -MMD -MP -fPIC -pthread
+		   -I$(SRC)/kmod/uapi -I$(SRC)/lib -I$(B)/include \
+		   -MMD -MP -fPIC -pthread
 XLDFLAGS	:= -pthread
 # WERROR=1 (as `make check` builds): a warning fails the build.
 ifneq ($(WERROR),)
@@ -63,7 +76,20 @@ CHECK_LIBS	:= $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubu
 
 quiet_cmd	= $(if $(Q),@printf '  %-8s %s\n' '$(1)' '$(patsubst $(B)/%,%,$(2))';)
 
-$(B)/%.o: $(SRC)/%.c
+# $(call link,LIBS): the recipe of every program linked with libxcall.a:
+# the objects and archives among its prerequisites (which name
+# $(LIBXCALL_A) too) with libxcall.a last of them, LIBS of the program's
+# own, then what libxcall needs.
+define link
+	$(call quiet_cmd,LD,$@)
+	$(Q)$(CC) $(XLDFLAGS) -o $@ \
+		$(filter-out $(LIBXCALL_A),$(filter %.o %.a,$^)) $(LIBXCALL_A) \
+		$(1) $(LIBXCALL_LIBS)
+endef
+
+# Every object may include libxcall.h: the generated header comes first
+# (afterwards each object's .d names it).
+$(B)/%.o: $(SRC)/%.c | $(XCALL_VERSION_H)
 	$(call quiet_cmd,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(XCFLAGS) $(CFLAGS) -c -o $@ $<
@@ -76,12 +102,21 @@ INSTALL_TARGETS	:=
 .PHONY: all run check bench deps install clean
 all:
 
+$(XCALL_VERSION_H): $(SRC)/VERSION
+	$(call quiet_cmd,GEN,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)printf '%s\n' '/* SPDX-License-Identifier: LGPL-2.1-or-later */' \
+		'/* Generated from VERSION by the Makefile: do not edit. */' \
+		'#ifndef XCALL_VERSION_H' '#define XCALL_VERSION_H' \
+		'#define XCALL_VERSION		"$(VERSION)"' '#endif' >$@
+
+# The parts first, then the tests, which use the parts' variables.
 include $(SRC)/lib/lib.mk
 include $(SRC)/cli/cli.mk
+include $(SRC)/daemon/daemon.mk
+include $(SRC)/kmod/kmod.mk
+include $(SRC)/man/man.mk
 include $(SRC)/tests/tests.mk
--include $(SRC)/daemon/daemon.mk
--include $(SRC)/kmod/kmod.mk
--include $(SRC)/man/man.mk
 
 all: $(ALL_TARGETS)
 

@@ -6,8 +6,7 @@ CLI_OBJS	:= $(patsubst $(SRC)/%.c,$(B)/%.o,$(CLI_SRCS))
 XCALL_BIN	:= $(B)/cli/xcall
 
 $(XCALL_BIN): $(CLI_OBJS) $(LIBXCALL_A)
-	$(call quiet_cmd,LD,$@)
-	$(Q)$(CC) $(XLDFLAGS) -o $@ $(CLI_OBJS) $(LIBXCALL_A) $(LIBXCALL_LIBS)
+	$(call link)
 
 .PHONY: cli install-cli
 cli: $(XCALL_BIN)

@@ -3,8 +3,10 @@
  * Pure formatting for the CLI: growable strings, JSON strings, aligned
  * tables, and call records as JSON lines or as a table. The JSON keys are
  * the catalogue's result fields (lib/catalogue.c) after the envelope every
- * record has: round, cpu, fn, ok, errno, error. Keys are an interface:
- * xcall(1) documents them and they never change meaning.
+ * record has: round, cpu, fn, ok, errno, error; where each value lies in
+ * the record and how it reads are the catalogue's too, so nothing here
+ * knows a key or an architecture. Keys are an interface: xcall(1)
+ * documents them and they never change meaning.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -225,84 +227,92 @@ static const char *const ctx_names[] = {
 	[XCALL_CTX_OTHER] = "other",
 };
 
-/*
- * The value of field @key of record @r as text in @buf, and its JSON kind.
- * @base_ns is the earliest mono_ns of the round, for offset_ns. Register
- * contents are hex strings; counts, ids and times are numbers.
- */
-static enum kind field_value(const char *key, const struct xcall_result *r,
-			     uint64_t base_ns, char *buf, size_t len)
+/* The number field @f holds in @r: its 32- or 64-bit member. */
+static uint64_t field_num(const struct xcall_field_info *f,
+			  const struct xcall_result *r)
 {
-	static const struct {
-		const char *key;
-		unsigned int idx;
-	} regs[] = {
-#if defined(__x86_64__) || defined(__i386__)
-		{ "eax", 0 }, { "ebx", 1 }, { "ecx", 2 }, { "edx", 3 },
-#elif defined(__aarch64__)
-		{ "midr", 0 }, { "revidr", 1 }, { "mpidr", 2 },
-#elif defined(__powerpc64__)
-		{ "pvr", 0 },
-#endif
-	};
-	unsigned long long v;
-	unsigned int i;
+	const char *p = (const char *)r + f->offset;
+	uint32_t v32;
+	uint64_t v64;
 
-	for (i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
-		if (!strcmp(key, regs[i].key)) {
-			snprintf(buf, len, "0x%08llx",
-				 (unsigned long long)r->val[regs[i].idx]);
-			return K_STR;
-		}
+	if (f->size == sizeof(v32)) {
+		memcpy(&v32, p, sizeof(v32));
+		return v32;
 	}
-	if (!strcmp(key, "node"))
-		v = r->node;
-	else if (!strcmp(key, "hwid")) {
-		if (r->hwid == UINT64_MAX)
+	memcpy(&v64, p, sizeof(v64));
+	return v64;
+}
+
+/*
+ * The value of field @f of record @r as text in @buf, and its JSON kind.
+ * @base is the least value of @f in the round, for XCALL_FIELD_DELTA.
+ * Register contents are hex strings; counts, ids and times are numbers.
+ */
+static enum kind field_value(const struct xcall_field_info *f,
+			     const struct xcall_result *r, uint64_t base,
+			     char *buf, size_t len)
+{
+	const char *p = (const char *)r + f->offset;
+	uint64_t v;
+
+	switch (f->kind) {
+	case XCALL_FIELD_TEXT:
+		snprintf(buf, len, "%.*s", (int)f->size, p);
+		return K_STR;
+	case XCALL_FIELD_CTX:
+		v = field_num(f, r);
+		snprintf(buf, len, "%s", v < sizeof(ctx_names) /
+			 sizeof(ctx_names[0]) ? ctx_names[v] : "?");
+		return K_STR;
+	case XCALL_FIELD_REG:
+		snprintf(buf, len, "0x%08llx",
+			 (unsigned long long)field_num(f, r));
+		return K_STR;
+	case XCALL_FIELD_ID:
+		v = field_num(f, r);
+		if (v == (f->size == sizeof(uint32_t) ? UINT32_MAX :
+			  UINT64_MAX))
 			return K_NULL;
-		v = r->hwid;
-	} else if (!strcmp(key, "cycles"))
-		v = r->cycles;
-	else if (!strcmp(key, "mono_ns"))
-		v = r->mono_ns;
-	else if (!strcmp(key, "offset_ns"))
-		v = r->mono_ns - base_ns;
-	else if (!strcmp(key, "pid"))
-		v = r->pid;
-	else if (!strcmp(key, "leaf"))
-		v = r->val[4];
-	else if (!strcmp(key, "subleaf"))
-		v = r->val[5];
-	else if (!strcmp(key, "spent_ns"))
-		v = r->val[0];
-	else if (!strcmp(key, "asked_us"))
-		v = r->val[1];
-	else if (!strcmp(key, "ctx")) {
-		snprintf(buf, len, "%s",
-			 r->ctx < sizeof(ctx_names) / sizeof(ctx_names[0]) ?
-			 ctx_names[r->ctx] : "?");
-		return K_STR;
-	} else if (!strcmp(key, "comm")) {
-		snprintf(buf, len, "%.*s", (int)sizeof(r->comm), r->comm);
-		return K_STR;
-	} else if (!strcmp(key, "sym")) {
-		snprintf(buf, len, "%.*s", (int)sizeof(r->sym), r->sym);
-		return K_STR;
-	} else
+		break;
+	case XCALL_FIELD_DELTA:
+		v = field_num(f, r) - base;
+		break;
+	case XCALL_FIELD_NUM:
+		v = field_num(f, r);
+		break;
+	default:
 		return K_NULL;
-	snprintf(buf, len, "%llu", v);
+	}
+	snprintf(buf, len, "%llu", (unsigned long long)v);
 	return K_NUM;
 }
 
-/* Earliest mono_ns of the records that succeeded. */
-static uint64_t base_mono(const struct xcall_result *res, unsigned int n)
+/*
+ * The least value of each field over the records that succeeded, for
+ * XCALL_FIELD_DELTA (offset_ns: from the earliest mono_ns of the round).
+ * NULL, and @sb out of memory, if it cannot be allocated.
+ */
+static uint64_t *field_bases(struct sbuf *sb, const struct xcall_fn_info *fi,
+			     const struct xcall_result *res, unsigned int n)
 {
-	uint64_t base = UINT64_MAX;
-	unsigned int i;
+	unsigned int nf = 0, i, j;
+	uint64_t *base, v;
 
-	for (i = 0; i < n; i++)
-		if (!res[i].error && res[i].mono_ns < base)
-			base = res[i].mono_ns;
+	while (fi->fields[nf].key)
+		nf++;
+	base = calloc(nf ? nf : 1, sizeof(*base));
+	if (!base) {
+		sb->oom = 1;
+		return NULL;
+	}
+	for (j = 0; j < nf; j++) {
+		base[j] = UINT64_MAX;
+		for (i = 0; i < n; i++) {
+			v = field_num(&fi->fields[j], &res[i]);
+			if (!res[i].error && v < base[j])
+				base[j] = v;
+		}
+	}
 	return base;
 }
 
@@ -310,11 +320,13 @@ void fmt_records_json(struct sbuf *sb, const struct xcall_fn_info *fi,
 		      const struct xcall_result *res, unsigned int n,
 		      unsigned int round)
 {
-	uint64_t base = base_mono(res, n);
+	uint64_t *base = field_bases(sb, fi, res, n);
 	const struct xcall_field_info *f;
 	unsigned int i;
 	char buf[80];
 
+	if (!base)
+		return;
 	for (i = 0; i < n; i++) {
 		const struct xcall_result *r = &res[i];
 
@@ -330,8 +342,8 @@ void fmt_records_json(struct sbuf *sb, const struct xcall_fn_info *fi,
 		}
 		sb_puts(sb, ",\"ok\":true,\"errno\":0,\"error\":null");
 		for (f = fi->fields; f->key; f++) {
-			enum kind k = field_value(f->key, r, base, buf,
-						  sizeof(buf));
+			enum kind k = field_value(f, r, base[f - fi->fields],
+						  buf, sizeof(buf));
 
 			sb_printf(sb, ",\"%s\":", f->key);
 			switch (k) {
@@ -348,6 +360,7 @@ void fmt_records_json(struct sbuf *sb, const struct xcall_fn_info *fi,
 		}
 		sb_puts(sb, "}\n");
 	}
+	free(base);
 }
 
 static void upper(char *dst, const char *src, size_t len)
@@ -364,12 +377,14 @@ static void upper(char *dst, const char *src, size_t len)
 void fmt_records_table(struct sbuf *sb, const struct xcall_fn_info *fi,
 		       const struct xcall_result *res, unsigned int n)
 {
+	uint64_t *base = field_bases(sb, fi, res, n);
 	unsigned int nf = 0, i, j;
-	uint64_t base = base_mono(res, n);
 	const char **row;
 	char (*text)[80];
 	struct table t;
 
+	if (!base)
+		return;
 	while (fi->fields[nf].key)
 		nf++;
 	row = calloc(nf + 2, sizeof(*row));
@@ -397,7 +412,7 @@ void fmt_records_table(struct sbuf *sb, const struct xcall_fn_info *fi,
 			row[j + 1] = NULL;
 			if (r->error)
 				continue;
-			switch (field_value(fi->fields[j].key, r, base,
+			switch (field_value(&fi->fields[j], r, base[j],
 					    text[j + 1], sizeof(text[0]))) {
 			case K_NUM:
 				table_right(&t, j + 1);
@@ -419,4 +434,5 @@ void fmt_records_table(struct sbuf *sb, const struct xcall_fn_info *fi,
 out_free:
 	free(text);
 	free(row);
+	free(base);
 }

@@ -11,32 +11,12 @@
 #include "format.h"
 
 static const struct argp_option list_options[] = {
-	{ "json", 'j', NULL, 0, "one JSON object per function and line", 0 },
+	XC_OPTION_JSON("one JSON object per function and line", 0),
 	{ 0 }
 };
 
-static error_t list_parse(int key, char *arg, struct argp_state *state)
-{
-	int *json = state->input;
-
-	switch (key) {
-	case 'j':
-		*json = 1;
-		return 0;
-	case ARGP_KEY_ARG:
-		argp_error(state, "takes no arguments ('%s' given)", arg);
-		return EINVAL;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-}
-
-static const struct argp list_argp = {
-	.options = list_options,
-	.parser = list_parse,
-	.doc = "List the functions xcall can run, with their arguments, "
-	       "privilege, backends and result fields.",
-};
+static const char list_doc[] = "List the functions xcall can run, with "
+	"their arguments, privilege, backends and result fields.";
 
 static void backends_text(unsigned int bk, char *buf, size_t len)
 {
@@ -107,22 +87,18 @@ int cmd_list(int argc, char **argv)
 	const char *row[6];
 	struct table t;
 	unsigned int i, j;
+	struct xc_opts o;
 	struct sbuf sb;
-	int json = 0, status;
 
-	xc_argp_parse(&list_argp, "list", argc, argv, 0, &json);
+	if (xc_parse_opts("list", list_options, list_doc, argc, argv, &o))
+		return XC_EXIT_USAGE;
 	sb_init(&sb);
 	table_init(&t, 6);
-	row[0] = "NAME";
-	row[1] = "ARGS";
-	row[2] = "PRIV";
-	row[3] = "BACKENDS";
-	row[4] = "FIELDS";
-	row[5] = "SUMMARY";
-	table_add(&t, row);
+	table_add(&t, (const char *const[]){ "NAME", "ARGS", "PRIV",
+					     "BACKENDS", "FIELDS", "SUMMARY" });
 	for (i = 0; i < xcall_fn_count(); i++) {
 		fi = xcall_fn_by_id(i);
-		if (json) {
+		if (o.json) {
 			list_json(&sb, fi);
 			continue;
 		}
@@ -146,15 +122,8 @@ int cmd_list(int argc, char **argv)
 		row[5] = fi->summary;
 		table_add(&t, row);
 	}
-	if (!json)
+	if (!o.json)
 		table_render(&t, &sb);
 	table_free(&t);
-	if (sb.oom) {
-		xc_err("memory", "out of memory");
-		status = XC_EXIT_REFUSED;
-	} else {
-		status = xc_write_stdout(sb.s, sb.len);
-	}
-	sb_free(&sb);
-	return status;
+	return xc_emit(&sb);
 }

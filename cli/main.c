@@ -57,6 +57,8 @@ static char *main_help(int key, const char *text, void *input)
 	if (key != ARGP_KEY_HELP_POST_DOC)
 		return (char *)text;
 	sb_init(&sb);
+	if (text)
+		sb_printf(&sb, "%s\n\n", text);
 	sb_puts(&sb, "Commands:\n");
 	for (i = 0; i < NR_CMDS; i++)
 		sb_printf(&sb, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
@@ -68,11 +70,7 @@ static char *main_help(int key, const char *text, void *input)
 	sb_puts(&sb, "\n`xcall COMMAND --help` describes a command. "
 		"Exit status: 0 ok, 1 a call failed, 2 refused, 3 no "
 		"backend, 64 usage, 74 output error.");
-	if (sb.oom) {
-		sb_free(&sb);
-		return (char *)text;
-	}
-	return sb.s;
+	return xc_help_done(&sb, text);
 }
 
 static const struct argp main_argp = {

@@ -19,16 +19,16 @@
 #define MAX_WORDS	16		/* function arguments we collect */
 
 struct run_args {
-	const char *cpu, *node, *backend, *timeout, *repeat, *interval;
-	int all, json;
+	struct xc_opts o;		/* --json, --backend, --timeout */
+	const char *cpu, *node, *repeat, *interval;
+	int all;
 	const char *fn;
 	const char *words[MAX_WORDS];
 	unsigned int nwords;		/* arguments given, may be > MAX */
 };
 
 enum {
-	OPT_CPU = 'c', OPT_ALL = 'a', OPT_NODE = 'n', OPT_JSON = 'j',
-	OPT_BACKEND = 'b', OPT_TIMEOUT = 't', OPT_REPEAT = 'r',
+	OPT_CPU = 'c', OPT_ALL = 'a', OPT_NODE = 'n', OPT_REPEAT = 'r',
 	OPT_INTERVAL = 'i',
 };
 
@@ -37,23 +37,41 @@ static const struct argp_option run_options[] = {
 	  "CPUs to run on: 0-3,8-15:2 (taskset grammar) or all", 0 },
 	{ "all", OPT_ALL, NULL, 0, "every online CPU", 0 },
 	{ "node", OPT_NODE, "N", 0, "the online CPUs of NUMA node N", 0 },
-	{ "json", OPT_JSON, NULL, 0,
-	  "one JSON object per record and line (keys: xcall(1))", 1 },
-	{ "backend", OPT_BACKEND, "NAME", 0,
-	  "auto (default, or $XCALL_BACKEND), threads, kmod, daemon", 1 },
-	{ "timeout", OPT_TIMEOUT, "MS", 0,
-	  "give up on a CPU after MS milliseconds (1..60000, default 1000)",
-	  1 },
+	XC_OPTION_JSON("one JSON object per record and line (keys: xcall(1))",
+		       1),
+	XC_OPTION_BACKEND("auto (default, or $XCALL_BACKEND), threads, kmod, "
+			  "daemon", 1),
+	XC_OPTION_TIMEOUT(1),
 	{ "repeat", OPT_REPEAT, "N", 0,
 	  "run N rounds (0: until interrupted; default 1)", 2 },
 	{ "interval", OPT_INTERVAL, "MS", 0,
 	  "pause MS ms between rounds (default 1000)", 2 },
+	/*
+	 * No option is a digit: getopt's "-5" is a negative number, a
+	 * function argument (hidden options that take the rest of the word).
+	 */
+#define NEGATIVE(d)	\
+	{ NULL, d, "N", OPTION_HIDDEN | OPTION_ARG_OPTIONAL, NULL, 3 }
+	NEGATIVE('0'), NEGATIVE('1'), NEGATIVE('2'), NEGATIVE('3'),
+	NEGATIVE('4'), NEGATIVE('5'), NEGATIVE('6'), NEGATIVE('7'),
+	NEGATIVE('8'), NEGATIVE('9'),
+#undef NEGATIVE
 	{ 0 }
 };
+
+/* A word that is not an option: the function, then its arguments. */
+static void add_word(struct run_args *a, const char *word)
+{
+	if (!a->fn)
+		a->fn = word;
+	else if (a->nwords++ < MAX_WORDS)
+		a->words[a->nwords - 1] = word;
+}
 
 static error_t run_parse(int key, char *arg, struct argp_state *state)
 {
 	struct run_args *a = state->input;
+	const char *word;
 
 	switch (key) {
 	case OPT_CPU:
@@ -65,31 +83,30 @@ static error_t run_parse(int key, char *arg, struct argp_state *state)
 	case OPT_NODE:
 		a->node = arg;
 		break;
-	case OPT_JSON:
-		a->json = 1;
-		break;
-	case OPT_BACKEND:
-		a->backend = arg;
-		break;
-	case OPT_TIMEOUT:
-		a->timeout = arg;
-		break;
 	case OPT_REPEAT:
 		a->repeat = arg;
 		break;
 	case OPT_INTERVAL:
 		a->interval = arg;
 		break;
+	case '0' ... '9':
+		/*
+		 * getopt has taken the whole word it found the digit in, the
+		 * one before state->next. A word that starts with the digit,
+		 * "-5" or "-0x2", is an argument; a digit after an option in
+		 * one word, "-j5", is not an option.
+		 */
+		word = state->argv[state->next - 1];
+		if (word[0] != '-' || word[1] != key)
+			argp_error(state, "invalid option -- '%c'", key);
+		add_word(a, word);
+		break;
 	case ARGP_KEY_ARG:
-		/* The function: all that follows is its arguments, "-1" too. */
-		a->fn = arg;
-		for (; state->next < state->argc; state->next++)
-			if (a->nwords++ < MAX_WORDS)
-				a->words[a->nwords - 1] =
-					state->argv[state->next];
+		/* Options may follow: ARGP_IN_ORDER keeps the words' order. */
+		add_word(a, arg);
 		break;
 	default:
-		return ARGP_ERR_UNKNOWN;
+		return xc_opt_set(&a->o, key, arg);
 	}
 	return 0;
 }
@@ -103,6 +120,8 @@ static char *run_help(int key, const char *text, void *input)
 	if (key != ARGP_KEY_HELP_POST_DOC)
 		return (char *)text;
 	sb_init(&sb);
+	if (text)
+		sb_printf(&sb, "%s\n\n", text);
 	sb_puts(&sb, "Functions:\n");
 	for (i = 0; i < xcall_fn_count(); i++) {
 		fi = xcall_fn_by_id(i);
@@ -115,11 +134,7 @@ static char *run_help(int key, const char *text, void *input)
 	sb_puts(&sb, "\nExit status: 0 every call succeeded, 1 a call "
 		"failed on some CPU, 2 the request was refused, 3 no usable "
 		"backend, 64 usage error, 74 stdout could not be written.");
-	if (sb.oom) {
-		sb_free(&sb);
-		return (char *)text;
-	}
-	return sb.s;
+	return xc_help_done(&sb, text);
 }
 
 static const struct argp run_argp = {
@@ -127,34 +142,13 @@ static const struct argp run_argp = {
 	.parser = run_parse,
 	.args_doc = "FUNCTION [ARG...]",
 	.doc = "Run FUNCTION on every CPU given by --cpu, --all or --node."
-	       "\vOptions come before FUNCTION: every word after it is one of "
-	       "its arguments. Numbers are decimal, 0x hex or 0 octal, never "
-	       "negative; CPU lists are decimal.",
+	       "\vOptions may come before or after FUNCTION and its "
+	       "arguments; '--' ends them. No option is a digit: -5 is an "
+	       "argument.\n"
+	       "Numbers are decimal, 0x hex or 0 octal, never negative; CPU "
+	       "lists are decimal.",
 	.help_filter = run_help,
 };
-
-/* An option's number in @min..@max, or a usage error naming it. */
-static int opt_number(const char *opt, const char *s, uint64_t min,
-		      uint64_t max, uint64_t *v)
-{
-	int ret = xc_parse_u64(s, v);
-
-	if (ret == -EINVAL && s[0] == '-' && xc_parse_u64(s + 1, v) != -EINVAL) {
-		xc_err(opt, "%s is negative: out of range %llu..%llu", s,
-		       (unsigned long long)min, (unsigned long long)max);
-		return XC_EXIT_USAGE;
-	}
-	if (ret == -EINVAL) {
-		xc_err(opt, "'%s' is not a number", s);
-		return XC_EXIT_USAGE;
-	}
-	if (ret || *v < min || *v > max) {
-		xc_err(opt, "%s out of range %llu..%llu", s,
-		       (unsigned long long)min, (unsigned long long)max);
-		return XC_EXIT_USAGE;
-	}
-	return 0;
-}
 
 static int check_fn(const struct run_args *a, struct xcall_req *req,
 		    const struct xcall_fn_info **fip)
@@ -204,8 +198,8 @@ static int check_fn(const struct run_args *a, struct xcall_req *req,
 	for (i = 0; i < a->nwords; i++) {
 		snprintf(what, sizeof(what), "%s: %s", fi->name,
 			 fi->args[i].name);
-		ret = opt_number(what, a->words[i], fi->args[i].min,
-				 fi->args[i].max, &req->args[i]);
+		ret = xc_parse_num(what, a->words[i], fi->args[i].min,
+				   fi->args[i].max, &req->args[i]);
 		if (ret)
 			return ret;
 	}
@@ -240,11 +234,8 @@ static int select_cpus(const struct run_args *a, cpu_set_t *set)
 		status = XC_EXIT_USAGE;
 		goto out_free;
 	}
-	if (xcall_cpus_possible(possible, XC_SETSIZE) ||
-	    xcall_cpus_online(online, XC_SETSIZE)) {
-		xc_err("topology", "cannot read the CPUs of this machine");
+	if (xc_read_cpus("run", possible, online))
 		goto out_free;
-	}
 	if (a->all || (a->cpu && !strcmp(a->cpu, "all"))) {
 		CPU_OR_S(XC_SETSIZE, set, online, online);
 	} else if (a->cpu) {
@@ -261,7 +252,7 @@ static int select_cpus(const struct run_args *a, cpu_set_t *set)
 			goto out_free;
 		}
 	} else {
-		if (opt_number("--node", a->node, 0, INT32_MAX, &node)) {
+		if (xc_parse_num("--node", a->node, 0, INT32_MAX, &node)) {
 			status = XC_EXIT_USAGE;
 			goto out_free;
 		}
@@ -349,7 +340,7 @@ static void sleep_ms(uint64_t ms)
 
 int cmd_run(int argc, char **argv)
 {
-	uint64_t timeout = 0, repeat = 1, interval = 1000, round;
+	uint64_t repeat = 1, interval = 1000, round;
 	const struct xcall_fn_info *fi = NULL;
 	struct run_args a = { 0 };
 	struct xcall_result *res = NULL;
@@ -364,15 +355,15 @@ int cmd_run(int argc, char **argv)
 	status = check_fn(&a, &req, &fi);
 	if (status)
 		return status;
-	if ((a.timeout && (status = opt_number("--timeout", a.timeout, 1,
-					       XCALL_MAX_TIMEOUT_MS,
-					       &timeout))) ||
-	    (a.repeat && (status = opt_number("--repeat", a.repeat, 0,
-					      UINT32_MAX, &repeat))) ||
-	    (a.interval && (status = opt_number("--interval", a.interval, 0,
-						3600000, &interval))))
+	status = xc_opt_timeout(&a.o, &req.timeout_ms);
+	if (!status && a.repeat)
+		status = xc_parse_num("--repeat", a.repeat, 0, UINT32_MAX,
+				      &repeat);
+	if (!status && a.interval)
+		status = xc_parse_num("--interval", a.interval, 0, 3600000,
+				      &interval);
+	if (status)
 		return status;
-	req.timeout_ms = timeout;
 
 	set = xc_cpuset_alloc();
 	status = select_cpus(&a, set);
@@ -385,7 +376,7 @@ int cmd_run(int argc, char **argv)
 		status = XC_EXIT_REFUSED;
 		goto out_set;
 	}
-	status = xc_open_backend(&x, a.backend);
+	status = xc_open_backend(&x, a.o.backend);
 	if (status)
 		goto out_res;
 
@@ -398,20 +389,14 @@ int cmd_run(int argc, char **argv)
 			goto out_close;
 		}
 		sb_init(&sb);
-		if (a.json) {
+		if (a.o.json) {
 			fmt_records_json(&sb, fi, res, ret, round);
 		} else {
 			if (round)
 				sb_putc(&sb, '\n');
 			fmt_records_table(&sb, fi, res, ret);
 		}
-		if (sb.oom) {
-			xc_err("memory", "%s", strerror(ENOMEM));
-			status = XC_EXIT_REFUSED;
-		} else {
-			status = xc_write_stdout(sb.s, sb.len);
-		}
-		sb_free(&sb);
+		status = xc_emit(&sb);
 		if (status)
 			goto out_close;
 		report_failures(fi, res, ret);

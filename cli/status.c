@@ -24,44 +24,16 @@
 
 #define STATUS_TIMEOUT_MS	5000
 
-struct status_args {
-	int json;
-	const char *socket;
-};
-
 static const struct argp_option status_options[] = {
-	{ "json", 'j', NULL, 0, "one JSON object", 0 },
-	{ "socket", 's', "PATH", 0, "the daemon's socket (default "
-	  "$XCALL_SOCKET, else " XCALL_DEFAULT_SOCKET ")", 0 },
+	XC_OPTION_JSON("one JSON object", 0),
+	XC_OPTION_SOCKET("the daemon's socket (default $XCALL_SOCKET, else "
+			 XCALL_DEFAULT_SOCKET ")", 0),
 	{ 0 }
 };
 
-static error_t status_parse(int key, char *arg, struct argp_state *state)
-{
-	struct status_args *a = state->input;
-
-	switch (key) {
-	case 'j':
-		a->json = 1;
-		return 0;
-	case 's':
-		a->socket = arg;
-		return 0;
-	case ARGP_KEY_ARG:
-		argp_error(state, "takes no arguments ('%s' given)", arg);
-		return EINVAL;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-}
-
-static const struct argp status_argp = {
-	.options = status_options,
-	.parser = status_parse,
-	.doc = "Show the backend xcall uses here and the state of xcalld: "
-	       "version, backend, uptime, clients, calls served, denials "
-	       "and calls per function.",
-};
+static const char status_doc[] = "Show the backend xcall uses here and the "
+	"state of xcalld: version, backend, uptime, clients, calls served, "
+	"denials and calls per function.";
 
 struct daemon_status {
 	struct xcall_wire_status st;
@@ -239,13 +211,14 @@ static void status_text(struct sbuf *sb, const char *bk, const char *path,
 
 int cmd_status(int argc, char **argv)
 {
-	struct status_args a = { 0 };
 	struct daemon_status ds;
+	struct xc_opts a;
 	const char *bk;
 	struct sbuf sb;
 	int err, ret;
 
-	if (xc_argp_parse(&status_argp, "status", argc, argv, 0, &a))
+	if (xc_parse_opts("status", status_options, status_doc, argc, argv,
+			  &a))
 		return XC_EXIT_USAGE;
 	if (!a.socket)
 		a.socket = getenv("XCALL_SOCKET");
@@ -259,13 +232,7 @@ int cmd_status(int argc, char **argv)
 		status_json(&sb, bk, a.socket, &ds, err);
 	else
 		status_text(&sb, bk, a.socket, &ds, err);
-	if (sb.oom) {
-		sb_free(&sb);
-		xc_err("status", "%s", strerror(ENOMEM));
-		return XC_EXIT_FAILED;
-	}
-	ret = xc_write_stdout(sb.s, sb.len);
-	sb_free(&sb);
+	ret = xc_emit(&sb);
 	if (ret)
 		return ret;
 	if (err) {

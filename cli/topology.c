@@ -13,50 +13,17 @@
 #include "cli.h"
 #include "format.h"
 
-struct topo_args {
-	const char *backend, *timeout;
-	int json;
-};
-
 static const struct argp_option topo_options[] = {
-	{ "json", 'j', NULL, 0, "one JSON object per CPU and line", 0 },
-	{ "backend", 'b', "NAME", 0,
-	  "backend that runs probe: auto, threads, kmod, daemon", 0 },
-	{ "timeout", 't', "MS", 0,
-	  "give up on a CPU after MS milliseconds (1..60000, default 1000)",
-	  0 },
+	XC_OPTION_JSON("one JSON object per CPU and line", 0),
+	XC_OPTION_BACKEND("backend that runs probe: auto, threads, kmod, "
+			  "daemon", 0),
+	XC_OPTION_TIMEOUT(0),
 	{ 0 }
 };
 
-static error_t topo_parse(int key, char *arg, struct argp_state *state)
-{
-	struct topo_args *a = state->input;
-
-	switch (key) {
-	case 'j':
-		a->json = 1;
-		return 0;
-	case 'b':
-		a->backend = arg;
-		return 0;
-	case 't':
-		a->timeout = arg;
-		return 0;
-	case ARGP_KEY_ARG:
-		argp_error(state, "takes no arguments ('%s' given)", arg);
-		return EINVAL;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-}
-
-static const struct argp topo_argp = {
-	.options = topo_options,
-	.parser = topo_parse,
-	.doc = "Show the CPUs of this machine: online state, NUMA node, "
-	       "package, core and hardware id (x86 APIC id, arm64 MPIDR, "
-	       "ppc hardware thread id).",
-};
+static const char topo_doc[] = "Show the CPUs of this machine: online "
+	"state, NUMA node, package, core and hardware id (x86 APIC id, arm64 "
+	"MPIDR, ppc hardware thread id).";
 
 /* A number from sysfs cpu@cpu/topology/@name, or -1. */
 static long long sysfs_topo(int cpu, const char *name)
@@ -91,36 +58,27 @@ int cmd_topology(int argc, char **argv)
 	struct xcall_result *res = NULL;
 	char node[24], pkg[24], core[24], hwid[24], cpu[24];
 	unsigned int n, i, c, failed = 0;
-	struct topo_args a = { 0 };
 	struct xcall *x = NULL;
+	struct xc_opts a;
 	const char *row[6];
 	struct table t;
 	struct sbuf sb;
 	int status, ret;
 
-	xc_argp_parse(&topo_argp, "topology", argc, argv, 0, &a);
-	if (a.timeout) {
-		uint64_t ms;
-
-		if (xc_parse_u64(a.timeout, &ms) || ms < 1 ||
-		    ms > XCALL_MAX_TIMEOUT_MS) {
-			xc_err("--timeout", "'%s': not a number in 1..%d",
-			       a.timeout, XCALL_MAX_TIMEOUT_MS);
-			status = XC_EXIT_USAGE;
-			goto out_sets;
-		}
-		req.timeout_ms = ms;
-	}
-	status = XC_EXIT_REFUSED;
-	if (xcall_cpus_possible(possible, XC_SETSIZE) ||
-	    xcall_cpus_online(online, XC_SETSIZE)) {
-		xc_err("topology", "cannot read the CPUs of this machine");
+	status = xc_parse_opts("topology", topo_options, topo_doc, argc, argv,
+			       &a);
+	if (!status)
+		status = xc_opt_timeout(&a, &req.timeout_ms);
+	if (status)
 		goto out_sets;
-	}
+	status = xc_read_cpus("topology", possible, online);
+	if (status)
+		goto out_sets;
 	n = CPU_COUNT_S(XC_SETSIZE, online);
 	res = calloc(n ? n : 1, sizeof(*res));
 	if (!res) {
 		xc_err("memory", "%s", strerror(ENOMEM));
+		status = XC_EXIT_REFUSED;
 		goto out_sets;
 	}
 	status = xc_open_backend(&x, a.backend);
@@ -136,13 +94,8 @@ int cmd_topology(int argc, char **argv)
 	table_init(&t, 6);
 	for (i = 0; i < 6; i++)
 		table_right(&t, i);
-	row[0] = "CPU";
-	row[1] = "ONLINE";
-	row[2] = "NODE";
-	row[3] = "PACKAGE";
-	row[4] = "CORE";
-	row[5] = "HWID";
-	table_add(&t, row);
+	table_add(&t, (const char *const[]){ "CPU", "ONLINE", "NODE",
+					     "PACKAGE", "CORE", "HWID" });
 	for (c = 0, i = 0; c < XC_SETSIZE * 8; c++) {
 		const struct xcall_result *r = NULL;
 		int on = CPU_ISSET_S(c, XC_SETSIZE, online);
@@ -190,15 +143,9 @@ int cmd_topology(int argc, char **argv)
 	if (!a.json)
 		table_render(&t, &sb);
 	table_free(&t);
-	if (sb.oom) {
-		xc_err("memory", "%s", strerror(ENOMEM));
-		status = XC_EXIT_REFUSED;
-	} else {
-		status = xc_write_stdout(sb.s, sb.len);
-		if (!status && failed)
-			status = XC_EXIT_FAILED;
-	}
-	sb_free(&sb);
+	status = xc_emit(&sb);
+	if (!status && failed)
+		status = XC_EXIT_FAILED;
 out_close:
 	xcall_close(x);
 out_res:

@@ -26,7 +26,8 @@ void xc_err(const char *what, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-int xc_parse_u64(const char *s, uint64_t *v)
+/* An unsigned number (decimal, 0x hex, 0 octal): 0, -EINVAL or -ERANGE. */
+static int parse_u64(const char *s, uint64_t *v)
 {
 	unsigned long long n;
 	char *end;
@@ -44,6 +45,24 @@ int xc_parse_u64(const char *s, uint64_t *v)
 	return 0;
 }
 
+int xc_parse_num(const char *what, const char *s, uint64_t min,
+		 uint64_t max, uint64_t *v)
+{
+	int ret = parse_u64(s, v);
+
+	if (ret == -EINVAL && s[0] == '-' && parse_u64(s + 1, v) != -EINVAL)
+		xc_err(what, "%s is negative: out of range %llu..%llu", s,
+		       (unsigned long long)min, (unsigned long long)max);
+	else if (ret == -EINVAL)
+		xc_err(what, "'%s' is not a number", s);
+	else if (ret || *v < min || *v > max)
+		xc_err(what, "%s out of range %llu..%llu", s,
+		       (unsigned long long)min, (unsigned long long)max);
+	else
+		return 0;
+	return XC_EXIT_USAGE;
+}
+
 cpu_set_t *xc_cpuset_alloc(void)
 {
 	cpu_set_t *s = CPU_ALLOC(XCALL_MAX_CPUSET_BYTES * 8);
@@ -54,6 +73,16 @@ cpu_set_t *xc_cpuset_alloc(void)
 	}
 	CPU_ZERO_S(XC_SETSIZE, s);
 	return s;
+}
+
+int xc_read_cpus(const char *cmd, cpu_set_t *possible, cpu_set_t *online)
+{
+	if (xcall_cpus_possible(possible, XC_SETSIZE) ||
+	    xcall_cpus_online(online, XC_SETSIZE)) {
+		xc_err(cmd, "cannot read the CPUs of this machine");
+		return XC_EXIT_REFUSED;
+	}
+	return XC_EXIT_OK;
 }
 
 static int stdout_reported;	/* xc_write_stdout() said why already */
@@ -67,6 +96,28 @@ int xc_write_stdout(const char *buf, size_t len)
 		return XC_EXIT_OUTPUT;
 	}
 	return XC_EXIT_OK;
+}
+
+int xc_emit(struct sbuf *sb)
+{
+	int status;
+
+	if (sb->oom) {
+		xc_err("memory", "%s", strerror(ENOMEM));
+		status = XC_EXIT_REFUSED;
+	} else {
+		status = xc_write_stdout(sb->s, sb->len);
+	}
+	sb_free(sb);
+	return status;
+}
+
+char *xc_help_done(struct sbuf *sb, const char *text)
+{
+	if (!sb->oom)
+		return sb->s;
+	sb_free(sb);
+	return (char *)text;
 }
 
 /*
@@ -192,6 +243,62 @@ int xc_argp_parse(const struct argp *argp, const char *cmd, int argc,
 		stderr = real_stderr;
 		fclose(f);
 	}
+	return ret;
+}
+
+error_t xc_opt_set(struct xc_opts *o, int key, char *arg)
+{
+	switch (key) {
+	case XC_KEY_JSON:
+		o->json = 1;
+		return 0;
+	case XC_KEY_BACKEND:
+		o->backend = arg;
+		return 0;
+	case XC_KEY_TIMEOUT:
+		o->timeout = arg;
+		return 0;
+	case XC_KEY_SOCKET:
+		o->socket = arg;
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+static error_t opts_parse(int key, char *arg, struct argp_state *state)
+{
+	if (key == ARGP_KEY_ARG) {
+		argp_error(state, "takes no arguments ('%s' given)", arg);
+		return EINVAL;
+	}
+	return xc_opt_set(state->input, key, arg);
+}
+
+int xc_parse_opts(const char *cmd, const struct argp_option *options,
+		  const char *doc, int argc, char **argv, struct xc_opts *o)
+{
+	const struct argp argp = {
+		.options = options,
+		.parser = opts_parse,
+		.doc = doc,
+	};
+
+	memset(o, 0, sizeof(*o));
+	return xc_argp_parse(&argp, cmd, argc, argv, 0, o) ? XC_EXIT_USAGE : 0;
+}
+
+int xc_opt_timeout(const struct xc_opts *o, unsigned int *ms)
+{
+	uint64_t v;
+	int ret;
+
+	if (!o->timeout)
+		return 0;
+	ret = xc_parse_num("--timeout", o->timeout, 1, XCALL_MAX_TIMEOUT_MS,
+			   &v);
+	if (!ret)
+		*ms = v;
 	return ret;
 }
 

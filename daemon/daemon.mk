@@ -6,15 +6,20 @@ XCALLD_SRCS	:= $(wildcard $(SRC)/daemon/*.c)
 XCALLD_OBJS	:= $(patsubst $(SRC)/%.c,$(B)/%.o,$(XCALLD_SRCS))
 XCALLD_BIN	:= $(B)/daemon/xcalld
 XCALLD_LIBS	:= -luring -lcap
+# What the daemon's tests (tests/daemon.mk) build on: its headers, the
+# policy and heap objects they link without the loop, the sysusers.d file
+# that makes the user it drops to.
+XCALLD_INC	:= -I$(SRC)/daemon
+XCALLD_POLICY_O	:= $(B)/daemon/policy.o
+XCALLD_HEAP_O	:= $(B)/daemon/heap.o
+XCALLD_SYSUSERS	:= $(SRC)/daemon/systemd/xcalld-sysusers.conf
 unitdir		?= /usr/lib/systemd/system
 sysusersdir	?= /usr/lib/sysusers.d
 tmpfilesdir	?= /usr/lib/tmpfiles.d
 udevrulesdir	?= /usr/lib/udev/rules.d
 
 $(XCALLD_BIN): $(XCALLD_OBJS) $(LIBXCALL_A)
-	$(call quiet_cmd,LD,$@)
-	$(Q)$(CC) $(XLDFLAGS) -o $@ $(XCALLD_OBJS) $(LIBXCALL_A) \
-		$(XCALLD_LIBS) $(LIBXCALL_LIBS)
+	$(call link,$(XCALLD_LIBS))
 
 # The units name the daemon by its installed path.
 XCALLD_UNITS	:= $(B)/daemon/systemd/xcalld.service \
@@ -41,8 +46,7 @@ install-daemon: daemon
 		    $(SRC)/daemon/systemd/$$u.in > $(DESTDIR)$(unitdir)/$$u && \
 		chmod 644 $(DESTDIR)$(unitdir)/$$u || exit 1; \
 	done
-	$(INSTALL) -m 644 $(SRC)/daemon/systemd/xcalld-sysusers.conf \
-		$(DESTDIR)$(sysusersdir)/xcalld.conf
+	$(INSTALL) -m 644 $(XCALLD_SYSUSERS) $(DESTDIR)$(sysusersdir)/xcalld.conf
 	$(INSTALL) -m 644 $(SRC)/daemon/systemd/xcalld-tmpfiles.conf \
 		$(DESTDIR)$(tmpfilesdir)/xcalld.conf
 	[ -e $(DESTDIR)$(sysconfdir)/xcall/xcalld.conf ] || \
@@ -53,6 +57,3 @@ install-daemon: daemon
 		$(INSTALL) -m 644 $(SRC)/kmod/udev/60-xcall.rules \
 			$(DESTDIR)$(udevrulesdir)/; fi
 INSTALL_TARGETS += install-daemon
-
-# The guest tests (tests/vm.mk) start a static xcalld over the module.
-vm-progs: $(XCALLD_BIN)

@@ -1392,4 +1392,4 @@ module_exit(xcall_exit);
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("xcall authors");
 MODULE_DESCRIPTION("Run precompiled functions on chosen CPUs through IPIs");
-MODULE_VERSION("0.1.0");
+MODULE_VERSION(XCALL_VERSION);	/* kmod/Kbuild: from VERSION */

@@ -8,6 +8,7 @@
  * consistency tests against xcall(1) are all derived from this table.
  */
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,60 +29,80 @@ static const struct xcall_arg_info spin_args[] = {
 /*
  * Result fields, in the order tables show them. The CLI adds the fields
  * every record has (round, cpu, fn, ok, errno, error; see xcall(1)).
+ *
+ * FIELD(key, member, kind, help): @member of struct xcall_result holds the
+ * field, so a misspelt member does not build and the CLI needs no list of
+ * keys of its own.
  */
+#define FIELD(k, m, kd, h) {						\
+	.key = k,							\
+	.help = h,							\
+	.kind = XCALL_FIELD_##kd,					\
+	.offset = offsetof(struct xcall_result, m),			\
+	.size = sizeof(((struct xcall_result *)0)->m),			\
+}
+#define FIELDS_END	{ .key = NULL }
+
 static const struct xcall_field_info ping_fields[] = {
-	{ NULL, NULL },
+	FIELDS_END,
 };
 
 static const struct xcall_field_info probe_fields[] = {
-	{ "node", "NUMA node of the CPU" },
-	{ "hwid", "hardware id: x86 APIC id, arm64 MPIDR, ppc PIR" },
-	{ "cycles", "cycle counter read on the CPU" },
-	{ "mono_ns", "CLOCK_MONOTONIC read on the CPU, ns" },
-	{ "ctx", "what the CPU was doing: none, idle, user, kernel" },
-	{ "pid", "interrupted task (ctx user or kernel)" },
-	{ "comm", "its command name" },
-	{ NULL, NULL },
+	FIELD("node", node, NUM, "NUMA node of the CPU"),
+	FIELD("hwid", hwid, ID,
+	      "hardware id: x86 APIC id, arm64 MPIDR, ppc PIR"),
+	FIELD("cycles", cycles, NUM, "cycle counter read on the CPU"),
+	FIELD("mono_ns", mono_ns, NUM, "CLOCK_MONOTONIC read on the CPU, ns"),
+	FIELD("ctx", ctx, CTX,
+	      "what the CPU was doing: none, idle, user, kernel"),
+	FIELD("pid", pid, NUM, "interrupted task (ctx user or kernel)"),
+	FIELD("comm", comm, TEXT, "its command name"),
+	FIELDS_END,
 };
 
 static const struct xcall_field_info clock_fields[] = {
-	{ "cycles", "cycle counter read on the CPU" },
-	{ "mono_ns", "CLOCK_MONOTONIC read on the CPU, ns" },
-	{ "offset_ns", "mono_ns minus the earliest mono_ns of the round" },
-	{ NULL, NULL },
+	FIELD("cycles", cycles, NUM, "cycle counter read on the CPU"),
+	FIELD("mono_ns", mono_ns, NUM, "CLOCK_MONOTONIC read on the CPU, ns"),
+	FIELD("offset_ns", mono_ns, DELTA,
+	      "mono_ns minus the earliest mono_ns of the round"),
+	FIELDS_END,
 };
 
+/* Where each architecture's ident puts its registers: xcall.h. */
 static const struct xcall_field_info ident_fields[] = {
 #if defined(__x86_64__) || defined(__i386__)
-	{ "leaf", "CPUID leaf asked for" },
-	{ "subleaf", "CPUID subleaf asked for" },
-	{ "eax", "CPUID EAX" },
-	{ "ebx", "CPUID EBX" },
-	{ "ecx", "CPUID ECX" },
-	{ "edx", "CPUID EDX" },
+	FIELD("leaf", val[4], NUM, "CPUID leaf asked for"),
+	FIELD("subleaf", val[5], NUM, "CPUID subleaf asked for"),
+	FIELD("eax", val[0], REG, "CPUID EAX"),
+	FIELD("ebx", val[1], REG, "CPUID EBX"),
+	FIELD("ecx", val[2], REG, "CPUID ECX"),
+	FIELD("edx", val[3], REG, "CPUID EDX"),
 #elif defined(__aarch64__)
-	{ "midr", "MIDR_EL1" },
-	{ "revidr", "REVIDR_EL1" },
-	{ "mpidr", "MPIDR_EL1 affinity" },
+	FIELD("midr", val[0], REG, "MIDR_EL1"),
+	FIELD("revidr", val[1], REG, "REVIDR_EL1"),
+	FIELD("mpidr", val[2], REG, "MPIDR_EL1 affinity"),
 #elif defined(__powerpc64__)
-	{ "pvr", "processor version register" },
+	FIELD("pvr", val[0], REG, "processor version register"),
 #endif
-	{ NULL, NULL },
+	FIELDS_END,
 };
 
 static const struct xcall_field_info spin_fields[] = {
-	{ "asked_us", "microseconds asked for" },
-	{ "spent_ns", "nanoseconds actually spent" },
-	{ NULL, NULL },
+	FIELD("asked_us", val[1], NUM, "microseconds asked for"),
+	FIELD("spent_ns", val[0], NUM, "nanoseconds actually spent"),
+	FIELDS_END,
 };
 
 static const struct xcall_field_info where_fields[] = {
-	{ "ctx", "what the CPU was doing: idle, user, kernel" },
-	{ "pid", "interrupted task (ctx user or kernel)" },
-	{ "comm", "its command name" },
-	{ "sym", "interrupted kernel code, fn+off/len" },
-	{ NULL, NULL },
+	FIELD("ctx", ctx, CTX, "what the CPU was doing: idle, user, kernel"),
+	FIELD("pid", pid, NUM, "interrupted task (ctx user or kernel)"),
+	FIELD("comm", comm, TEXT, "its command name"),
+	FIELD("sym", sym, TEXT, "interrupted kernel code, fn+off/len"),
+	FIELDS_END,
 };
+
+#undef FIELDS_END
+#undef FIELD
 
 #define ping_args	NULL
 #define probe_args	NULL

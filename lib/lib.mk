@@ -23,11 +23,11 @@ $(LIBXCALL_SO): $(LIB_OBJS) $(SRC)/lib/libxcall.map
 lib: $(LIBXCALL_A) $(if $(STATIC),,$(LIBXCALL_SO))
 ALL_TARGETS += lib
 
-install-lib: lib
+install-lib: lib $(XCALL_VERSION_H)
 	$(INSTALL) -d $(DESTDIR)$(libdir) $(DESTDIR)$(includedir)
 	$(INSTALL) -m 644 $(LIBXCALL_A) $(DESTDIR)$(libdir)/
 	$(INSTALL) -m 755 $(LIBXCALL_SO) $(DESTDIR)$(libdir)/
 	ln -sf libxcall.so.$(LIBXCALL_SOVER) $(DESTDIR)$(libdir)/libxcall.so
 	$(INSTALL) -m 644 $(SRC)/lib/libxcall.h $(SRC)/kmod/uapi/xcall.h \
-		$(DESTDIR)$(includedir)/
+		$(XCALL_VERSION_H) $(DESTDIR)$(includedir)/
 INSTALL_TARGETS += install-lib

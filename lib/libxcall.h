@@ -20,12 +20,11 @@
 #include <stdint.h>
 
 #include "xcall.h"
+#include "xcall_version.h"	/* XCALL_VERSION: generated from VERSION */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define XCALL_VERSION		"0.1.0"
 
 /* ------------------------------------------------------------------------
  * The function catalogue: expanded from XCALL_FUNCTIONS() in xcall.h, plus
@@ -39,10 +38,28 @@ struct xcall_arg_info {
 	uint64_t dflt;			/* when omitted (optional args) */
 };
 
-/* One result field as shown in tables and as a JSON key. */
+/*
+ * How a result field is read from struct xcall_result and shown. Numbers
+ * are the unsigned 32- or 64-bit member at the field's offset.
+ */
+enum xcall_field_kind {
+	XCALL_FIELD_NUM,	/* a number */
+	XCALL_FIELD_ID,		/* a number, null when all ones */
+	XCALL_FIELD_DELTA,	/* minus the least one of the round */
+	XCALL_FIELD_REG,	/* register contents, a "0x%08llx" string */
+	XCALL_FIELD_CTX,	/* XCALL_CTX_* by name: "idle", ... */
+	XCALL_FIELD_TEXT,	/* a NUL-terminated char array of @size */
+};
+
+/*
+ * One result field as shown in tables and as a JSON key: where it lies in
+ * the record and how it reads, so that no program matches on @key.
+ */
 struct xcall_field_info {
 	const char *key;		/* JSON key, stable once shipped */
 	const char *help;
+	unsigned int kind;		/* enum xcall_field_kind */
+	unsigned int offset, size;	/* in struct xcall_result, bytes */
 };
 
 struct xcall_fn_info {

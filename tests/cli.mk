@@ -17,16 +17,14 @@ CLI_TESTS	:= $(sort $(wildcard $(SRC)/tests/cli/test_*.sh))
 # The unit test of the CLI's pure formatting links cli/format.o as well.
 $(B)/tests/unit/test_format.o: XCFLAGS += -I$(SRC)/cli
 $(B)/tests/unit/test_format: $(B)/tests/unit/test_format.o \
-			     $(B)/cli/format.o $(LIBXCALL_A)
-	$(call quiet_cmd,LD,$@)
-	$(Q)$(CC) $(XLDFLAGS) -o $@ $< $(B)/cli/format.o $(LIBXCALL_A) \
-		$(LIBXCALL_LIBS) $(CHECK_LIBS)
+			     $(B)/cli/format.o $(XT_LIB) $(LIBXCALL_A)
+	$(call link,$(CHECK_LIBS))
 
 .PHONY: check-cli check-asan check-cross
 check-cli: $(XCALL_BIN)
 	$(Q)set -e; for t in $(CLI_TESTS); do \
 		echo "  RUN      $${t#$(SRC)/}"; \
-		XCALL=$(XCALL_BIN) SRC=$(SRC) bash $$t; \
+		$(call xt_run,XCALL=$(XCALL_BIN) SRC=$(SRC) bash $$t); \
 	done
 
 # The pool's stress cases take a smaller count under the sanitizers.

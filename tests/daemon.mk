@@ -2,8 +2,7 @@
 # xcalld on the host: the codec suite, the daemon suite (starts xcalld on a
 # temporary socket, threads backend) and `systemd-analyze verify` of the
 # units. As root, the user xcalld is made with the shipped sysusers.d file.
-# (daemon/daemon.mk is read after this file: its paths are spelled out in
-# prerequisites here.)
+# The daemon's paths are daemon/daemon.mk's variables (XCALLD_*).
 
 DTEST_BINS	:= $(B)/tests/daemon/test_wire $(B)/tests/daemon/test_policy \
 		   $(B)/tests/daemon/test_heap $(B)/tests/daemon/test_daemon
@@ -15,66 +14,60 @@ $(DTEST_OBJS): XCFLAGS += $(CHECK_CFLAGS) \
 	-DXCALLD_BUILD_PATH='"$(XCALLD_BIN)"' -DXCALL_BUILD_PATH='"$(XCALL_BIN)"' \
 	-DXCALL_SRC_DIR='"$(SRC)"'
 
-$(B)/tests/daemon/test_wire: $(B)/tests/daemon/test_wire.o $(LIBXCALL_A)
-	$(call quiet_cmd,LD,$@)
-	$(Q)$(CC) $(XLDFLAGS) -o $@ $< $(LIBXCALL_A) $(LIBXCALL_LIBS) $(CHECK_LIBS)
+$(B)/tests/daemon/test_wire: $(B)/tests/daemon/test_wire.o $(XT_LIB) $(LIBXCALL_A)
+	$(call link,$(CHECK_LIBS))
 
-$(B)/tests/daemon/test_policy.o: XCFLAGS += -I$(SRC)/daemon
+$(B)/tests/daemon/test_policy.o: XCFLAGS += $(XCALLD_INC)
 $(B)/tests/daemon/test_policy: $(B)/tests/daemon/test_policy.o \
-		$(B)/daemon/policy.o $(LIBXCALL_A)
-	$(call quiet_cmd,LD,$@)
-	$(Q)$(CC) $(XLDFLAGS) -o $@ $(filter %.o,$^) $(LIBXCALL_A) \
-		$(LIBXCALL_LIBS) $(CHECK_LIBS)
+		$(XCALLD_POLICY_O) $(XT_LIB) $(LIBXCALL_A)
+	$(call link,$(CHECK_LIBS))
 
-# The deadline heap alone: daemon/heap.o, no libxcall.
-$(B)/tests/daemon/test_heap.o: XCFLAGS += -I$(SRC)/daemon
+# The deadline heap alone: the daemon's heap.o.
+$(B)/tests/daemon/test_heap.o: XCFLAGS += $(XCALLD_INC)
 $(B)/tests/daemon/test_heap: $(B)/tests/daemon/test_heap.o \
-		$(B)/daemon/heap.o
-	$(call quiet_cmd,LD,$@)
-	$(Q)$(CC) $(XLDFLAGS) -o $@ $(filter %.o,$^) $(CHECK_LIBS)
+		$(XCALLD_HEAP_O) $(XT_LIB) $(LIBXCALL_A)
+	$(call link,$(CHECK_LIBS))
 
-$(B)/tests/daemon/harness.o: XCFLAGS += -I$(SRC)/daemon
+$(B)/tests/daemon/harness.o: XCFLAGS += $(XCALLD_INC)
 # The harness reads the daemon's built-in policy (xd_policy_default).
 $(B)/tests/daemon/test_daemon: $(B)/tests/daemon/test_daemon.o \
-		$(B)/tests/daemon/harness.o $(B)/daemon/policy.o $(LIBXCALL_A)
-	$(call quiet_cmd,LD,$@)
-	$(Q)$(CC) $(XLDFLAGS) -o $@ $(filter %.o,$^) $(LIBXCALL_A) \
-		$(LIBXCALL_LIBS) $(CHECK_LIBS)
+		$(B)/tests/daemon/harness.o $(XCALLD_POLICY_O) $(XT_LIB) $(LIBXCALL_A)
+	$(call link,$(CHECK_LIBS))
 
 .PHONY: check-daemon check-daemon-units
-check-daemon: $(DTEST_BINS) $(B)/daemon/xcalld $(XCALL_BIN) check-daemon-units
+check-daemon: $(DTEST_BINS) $(XCALLD_BIN) $(XCALL_BIN) check-daemon-units
 	$(Q)if [ "$$(id -u)" = 0 ] && ! getent passwd xcalld >/dev/null; then \
-		systemd-sysusers $(SRC)/daemon/systemd/xcalld-sysusers.conf; fi
+		systemd-sysusers $(XCALLD_SYSUSERS); fi
 	@echo "  RUN      tests/daemon/test_wire"
-	$(Q)$(B)/tests/daemon/test_wire
+	$(Q)$(call xt_run,$(B)/tests/daemon/test_wire)
 	@echo "  RUN      tests/daemon/test_policy"
-	$(Q)$(B)/tests/daemon/test_policy
+	$(Q)$(call xt_run,$(B)/tests/daemon/test_policy)
 	@echo "  RUN      tests/daemon/test_heap"
-	$(Q)$(B)/tests/daemon/test_heap
+	$(Q)$(call xt_run,$(B)/tests/daemon/test_heap)
 	@echo "  RUN      tests/daemon/test_daemon"
-	$(Q)$(B)/tests/daemon/test_daemon
+	$(Q)$(call xt_run,$(B)/tests/daemon/test_daemon)
 
 # The daemon suite again with xcalld and the tests built with ASan+UBSan,
 # LeakSanitizer on: a leak (a killed client's calls, a drained stop) fails
 # the daemon's exit status. The daemon keeps its user there: LSan cannot
-# inspect a process that dropped to another uid.
+# inspect a process that dropped to another uid; so the test that it drops
+# (tagged drops-user) is left out, not skipped.
 .PHONY: check-daemon-asan check-daemon-run
 check-daemon-asan:
 	$(Q)ASAN_OPTIONS=$${ASAN_OPTIONS:-detect_leaks=1} \
 	UBSAN_OPTIONS=$${UBSAN_OPTIONS:-print_stacktrace=1} \
-	XCALLD_TEST_USER=- \
+	XCALLD_TEST_USER=- CK_EXCLUDE_TAGS=drops-user \
 	$(MAKE) -f $(SRC)/Makefile O=$(B)/asan-daemon SAN=address,undefined \
 		check-daemon-run
 
 check-daemon-run: $(B)/tests/daemon/test_heap $(B)/tests/daemon/test_daemon \
-		$(B)/daemon/xcalld $(XCALL_BIN)
+		$(XCALLD_BIN) $(XCALL_BIN)
 	@echo "  RUN      tests/daemon/test_heap ($(if $(SAN),$(SAN),plain))"
-	$(Q)$(B)/tests/daemon/test_heap
+	$(Q)$(call xt_run,$(B)/tests/daemon/test_heap)
 	@echo "  RUN      tests/daemon/test_daemon ($(if $(SAN),$(SAN),plain))"
-	$(Q)$(B)/tests/daemon/test_daemon
+	$(Q)$(call xt_run,$(B)/tests/daemon/test_daemon)
 
-check-daemon-units: $(B)/daemon/xcalld $(B)/daemon/systemd/xcalld.service \
-		$(B)/daemon/systemd/xcalld.socket
+check-daemon-units: $(XCALLD_BIN) $(XCALLD_UNITS)
 	@echo "  RUN      tests/daemon/verify-units.sh"
 	$(Q)$(SRC)/tests/daemon/verify-units.sh $(B) $(SRC)
 CHECK_TARGETS += check-daemon check-daemon-asan
@@ -85,12 +78,13 @@ FUZZ_CC		?= $(shell command -v clang-14 || command -v clang || echo clang-14)
 FUZZ_SECONDS	?= 60
 FUZZ_BIN	:= $(B)/tests/fuzz/fuzz_wire
 
-$(FUZZ_BIN): $(SRC)/tests/fuzz/fuzz_wire.c $(SRC)/lib/wire.c $(SRC)/lib/wire.h
+$(FUZZ_BIN): $(SRC)/tests/fuzz/fuzz_wire.c $(SRC)/lib/wire.c $(SRC)/lib/wire.h \
+		$(XCALL_VERSION_H)
 	$(call quiet_cmd,FUZZCC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(FUZZ_CC) -g -O1 -std=gnu11 -D_GNU_SOURCE \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-I$(SRC)/kmod/uapi -I$(SRC)/lib -o $@ \
+		-I$(SRC)/kmod/uapi -I$(SRC)/lib -I$(B)/include -o $@ \
 		$(SRC)/tests/fuzz/fuzz_wire.c $(SRC)/lib/wire.c
 
 .PHONY: check-fuzz
@@ -110,10 +104,9 @@ CHECK_TARGETS += check-fuzz
 # SOCK_SEQPACKET echo, one table from one run.
 BENCH_DAEMON	:= $(B)/tests/daemon/bench_daemon
 $(BENCH_DAEMON): $(B)/tests/daemon/bench_daemon.o $(LIBXCALL_A)
-	$(call quiet_cmd,LD,$@)
-	$(Q)$(CC) $(XLDFLAGS) -o $@ $< $(LIBXCALL_A) $(LIBXCALL_LIBS)
+	$(call link)
 
 .PHONY: bench-daemon
-bench-daemon: $(BENCH_DAEMON) $(B)/daemon/xcalld
-	$(Q)$(BENCH_DAEMON) $(B)/daemon/xcalld
+bench-daemon: $(BENCH_DAEMON) $(XCALLD_BIN)
+	$(Q)$(BENCH_DAEMON) $(XCALLD_BIN)
 BENCH_TARGETS += bench-daemon

@@ -16,16 +16,15 @@ check-tsan:
 	$(Q)$(MAKE) -f $(SRC)/Makefile O=$(POOL_TSAN_B) SAN=thread \
 		$(POOL_TSAN_B)/tests/unit/test_pool
 	@echo "  RUN      tsan/tests/unit/test_pool"
-	$(Q)XCALL_POOL_STRESS_CALLS=$(POOL_TSAN_CALLS) \
+	$(Q)$(call xt_run,XCALL_POOL_STRESS_CALLS=$(POOL_TSAN_CALLS) \
 		TSAN_OPTIONS="halt_on_error=1 $(TSAN_OPTIONS)" \
-		$(POOL_TSAN_B)/tests/unit/test_pool
+		$(POOL_TSAN_B)/tests/unit/test_pool)
 CHECK_TARGETS += check-tsan
 
 BENCH_POOL	:= $(B)/tests/bench/bench_pool
 
 $(BENCH_POOL): $(BENCH_POOL).o $(LIBXCALL_A)
-	$(call quiet_cmd,LD,$@)
-	$(Q)$(CC) $(XLDFLAGS) -o $@ $< $(LIBXCALL_A) $(LIBXCALL_LIBS)
+	$(call link)
 
 .PHONY: bench-pool
 bench-pool: $(BENCH_POOL)

@@ -6,9 +6,8 @@
 UNIT_SRCS	:= $(wildcard $(SRC)/tests/unit/test_*.c)
 UNIT_BINS	:= $(patsubst $(SRC)/%.c,$(B)/%,$(UNIT_SRCS))
 
-$(B)/tests/unit/%: $(B)/tests/unit/%.o $(LIBXCALL_A)
-	$(call quiet_cmd,LD,$@)
-	$(Q)$(CC) $(XLDFLAGS) -o $@ $< $(LIBXCALL_A) $(LIBXCALL_LIBS) $(CHECK_LIBS)
+$(B)/tests/unit/%: $(B)/tests/unit/%.o $(XT_LIB) $(LIBXCALL_A)
+	$(call link,$(CHECK_LIBS))
 
 $(UNIT_BINS:=.o): XCFLAGS += $(CHECK_CFLAGS)
 
@@ -18,6 +17,6 @@ ALL_TARGETS += unit
 
 check-unit: $(UNIT_BINS)
 	$(Q)set -e; for t in $(UNIT_BINS); do \
-		echo "  RUN      $${t#$(B)/}"; $$t; \
+		echo "  RUN      $${t#$(B)/}"; $(call xt_run,$$t); \
 	done
 CHECK_TARGETS += check-unit

@@ -25,17 +25,16 @@ VM_TEST_SRCS	:= $(wildcard $(SRC)/tests/vm/test_*.c $(SRC)/tests/vm/fuzz_*.c \
 VM_BENCH_SRCS	:= $(wildcard $(SRC)/tests/vm/bench_*.c)
 VM_PROGS	:= $(patsubst $(SRC)/%.c,$(B)/%,$(VM_TEST_SRCS) $(VM_BENCH_SRCS))
 
-$(B)/tests/vm/%: $(B)/tests/vm/%.o $(LIBXCALL_A)
-	$(call quiet_cmd,LD,$@)
-	$(Q)$(CC) $(XLDFLAGS) -o $@ $< $(LIBXCALL_A) $(LIBXCALL_LIBS) \
-		$(CHECK_LIBS) -luring -lcap
+$(B)/tests/vm/%: $(B)/tests/vm/%.o $(XT_LIB) $(LIBXCALL_A)
+	$(call link,$(CHECK_LIBS) -luring -lcap)
 
 $(VM_PROGS:=.o): XCFLAGS += $(CHECK_CFLAGS)
 
 VM_ENV		= SRC=$(SRC) B=$(B) $(if $(filter 1,$(V)),V=1)
 
 .PHONY: vm-progs check-vm check-vm-selftest bench-vm
-vm-progs: $(VM_PROGS) $(XCALL_BIN)
+# The guests also run the static CLI, and a static xcalld over the module.
+vm-progs: $(VM_PROGS) $(XCALL_BIN) $(XCALLD_BIN)
 
 check-vm:
 	$(Q)$(SRC)/scripts/deps.sh build && $(SRC)/scripts/deps.sh vm

@@ -4,7 +4,8 @@
 # no -D_GNU_SOURCE (a reader's plain `cc prog.c -lxcall`), linked with the
 # built libxcall.a and run on the threads backend.
 #
-# usage: examples.sh SRC LIBXCALL_A BUILD_DIR   (environment: CC, LIBS)
+# usage: examples.sh SRC LIBXCALL_A BUILD_DIR
+# environment: CC, LIBS, CPPFLAGS (where the generated xcall_version.h is)
 
 set -eu
 src=$1 lib=$2 out=$3
@@ -26,7 +27,7 @@ for ex in man-example readme-example; do
 		echo "$ex: nothing extracted" >&2
 		exit 1
 	fi
-	"$cc" -Wall -Werror -I"$src/lib" -I"$src/kmod/uapi" \
+	"$cc" -Wall -Werror ${CPPFLAGS:-} -I"$src/lib" -I"$src/kmod/uapi" \
 		-o "$out/$ex" "$out/$ex.c" "$lib" $libs -pthread
 	XCALL_BACKEND=threads "$out/$ex" >"$out/$ex.out"
 	if ! [ -s "$out/$ex.out" ]; then

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Helpers for the CLI tests: run xcall capturing stdout, stderr and the exit
-# status; expectations from sysfs (never a hard-coded CPU count); failures
-# counted and reported, the script exits 1 if any.
+# status; expectations from sysfs (never a hard-coded CPU count); passes,
+# failures and skips counted by tests/common/lib.sh, whose finish ends the
+# script.
 #
 # Environment: XCALL (the binary), SRC (the source tree).
 
@@ -13,17 +14,7 @@ unset XCALL_SOCKET XCALL_DEVICE
 
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-nfail=0 npass=0
-name=${0##*/}
-
-fail() {
-	echo "FAIL ${name}: $*" >&2
-	nfail=$((nfail + 1))
-}
-
-pass() {
-	npass=$((npass + 1))
-}
+. "$SRC/tests/common/lib.sh"
 
 # xc ARGS...: run xcall; $out, $err (file contents), $rc.
 xc() {
@@ -62,10 +53,4 @@ nonline=$(echo "$online" | wc -l)
 # The CPU numbers of JSON lines on stdout, one per line.
 json_cpus() {
 	jq -r '.cpu' <<<"$out"
-}
-
-finish() {
-	echo "  ${name}: $npass passed, $nfail failed"
-	[ "$nfail" = 0 ]
-	exit $?
 }

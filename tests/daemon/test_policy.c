@@ -4,10 +4,10 @@
  * that must be refused with the line they name, and a table of callers,
  * functions and CPUs with the decision each must get.
  */
-#include <check.h>
 #include <errno.h>
 #include <string.h>
 
+#include "check.h"
 #include "xcalld.h"
 
 static const struct bad_file {
@@ -148,12 +148,10 @@ START_TEST(test_names)
 }
 END_TEST
 
-int main(void)
+static Suite *policy_suite(void)
 {
 	Suite *s = suite_create("policy");
 	TCase *tc;
-	SRunner *sr;
-	int failed;
 
 	tc = tcase_create("parse");
 	tcase_add_loop_test(tc, test_bad_file, 0,
@@ -165,9 +163,7 @@ int main(void)
 			    sizeof(decisions) / sizeof(decisions[0]));
 	tcase_add_test(tc, test_limits);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return s;
 }
+
+XT_CHECK_MAIN(policy_suite)

@@ -3,13 +3,19 @@
  * The xcalld frame codec (lib/wire.c): every frame round-trips, and every
  * way of breaking one is refused with its errno, whatever the length.
  */
-#include <check.h>
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
+#include "check.h"
 #include "wire.h"
 
 static uint8_t buf[XCALL_WIRE_MAX_FRAME];
+
+/* Where things are in a frame (the sizes are fixed in lib/wire.c). */
+#define HDR		sizeof(struct xcall_wire_hdr)
+#define HDR_AT(f)	offsetof(struct xcall_wire_hdr, f)
+#define CALL_AT(f)	(HDR + offsetof(struct xcall_wire_call, f))
 
 static int enc_ping(uint64_t id, unsigned int cpu)
 {
@@ -30,7 +36,7 @@ START_TEST(test_call_roundtrip)
 	int len;
 
 	len = __xcall_wire_enc_call(buf, sizeof(buf), 99, &req, set, 8);
-	ck_assert_int_eq(len, 24 + 56 + 8);
+	ck_assert_int_eq(len, HDR + sizeof(struct xcall_wire_call) + 8);
 	ck_assert_int_eq(__xcall_wire_dec_call(buf, len, &id, &cr), 0);
 	ck_assert_uint_eq(id, 99);
 	ck_assert_uint_eq(cr.req.fn, XCALL_FN_IDENT);
@@ -58,7 +64,8 @@ START_TEST(test_reply_roundtrip)
 		strcpy(res[i].comm, "x");
 	}
 	len = __xcall_wire_enc_reply(buf, sizeof(buf), 5, 0, res, 3);
-	ck_assert_int_eq(len, 24 + 8 + 3 * 128);
+	ck_assert_int_eq(len, XCALL_WIRE_REPLY_RES +
+			 3 * sizeof(struct xcall_result));
 	ck_assert_int_eq(__xcall_wire_dec_reply(buf, len, &id, &rep), 0);
 	ck_assert_uint_eq(id, 5);
 	ck_assert_uint_eq(rep.nres, 3);
@@ -81,18 +88,18 @@ START_TEST(test_status_roundtrip)
 	uint64_t id;
 	int len;
 
-	strcpy(st.version, "0.1.0");
+	strcpy(st.version, XCALL_VERSION);
 	len = __xcall_wire_enc_status(buf, sizeof(buf), 3, &st, calls, 6);
 	ck_assert_int_gt(len, 0);
 	ck_assert_int_eq(__xcall_wire_dec_status(buf, len, &id, &o, oc, 8),
 			 0);
-	ck_assert_str_eq(o.version, "0.1.0");
+	ck_assert_str_eq(o.version, XCALL_VERSION);
 	ck_assert_uint_eq(o.served, 77);
 	ck_assert_uint_eq(o.nr_fns, 6);
 	ck_assert_uint_eq(oc[5], 6);
 	ck_assert_uint_eq(oc[6], 0);
 	len = __xcall_wire_enc_status_req(buf, sizeof(buf), 8);
-	ck_assert_int_eq(len, 24);
+	ck_assert_int_eq(len, HDR);
 	ck_assert_int_eq(__xcall_wire_dec_status(buf, len, &id, &o, oc, 8),
 			 -EBADMSG);
 }
@@ -125,17 +132,17 @@ struct bad {
 
 /* Single-byte damage to a valid CALL, and the errno it gets. */
 static const struct bad bad[] = {
-	{ 0, 0x00, -EBADMSG },		/* magic */
-	{ 2, 0x02, -EPROTONOSUPPORT },	/* version */
-	{ 3, 0x81, -EBADMSG },		/* another type */
-	{ 4, 0x00, -EBADMSG },		/* len */
-	{ 16, 0x01, -EINVAL },		/* error set in a request */
-	{ 20, 0x01, -EINVAL },		/* reserved */
-	{ 28, 0x08, -EINVAL },		/* unknown flag */
-	{ 36, 0x05, -EINVAL },		/* nargs > XCALL_MAX_ARGS */
-	{ 40, 0x01, -EINVAL },		/* unused argument not zero */
-	{ 72, 0x08, -EBADMSG },		/* cpuset_size vs length */
-	{ 76, 0x01, -EINVAL },		/* reserved */
+	{ HDR_AT(magic), 0x00, -EBADMSG },
+	{ HDR_AT(version), 0x02, -EPROTONOSUPPORT },
+	{ HDR_AT(type), 0x81, -EBADMSG },		/* another type */
+	{ HDR_AT(len), 0x00, -EBADMSG },
+	{ HDR_AT(error), 0x01, -EINVAL },		/* set in a request */
+	{ HDR_AT(reserved), 0x01, -EINVAL },
+	{ CALL_AT(flags), 0x08, -EINVAL },		/* unknown flag */
+	{ CALL_AT(nargs), 0x05, -EINVAL },		/* > XCALL_MAX_ARGS */
+	{ CALL_AT(args), 0x01, -EINVAL },		/* unused, not zero */
+	{ CALL_AT(cpuset_size), 0x08, -EBADMSG },	/* vs length */
+	{ CALL_AT(reserved), 0x01, -EINVAL },
 };
 
 START_TEST(test_damage)
@@ -176,12 +183,10 @@ START_TEST(test_limits)
 }
 END_TEST
 
-int main(void)
+static Suite *wire_suite(void)
 {
 	Suite *s = suite_create("wire");
 	TCase *tc;
-	SRunner *sr;
-	int failed;
 
 	tc = tcase_create("round trips");
 	tcase_add_test(tc, test_call_roundtrip);
@@ -193,9 +198,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_damage, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, test_limits);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return s;
 }
+
+XT_CHECK_MAIN(wire_suite)

@@ -2,7 +2,9 @@
 /*
  * Writes the seed corpus of fuzz_wire into the directory given: one valid
  * frame of each kind. Run by hand when the protocol changes; the output is
- * committed in tests/fuzz/corpus/wire.
+ * committed in tests/fuzz/corpus/wire. After `make` (for xcall_version.h):
+ *   cc -D_GNU_SOURCE -Ikmod/uapi -Ilib -Ibuild/include -o mkseeds \
+ *	tests/fuzz/mkseeds.c lib/wire.c && ./mkseeds tests/fuzz/corpus/wire
  */
 #include <stdio.h>
 #include <string.h>
@@ -55,7 +57,7 @@ int main(int argc, char **argv)
 						       -1, NULL, 0));
 	put(dir, "status-req", __xcall_wire_enc_status_req(buf, sizeof(buf),
 							   5));
-	strcpy(st.version, "0.1.0");
+	strcpy(st.version, XCALL_VERSION);
 	put(dir, "status", __xcall_wire_enc_status(buf, sizeof(buf), 6, &st,
 						   calls, 6));
 	put(dir, "error", __xcall_wire_enc_error(buf, sizeof(buf), 7, -71));

@@ -3,14 +3,15 @@
  * Check suite for the function catalogue (lib/catalogue.c): it holds
  * exactly the functions of XCALL_FUNCTIONS() in xcall.h with their ids,
  * names, argument counts, privilege and backends; every argument has a
- * name and a sane range; result fields are unique JSON keys; lookups by id
+ * name and a sane range; result fields are unique JSON keys, each a
+ * member of struct xcall_result of a size its kind reads; lookups by id
  * and name, and the nearest-name suggestion.
  */
-#include <check.h>
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "libxcall.h"
 
 static const struct {
@@ -122,6 +123,42 @@ START_TEST(test_fields)
 }
 END_TEST
 
+/*
+ * Each field lies inside struct xcall_result and its kind fits its member:
+ * numbers are 32 or 64 bits, text is a char array.
+ */
+START_TEST(test_field_layout)
+{
+	const struct xcall_fn_info *fi = xcall_fn_by_id(_i);
+	const struct xcall_field_info *f;
+
+	for (f = fi->fields; f->key; f++) {
+		ck_assert_msg(f->offset + f->size <=
+			      sizeof(struct xcall_result),
+			      "%s: %s lies outside the record", fi->name,
+			      f->key);
+		switch (f->kind) {
+		case XCALL_FIELD_NUM:
+		case XCALL_FIELD_ID:
+		case XCALL_FIELD_DELTA:
+		case XCALL_FIELD_REG:
+		case XCALL_FIELD_CTX:
+			ck_assert_msg(f->size == 4 || f->size == 8,
+				      "%s: %s is %u bytes, not a number",
+				      fi->name, f->key, f->size);
+			ck_assert_uint_eq(f->offset % f->size, 0);
+			break;
+		case XCALL_FIELD_TEXT:
+			ck_assert_uint_gt(f->size, 1);
+			break;
+		default:
+			ck_abort_msg("%s: %s has kind %u", fi->name, f->key,
+				     f->kind);
+		}
+	}
+}
+END_TEST
+
 START_TEST(test_unknown)
 {
 	ck_assert_ptr_null(xcall_fn_by_id(XCALL_FN_COUNT));
@@ -195,6 +232,7 @@ static Suite *catalogue_suite(void)
 
 	tc = tcase_create("fields");
 	tcase_add_loop_test(tc, test_fields, 0, XCALL_FN_COUNT);
+	tcase_add_loop_test(tc, test_field_layout, 0, XCALL_FN_COUNT);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("lookup");
@@ -206,13 +244,4 @@ static Suite *catalogue_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(catalogue_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+XT_CHECK_MAIN(catalogue_suite)

@@ -5,11 +5,11 @@
  * short buffers; the refusal of CPUs that do not exist or are offline
  * (xcall_cpus_check(), pure, so offline CPUs are tested without hotplug).
  */
-#include <check.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "libxcall.h"
 
 #define NCPUS		1024
@@ -356,13 +356,4 @@ static Suite *cpulist_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(cpulist_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+XT_CHECK_MAIN(cpulist_suite)

@@ -4,11 +4,12 @@
  * JSON strings, aligned tables, call records as JSON lines and as tables.
  * Linked with cli/format.o (tests/cli.mk).
  */
-#include <check.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "format.h"
 
 static struct sbuf sb;
@@ -231,6 +232,66 @@ START_TEST(test_where_sym)
 }
 END_TEST
 
+/*
+ * Every kind of field, read from where the field info says: the CLI holds
+ * no list of keys, so another architecture's registers show the same way.
+ */
+#define F(k, m, kd) { k, "", XCALL_FIELD_##kd, \
+		      offsetof(struct xcall_result, m), \
+		      sizeof(((struct xcall_result *)0)->m) }
+
+static const struct xcall_field_info kinds_fields[] = {
+	F("midr", val[0], REG), F("node", node, NUM), F("cpu_id", cpu, ID),
+	F("hwid", hwid, ID), F("off", val[2], DELTA), F("ctx", ctx, CTX),
+	F("comm", comm, TEXT), { NULL, NULL, 0, 0, 0 },
+};
+
+static const struct xcall_fn_info kinds_fn = {
+	.name = "kinds", .fields = kinds_fields,
+};
+
+START_TEST(test_field_kinds)
+{
+	struct xcall_result r[2] = { rec(4, 0), rec(UINT32_MAX, 0) };
+
+	r[0].val[0] = 0x410fd034;
+	r[0].val[2] = 70;
+	r[0].hwid = UINT64_MAX;		/* not known: null */
+	r[0].ctx = 99;			/* not a context we know */
+	memcpy(r[0].comm, "0123456789abcdefXYZ", sizeof(r[0].comm));
+	r[1].val[2] = 50;		/* the least: offsets are from it */
+	r[1].ctx = XCALL_CTX_IDLE;
+	fmt_records_json(&sb, &kinds_fn, r, 2, 0);
+	ck_assert_str_eq(sb.s,
+		"{\"round\":0,\"cpu\":4,\"fn\":\"kinds\",\"ok\":true,"
+		"\"errno\":0,\"error\":null,\"midr\":\"0x410fd034\","
+		"\"node\":2,\"cpu_id\":4,\"hwid\":null,\"off\":20,"
+		"\"ctx\":\"?\",\"comm\":\"0123456789abcdef\"}\n"
+		"{\"round\":0,\"cpu\":4294967295,\"fn\":\"kinds\",\"ok\":true,"
+		"\"errno\":0,\"error\":null,\"midr\":\"0x00000000\","
+		"\"node\":2147483647,\"cpu_id\":null,\"hwid\":4294967294,"
+		"\"off\":0,\"ctx\":\"idle\",\"comm\":\"\"}\n");
+}
+END_TEST
+
+/* A successful record has a value for every field of every function. */
+START_TEST(test_no_null_field)
+{
+	const struct xcall_fn_info *fi = xcall_fn_by_id(_i);
+	static const char envelope_end[] = "\"error\":null";
+	struct xcall_result r = rec(1, _i);
+	const char *after;
+
+	r.ctx = XCALL_CTX_USER;
+	strcpy(r.comm, "sh");
+	fmt_records_json(&sb, fi, &r, 1, 0);
+	after = strstr(sb.s, envelope_end);
+	ck_assert_ptr_nonnull(after);
+	ck_assert_msg(!strstr(after + sizeof(envelope_end) - 1, "null"),
+		      "%s", sb.s);
+}
+END_TEST
+
 START_TEST(test_errmsg)
 {
 	ck_assert_str_eq(fmt_errmsg(-ETIMEDOUT), "timed out");
@@ -264,18 +325,11 @@ static Suite *format_suite(void)
 	tcase_add_test(tc, test_ident_x86);
 #endif
 	tcase_add_test(tc, test_where_sym);
+	tcase_add_test(tc, test_field_kinds);
+	tcase_add_loop_test(tc, test_no_null_field, 0, XCALL_FN_COUNT);
 	tcase_add_test(tc, test_errmsg);
 	suite_add_tcase(s, tc);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(format_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+XT_CHECK_MAIN(format_suite)

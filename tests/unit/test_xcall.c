@@ -6,13 +6,13 @@
  * record on every online CPU, the timeout against a spinning worker, and
  * no-wait calls. Expectations come from sysfs, never a CPU count.
  */
-#include <check.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "libxcall.h"
 #include "../common/conformance.h"
 
@@ -626,13 +626,4 @@ static Suite *xcall_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(xcall_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+XT_CHECK_MAIN(xcall_suite)

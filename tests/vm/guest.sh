@@ -33,6 +33,24 @@ if [ ! -c /dev/xcall ]; then
 	fail=1
 fi
 
+# One version (VERSION): the module as loaded, its file's .modinfo (busybox
+# modinfo wants modules.dep: read it raw), xcall and xcalld all say it.
+# The host checks the man pages and the DKMS tree (tests/version.sh).
+v_cli=$(xcall --version | sed -n '1s/^xcall //p')
+v_sys=$(cat /sys/module/xcall/version 2>/dev/null)
+v_ko=$(tr '\000' '\n' <"$XCALL_KO" | sed -n 's/^version=//p')
+v_d=$v_cli
+[ ! -x /xcall/bin/xcalld ] ||
+	v_d=$(/xcall/bin/xcalld --version | sed -n '1s/^xcalld //p')
+if [ -n "$v_cli" ] && [ "$v_sys" = "$v_cli" ] && [ "$v_ko" = "$v_cli" ] &&
+   [ "$v_d" = "$v_cli" ]; then
+	note "version $v_cli: module, xcall.ko, xcall and xcalld agree: pass"
+else
+	note "versions differ: /sys/module/xcall/version '$v_sys'," \
+		"xcall.ko '$v_ko', xcall '$v_cli', xcalld '$v_d': FAIL"
+	fail=1
+fi
+
 # Check suites. The guest is slow (TCG): give each test more time.
 export CK_TIMEOUT_MULTIPLIER="${CK_TIMEOUT_MULTIPLIER:-10}"
 # Every test_* and fuzz_* program; XCALL_TESTS=a,b (kernel command line)

@@ -15,8 +15,8 @@
  *     waited records that came back answered;
  *   - unreclaimable slab memory grew by less than 64 MB.
  * The kernel log must stay clean (the host checks it; the guests boot with
- * watchdog_thresh=1, the soft-lockup detector at its tightest). Prints one
- * line, "guest: flood: ...", that the host shows in its table.
+ * watchdog_thresh=5, lockups at 5 and 10 s: scripts/vm/flavour.sh). Prints
+ * one line, "guest: flood: ...", that the host shows in its table.
  *
  * Static: linked with libxcall.a (for nothing but the ABI header).
  */

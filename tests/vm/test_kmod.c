@@ -11,7 +11,6 @@
  *
  * Static: linked with libxcall.a, libcheck.a and liburing.a.
  */
-#include <check.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +40,7 @@
 #include <cpuid.h>
 #endif
 
+#include "check.h"
 #include "libxcall.h"
 
 #define DEV		"/dev/xcall"
@@ -2298,13 +2298,4 @@ static Suite *kmod_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(kmod_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+XT_CHECK_MAIN(kmod_suite)
