@@ -20,7 +20,7 @@
  * policy lets it run everything), so that spin is judged on its argument.
  *
  * Header-only: static data and static inline runners, for test programs
- * built by three different make fragments. Include <check.h> first.
+ * built by three different make fragments. Include "check.h" first.
  */
 #ifndef XCALL_TEST_CONFORMANCE_H
 #define XCALL_TEST_CONFORMANCE_H

@@ -27,7 +27,7 @@
 
 #include "check.h"
 #include "harness.h"
-#include "../common/conformance.h"
+#include "conformance.h"
 
 static struct xd_test T;
 static int ncpus;

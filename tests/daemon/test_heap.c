@@ -6,11 +6,10 @@
  * its first size without losing one. The heap property and the indexes are
  * checked after every step, so a broken sift (up or down) fails here.
  */
-#include <check.h>
 #include <stdlib.h>
 
+#include "check.h"
 #include "heap.h"
-#include "../common/suite.h"
 
 #define N	5000		/* past the first array (1024) and two doublings */
 
@@ -178,7 +177,7 @@ START_TEST(test_growth)
 }
 END_TEST
 
-int main(void)
+static Suite *heap_suite(void)
 {
 	Suite *s = suite_create("heap");
 	TCase *tc = tcase_create("deadlines");
@@ -190,5 +189,7 @@ int main(void)
 	tcase_add_test(tc, test_remove_moves_up);
 	tcase_add_test(tc, test_growth);
 	suite_add_tcase(s, tc);
-	return xc_run_suite(s);
+	return s;
 }
+
+XT_CHECK_MAIN(heap_suite)

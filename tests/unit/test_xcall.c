@@ -14,7 +14,7 @@
 
 #include "check.h"
 #include "libxcall.h"
-#include "../common/conformance.h"
+#include "conformance.h"
 
 #define NCPUS		8192
 #define SETSIZE		CPU_ALLOC_SIZE(NCPUS)

@@ -15,7 +15,6 @@
  *
  * Static: linked with libxcall.a, libcheck.a and liburing.a.
  */
-#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -31,9 +30,9 @@
 #include <unistd.h>
 #include <liburing.h>
 
+#include "check.h"
 #include "libxcall.h"
-#include "../common/conformance.h"
-#include "../common/suite.h"
+#include "conformance.h"
 
 #define DEV	"/dev/xcall"
 #define XCALLD	"/xcall/bin/xcalld"
@@ -223,7 +222,7 @@ static TCase *runners(const char *name, const TTest *const *tests,
 	return tc;
 }
 
-int main(void)
+static Suite *conform_suite(void)
 {
 	const TTest *const module[] = {
 		test_ioctl, test_uring, test_kmod_backend,
@@ -243,5 +242,7 @@ int main(void)
 		tcase_add_unchecked_fixture(tc, daemon_start, daemon_stop);
 		suite_add_tcase(s, tc);
 	}
-	return xc_run_suite(s);
+	return s;
 }
+
+XT_CHECK_MAIN(conform_suite)
