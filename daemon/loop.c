@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -924,6 +925,26 @@ static void handle_frame(struct xd_conn *c, size_t len)
 /* ---- completions ------------------------------------------------------- */
 
 /*
+ * recv(2) returns 0 both for a zero-length frame and at the end of the
+ * stream. The end is for good: the client has shut down its side and
+ * nothing is left queued. Anything else means a frame of no bytes came in,
+ * which handle_frame() refuses as too short. (A zero-length frame that the
+ * client's shutdown follows before we look is taken for the end.)
+ */
+static bool conn_at_end(struct xd_conn *c)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = POLLRDHUP };
+	uint8_t b;
+
+	if (c->closing)
+		return true;
+	if (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+		return false;
+	return poll(&pfd, 1, 0) == 1 &&
+	       (pfd.revents & (POLLRDHUP | POLLHUP));
+}
+
+/*
  * A client that pipelines has more frames waiting: take up to RECV_BATCH
  * of them with plain non-blocking recv(2) before arming the ring again.
  */
@@ -944,7 +965,7 @@ static void conn_recv_more(struct xd_conn *c)
 				conn_close(c, strerror(errno));
 			return;
 		}
-		if (n == 0) {
+		if (n == 0 && conn_at_end(c)) {
 			c->eof = true;
 			return;
 		}
@@ -958,7 +979,7 @@ static void on_recv(struct xd_conn *c, int res)
 	if (res < 0) {
 		if (res != -ECANCELED && !c->closing)
 			conn_close(c, strerror(-res));
-	} else if (res == 0) {
+	} else if (res == 0 && conn_at_end(c)) {
 		c->eof = true;	/* the client is done sending */
 	} else if (!c->closing) {
 		handle_frame(c, (size_t)res);

@@ -516,6 +516,43 @@ static void garbage(const void *data, size_t len, bool keeps)
 	close(fd);
 }
 
+/*
+ * A zero-length frame is a frame too short for a header, like any other:
+ * an ERROR with id 0 and EBADMSG, then the daemon hangs up once the calls
+ * sent before it are answered.
+ */
+START_TEST(test_zero_length_frame)
+{
+	uint8_t buf[XCALL_WIRE_MAX_FRAME];
+	struct xcall_wire_hdr h;
+	uint64_t us = 20000;
+	int fd = xt_connect(T.sock), len, i, type;
+	bool error = false, reply = false;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(xt_send_call(fd, 5, XCALL_FN_SPIN, 1, &us, 0, 0), 0);
+	ck_assert_int_eq(send(fd, "", 0, MSG_NOSIGNAL), 0);
+	for (i = 0; i < 2; i++) {
+		len = xt_recv(fd, buf, 10000);
+		ck_assert_int_gt(len, 0);
+		type = __xcall_wire_hdr(buf, len, &h);
+		if (type == XCALL_WIRE_ERROR) {
+			ck_assert_uint_eq(h.id, 0);
+			ck_assert_int_eq(h.error, -EBADMSG);
+			error = true;
+		} else {
+			ck_assert_int_eq(type, XCALL_WIRE_CALL_REPLY);
+			ck_assert_uint_eq(h.id, 5);
+			ck_assert_int_eq(h.error, 0);
+			reply = true;
+		}
+	}
+	ck_assert(error && reply);
+	ck_assert_int_eq(xt_recv(fd, buf, 10000), 0);
+	close(fd);
+}
+END_TEST
+
 struct pinger {
 	pthread_t th;
 	volatile int stop;
@@ -958,6 +995,7 @@ static Suite *daemon_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_garbage);
+	tcase_add_test(tc, test_zero_length_frame);
 	tcase_add_test(tc, test_client_killed);
 	suite_add_tcase(s, tc);
 
