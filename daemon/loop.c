@@ -267,6 +267,31 @@ static void heap_del(struct xd_req *r)
 
 /* ---- connections ------------------------------------------------------- */
 
+/*
+ * Take what the client sent and will never get an answer to off the
+ * socket before it is closed: closing it with frames unread makes the
+ * kernel report ECONNRESET to the client before the replies still queued
+ * for it, the ERROR frame that says why it was closed among them.
+ * conn_close()'s shutdown keeps anything more from coming in. A zero-length
+ * frame reads as 0, as the end does: FIONREAD tells whether bytes remain.
+ */
+static void conn_discard_input(struct xd_conn *c)
+{
+	int left;
+	ssize_t n;
+
+	for (;;) {
+		n = recv(c->fd, c->rbuf, sizeof(c->rbuf),
+			 MSG_DONTWAIT | MSG_TRUNC);
+		if (n > 0)
+			continue;
+		if (n < 0 && errno != ECONNRESET)
+			return;
+		if (ioctl(c->fd, FIONREAD, &left) || left <= 0)
+			return;
+	}
+}
+
 static void conn_put(struct xd_conn *c)
 {
 	struct xd_out *o;
@@ -277,6 +302,7 @@ static void conn_put(struct xd_conn *c)
 		c->oq_head = o->next;
 		free(o);
 	}
+	conn_discard_input(c);
 	close(c->fd);
 	free(c);
 }

@@ -648,6 +648,51 @@ static void wait_idle(void)
 		     (unsigned long long)st.inflight);
 }
 
+/*
+ * A frame that ends the connection, with a call before it and one after:
+ * the call before is answered, the ERROR says why, the one after is never
+ * read, and the client then reads the end of the stream. Read only once
+ * the daemon has closed its side, so that the frame it left unread would
+ * make the kernel report ECONNRESET first, were it still there.
+ */
+START_TEST(test_fatal_frame_then_close)
+{
+	uint8_t buf[XCALL_WIRE_MAX_FRAME], bad[24] = { 0 };
+	struct pollfd pfd;
+	struct xcall_wire_hdr h;
+	uint64_t us = 20000;
+	int fd = xt_connect(T.sock), len, i, type;
+	bool error = false, reply = false;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(xt_send_call(fd, 5, XCALL_FN_SPIN, 1, &us, 0, 0), 0);
+	ck_assert_int_eq(send(fd, bad, sizeof(bad), MSG_NOSIGNAL), 24);
+	ck_assert_int_eq(xt_send_call(fd, 6, XCALL_FN_PING, 0, NULL, 0, 0), 0);
+	pfd.fd = fd;
+	pfd.events = POLLRDHUP;
+	ck_assert_int_eq(poll(&pfd, 1, 10000), 1);
+	ck_assert(pfd.revents & POLLRDHUP);
+	wait_idle();		/* and the daemon is past its close */
+	for (i = 0; i < 2; i++) {
+		len = xt_recv(fd, buf, 0);
+		ck_assert_int_gt(len, 0);
+		type = __xcall_wire_hdr(buf, len, &h);
+		if (type == XCALL_WIRE_ERROR) {
+			ck_assert_uint_eq(h.id, 0);
+			ck_assert_int_eq(h.error, -EBADMSG);
+			error = true;
+		} else {
+			ck_assert_int_eq(type, XCALL_WIRE_CALL_REPLY);
+			ck_assert_uint_eq(h.id, 5);
+			reply = true;
+		}
+	}
+	ck_assert(error && reply);
+	ck_assert_int_eq(xt_recv(fd, buf, 0), 0);
+	close(fd);
+}
+END_TEST
+
 START_TEST(test_client_killed)
 {
 	int sv[2], st;
@@ -996,6 +1041,7 @@ static Suite *daemon_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_garbage);
 	tcase_add_test(tc, test_zero_length_frame);
+	tcase_add_test(tc, test_fatal_frame_then_close);
 	tcase_add_test(tc, test_client_killed);
 	suite_add_tcase(s, tc);
 
