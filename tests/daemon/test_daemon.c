@@ -902,6 +902,81 @@ START_TEST(test_rate_limit)
 }
 END_TEST
 
+/* A call of @fn (spin: 10 us) on CPU @cpu, which may be any up to 8191. */
+static void send_on(int fd, uint64_t id, unsigned int fn, int cpu)
+{
+	static uint8_t frame[XCALL_WIRE_MAX_REQ];
+	uint8_t set[XCALL_MAX_CPUSET_BYTES] = { 0 };
+	struct xcall_req req = { .fn = fn };
+	int len;
+
+	if (fn == XCALL_FN_SPIN) {
+		req.nargs = 1;
+		req.args[0] = 10;
+	}
+	set[cpu / 8] = 1U << (cpu % 8);
+	len = __xcall_wire_enc_call(frame, sizeof(frame), id, &req, set,
+				    sizeof(set));
+	ck_assert_int_gt(len, 0);
+	ck_assert_int_eq(send(fd, frame, len, MSG_NOSIGNAL), len);
+}
+
+/*
+ * What does not exist (the function, a CPU) is refused before what is not
+ * allowed, and that before the rate: a refused call spends no token.
+ * spin is denied to everyone here; one token, the next in a second.
+ */
+START_TEST(test_check_order)
+{
+	static const struct {
+		unsigned int fn;
+		int cpu, want;
+	} step[] = {
+		{ 200, 0, -EBADRQC },
+		{ XCALL_FN_SPIN, 8191, -ENODEV },
+		{ XCALL_FN_SPIN, 0, -EPERM },
+		{ XCALL_FN_PING, 0, 0 },	/* the token, still there */
+		{ XCALL_FN_SPIN, 0, -EPERM },	/* not EAGAIN */
+		{ 200, 0, -EBADRQC },
+		{ XCALL_FN_PING, 8191, -ENODEV },
+		{ XCALL_FN_PING, 0, -EAGAIN },
+	};
+	const unsigned int n = sizeof(step) / sizeof(step[0]);
+	uint8_t buf[XCALL_WIRE_MAX_FRAME];
+	int got[sizeof(step) / sizeof(step[0])];
+	struct xcall_wire_callrep rep;
+	struct timespec t0, t1;
+	unsigned int i;
+	uint64_t id;
+	int fd, len;
+
+	ck_assert_int_eq(xt_stop(&T), 0);
+	xt_start(&T, "allow * ping\nlimit * rate=1 burst=1\n", NULL);
+	fd = xt_connect(T.sock);
+	ck_assert_int_ge(fd, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < n; i++)
+		send_on(fd, i, step[i].fn, step[i].cpu);
+	for (i = 0; i < n; i++) {
+		len = xt_recv(fd, buf, 10000);
+		ck_assert_int_gt(len, 0);
+		ck_assert_int_eq(__xcall_wire_dec_reply(buf, len, &id, &rep),
+				 0);
+		ck_assert_uint_lt(id, n);
+		got[id] = rep.error;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	for (i = 0; i < n; i++) {
+		/* A second for 8 calls: a token came back, skip the last. */
+		if (i == n - 1 && t1.tv_sec - t0.tv_sec >= 1)
+			break;
+		ck_assert_msg(got[i] == step[i].want, "call %u: %d, want %d",
+			      i, got[i], step[i].want);
+	}
+	close(fd);
+}
+END_TEST
+
 START_TEST(test_bad_policy_refuses_start)
 {
 	const char *argv[] = { xt_daemon_path(), "-s", "/tmp/none.sock", "-c",
@@ -1033,6 +1108,7 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, test_policy_file);
 	tcase_add_test(tc, test_shipped_policy);
 	tcase_add_test(tc, test_rate_limit);
+	tcase_add_test(tc, test_check_order);
 	tcase_add_test(tc, test_bad_policy_refuses_start);
 	suite_add_tcase(s, tc);
 
