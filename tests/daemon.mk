@@ -67,7 +67,7 @@ FUZZ_SECONDS	?= 60
 FUZZ_BIN	:= $(B)/tests/fuzz/fuzz_wire
 
 $(FUZZ_BIN): $(SRC)/tests/fuzz/fuzz_wire.c $(SRC)/lib/wire.c $(SRC)/lib/wire.h \
-		$(XCALL_VERSION_H)
+		$(SRC)/lib/xcall/wire.h $(XCALL_VERSION_H)
 	$(call quiet_cmd,FUZZCC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(FUZZ_CC) -g -O1 -std=gnu11 -D_GNU_SOURCE \
