@@ -576,8 +576,122 @@ static void *pinger_main(void *arg)
 	return NULL;
 }
 
-/* The byte of header field @f in a frame. */
+/* The byte of header field @f in a frame, of CALL field @f in a CALL. */
 #define HDR_AT(f)	offsetof(struct xcall_wire_hdr, f)
+#define CALL_AT(f)	(sizeof(struct xcall_wire_hdr) + \
+			 offsetof(struct xcall_wire_call, f))
+
+/*
+ * Every way xcall-protocol(7) lists of breaking a request, from a ping on
+ * CPU 0 with id 9 and a 64-byte bitmap: the answer's type, id and errno,
+ * and whether the connection then still serves (a STATUS) or has ended.
+ */
+static const struct {
+	const char *what;
+	size_t off, size;	/* a field set to @val; @size 0: none */
+	uint64_t val;
+	long len;		/* bytes sent; -1: the frame's */
+	unsigned int fill;	/* bitmap bytes set to 0xff */
+	int type;		/* of the answer */
+	uint64_t id;
+	int err;
+	bool kept;
+} bad_frame[] = {
+	{ "empty", 0, 0, 0, 0, 0, XCALL_WIRE_ERROR, 0, -EBADMSG, false },
+	{ "shorter than a header", 0, 0, 0, 23, 0, XCALL_WIRE_ERROR, 0,
+	  -EBADMSG, false },
+	{ "another magic", HDR_AT(magic), 2, 0x4358, -1, 0, XCALL_WIRE_ERROR,
+	  0, -EBADMSG, false },
+	{ "len is not the packet's", HDR_AT(len), 4, 200, -1, 0,
+	  XCALL_WIRE_ERROR, 9, -EBADMSG, false },
+	{ "another version", HDR_AT(version), 1, 2, -1, 0, XCALL_WIRE_ERROR,
+	  9, -EPROTONOSUPPORT, false },
+	{ "header reserved", HDR_AT(reserved), 4, 1, -1, 0, XCALL_WIRE_ERROR,
+	  9, -EINVAL, true },
+	{ "a reply's type", HDR_AT(type), 1, XCALL_WIRE_CALL_REPLY, -1, 0,
+	  XCALL_WIRE_ERROR, 9, -EOPNOTSUPP, true },
+	{ "type 0", HDR_AT(type), 1, 0, -1, 0, XCALL_WIRE_ERROR, 9,
+	  -EOPNOTSUPP, true },
+	{ "STATUS with a body", HDR_AT(type), 1, XCALL_WIRE_STATUS, -1, 0,
+	  XCALL_WIRE_ERROR, 9, -EBADMSG, true },
+	{ "over XCALL_WIRE_MAX_REQ", 0, 0, 0, 200000, 0, XCALL_WIRE_ERROR, 9,
+	  -EMSGSIZE, true },
+	{ "CALL with error set", HDR_AT(error), 4, 1, -1, 0,
+	  XCALL_WIRE_CALL_REPLY, 9, -EINVAL, true },
+	{ "cpuset_size and len disagree", CALL_AT(cpuset_size), 4, 56, -1, 0,
+	  XCALL_WIRE_CALL_REPLY, 9, -EBADMSG, true },
+	{ "CALL reserved", CALL_AT(reserved), 4, 1, -1, 0,
+	  XCALL_WIRE_CALL_REPLY, 9, -EINVAL, true },
+	{ "unknown flag", CALL_AT(flags), 4, 2, -1, 0, XCALL_WIRE_CALL_REPLY,
+	  9, -EINVAL, true },
+	{ "5 arguments", CALL_AT(nargs), 4, 5, -1, 0, XCALL_WIRE_CALL_REPLY,
+	  9, -EINVAL, true },
+	{ "an argument past nargs", CALL_AT(args[1]), 8, 5, -1, 0,
+	  XCALL_WIRE_CALL_REPLY, 9, -EINVAL, true },
+	{ "over XCALL_WIRE_MAX_CPUS", 0, 0, 0, -1, 40, XCALL_WIRE_CALL_REPLY,
+	  9, -EMSGSIZE, true },
+};
+
+static void poke(uint8_t *f, size_t off, size_t size, uint64_t val)
+{
+	uint8_t u8 = (uint8_t)val;
+	uint16_t u16 = (uint16_t)val;
+	uint32_t u32 = (uint32_t)val;
+
+	switch (size) {
+	case 1:
+		memcpy(f + off, &u8, 1);
+		break;
+	case 2:
+		memcpy(f + off, &u16, 2);
+		break;
+	case 4:
+		memcpy(f + off, &u32, 4);
+		break;
+	case 8:
+		memcpy(f + off, &val, 8);
+		break;
+	}
+}
+
+START_TEST(test_bad_frames)
+{
+	static uint8_t f[200000], buf[XCALL_WIRE_MAX_FRAME];
+	struct xcall_req req = { .fn = XCALL_FN_PING };
+	uint8_t set[64] = { 1 };
+	struct xcall_wire_hdr h;
+	size_t len;
+	int fd, n;
+
+	memset(f, 0, sizeof(f));
+	n = __xcall_wire_enc_call(f, sizeof(f), 9, &req, set, sizeof(set));
+	ck_assert_int_gt(n, 0);
+	if (bad_frame[_i].size)
+		poke(f, bad_frame[_i].off, bad_frame[_i].size, bad_frame[_i].val);
+	memset(f + CALL_AT(reserved) + 4, 0xff, bad_frame[_i].fill);
+	len = bad_frame[_i].len < 0 ? (size_t)n : (size_t)bad_frame[_i].len;
+	fd = xt_connect(T.sock);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(send(fd, f, len, MSG_NOSIGNAL), (ssize_t)len);
+	n = xt_recv(fd, buf, 10000);
+	ck_assert_msg(n >= (int)sizeof(h), "%s: %d", bad_frame[_i].what, n);
+	ck_assert_int_eq(__xcall_wire_hdr(buf, n, &h), bad_frame[_i].type);
+	ck_assert_msg(h.id == bad_frame[_i].id && h.error == bad_frame[_i].err,
+		      "%s: id %llu error %d", bad_frame[_i].what,
+		      (unsigned long long)h.id, h.error);
+	if (bad_frame[_i].kept) {
+		n = __xcall_wire_enc_status_req(buf, sizeof(buf), 10);
+		ck_assert_int_eq(send(fd, buf, n, MSG_NOSIGNAL), n);
+		n = xt_recv(fd, buf, 10000);
+		ck_assert_int_eq(__xcall_wire_hdr(buf, n, &h),
+				 XCALL_WIRE_STATUS_REPLY);
+	} else {
+		ck_assert_msg(xt_recv(fd, buf, 10000) == 0, "%s: not closed",
+			      bad_frame[_i].what);
+	}
+	close(fd);
+}
+END_TEST
 
 START_TEST(test_garbage)
 {
@@ -1117,6 +1231,8 @@ static Suite *daemon_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_garbage);
 	tcase_add_test(tc, test_zero_length_frame);
+	tcase_add_loop_test(tc, test_bad_frames, 0,
+			    sizeof(bad_frame) / sizeof(bad_frame[0]));
 	tcase_add_test(tc, test_fatal_frame_then_close);
 	tcase_add_test(tc, test_client_killed);
 	suite_add_tcase(s, tc);
