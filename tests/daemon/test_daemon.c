@@ -233,6 +233,53 @@ START_TEST(test_spin_nowait)
 }
 END_TEST
 
+/*
+ * Pipelined requests, then shutdown(SHUT_WR): a NOWAIT ping with id 0 (any
+ * id is echoed) is answered with no record, a waited one with its record,
+ * a STATUS with its reply, in any order; then the daemon hangs up.
+ */
+START_TEST(test_half_close)
+{
+	uint8_t buf[XCALL_WIRE_MAX_FRAME];
+	struct xcall_req nowait = { .fn = XCALL_FN_PING,
+				    .flags = XCALL_CALL_NOWAIT };
+	struct xcall_wire_callrep rep;
+	struct xcall_wire_hdr h;
+	struct xcall_result r;
+	unsigned int seen = 0;
+	uint64_t id;
+	int fd = xt_connect(T.sock), len;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(xt_send_req(fd, 0, &nowait, 0), 0);
+	ck_assert_int_eq(xt_send_call(fd, 1, XCALL_FN_PING, 0, NULL, 0, 0), 0);
+	len = __xcall_wire_enc_status_req(buf, sizeof(buf), 2);
+	ck_assert_int_eq(send(fd, buf, len, MSG_NOSIGNAL), len);
+	ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+	while ((len = xt_recv(fd, buf, 10000)) > 0) {
+		if (__xcall_wire_hdr(buf, len, &h) == XCALL_WIRE_STATUS_REPLY) {
+			ck_assert_uint_eq(h.id, 2);
+			seen |= 4;
+			continue;
+		}
+		ck_assert_int_eq(__xcall_wire_dec_reply(buf, len, &id, &rep),
+				 0);
+		ck_assert_uint_le(id, 1);
+		ck_assert_int_eq(rep.error, 0);
+		ck_assert_uint_eq(rep.nres, id);	/* NOWAIT: none */
+		if (id) {
+			__xcall_wire_reply_res(&rep, 0, &r);
+			ck_assert_uint_eq(r.cpu, 0);
+			ck_assert_uint_eq(r.fn, XCALL_FN_PING);
+		}
+		seen |= 1U << id;
+	}
+	ck_assert_int_eq(len, 0);
+	ck_assert_uint_eq(seen, 7);
+	close(fd);
+}
+END_TEST
+
 /* ---- 64 clients x 10 k pipelined calls ---------------------------------- */
 
 #define NCLIENTS	64
@@ -1197,6 +1244,7 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, test_status);
 	tcase_add_test(tc, test_timeout);
 	tcase_add_test(tc, test_spin_nowait);
+	tcase_add_test(tc, test_half_close);
 	tcase_add_test(tc, test_cli_status);
 	suite_add_tcase(s, tc);
 
