@@ -188,6 +188,31 @@ START_TEST(test_cli_status)
 }
 END_TEST
 
+#ifndef XCALL_PROTO_EXAMPLE
+#define XCALL_PROTO_EXAMPLE "examples/protocol-client"
+#endif
+
+/*
+ * The client of xcall-protocol(7) EXAMPLES, built against the installed
+ * headers alone: its ping and its status are answered as the page says.
+ */
+START_TEST(test_protocol_example)
+{
+	char cmd[512], out[4096];
+	size_t n;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "%s %s", XCALL_PROTO_EXAMPLE, T.sock);
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	ck_assert_int_eq(pclose(p), 0);
+	ck_assert_msg(strstr(out, "1: ping ran on CPU 0\n"), "%s", out);
+	ck_assert_msg(strstr(out, "2: xcalld " XCALL_VERSION ", "), "%s", out);
+}
+END_TEST
+
 /* A call that misses its timeout is answered ETIMEDOUT for that CPU. */
 START_TEST(test_timeout)
 {
@@ -1246,6 +1271,7 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, test_spin_nowait);
 	tcase_add_test(tc, test_half_close);
 	tcase_add_test(tc, test_cli_status);
+	tcase_add_test(tc, test_protocol_example);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("load");
