@@ -157,21 +157,29 @@ END_TEST
 #define XCALL_BUILD_PATH "cli/xcall"
 #endif
 
+/* Run @cmd with sh: its exit status, and its output in @out (4096). */
+static int run_cmd(const char *cmd, char *out)
+{
+	FILE *p = popen(cmd, "r");
+	size_t n;
+	int st;
+
+	ck_assert_ptr_nonnull(p);
+	n = fread(out, 1, 4095, p);
+	out[n] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 /* `xcall status --json` against the daemon, and against none. */
 START_TEST(test_cli_status)
 {
 	char cmd[512], out[4096];
-	size_t n;
-	FILE *p;
 
 	snprintf(cmd, sizeof(cmd), "XCALL_SOCKET=%s %s run --cpu 0 ping "
 		 ">/dev/null && XCALL_SOCKET=%s %s status --json", T.sock,
 		 XCALL_BUILD_PATH, T.sock, XCALL_BUILD_PATH);
-	p = popen(cmd, "r");
-	ck_assert_ptr_nonnull(p);
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	ck_assert_int_eq(pclose(p), 0);
+	ck_assert_int_eq(run_cmd(cmd, out), 0);
 	ck_assert_msg(strstr(out, "\"backend\":\"daemon\""), "%s", out);
 	ck_assert_msg(strstr(out, "\"daemon\":{\"version\":\"" XCALL_VERSION
 			      "\",\"backend\":\"threads\""), "%s", out);
@@ -180,10 +188,7 @@ START_TEST(test_cli_status)
 	ck_assert_int_eq(xt_stop(&T), 0);
 	snprintf(cmd, sizeof(cmd), "XCALL_SOCKET=%s %s status --json "
 		 "2>/dev/null", T.sock, XCALL_BUILD_PATH);
-	p = popen(cmd, "r");
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	ck_assert_int_eq(WEXITSTATUS(pclose(p)), 3);
+	ck_assert_int_eq(run_cmd(cmd, out), 3);
 	ck_assert_msg(strstr(out, "\"daemon\":null"), "%s", out);
 }
 END_TEST
@@ -199,15 +204,9 @@ END_TEST
 START_TEST(test_protocol_example)
 {
 	char cmd[512], out[4096];
-	size_t n;
-	FILE *p;
 
 	snprintf(cmd, sizeof(cmd), "%s %s", XCALL_PROTO_EXAMPLE, T.sock);
-	p = popen(cmd, "r");
-	ck_assert_ptr_nonnull(p);
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	ck_assert_int_eq(pclose(p), 0);
+	ck_assert_int_eq(run_cmd(cmd, out), 0);
 	ck_assert_msg(strstr(out, "1: ping ran on CPU 0\n"), "%s", out);
 	ck_assert_msg(strstr(out, "2: xcalld " XCALL_VERSION ", "), "%s", out);
 }
@@ -593,19 +592,20 @@ static void garbage(const void *data, size_t len, bool keeps)
  * an ERROR with id 0 and EBADMSG, then the daemon hangs up once the calls
  * sent before it are answered.
  */
-START_TEST(test_zero_length_frame)
+/*
+ * What a client that sent a call with id 5, then a frame too short for a
+ * header, reads: the call's reply and an ERROR with id 0 and EBADMSG, in
+ * either order, each within @ms, then the end of the stream.
+ */
+static void expect_reply_error_end(int fd, int ms)
 {
 	uint8_t buf[XCALL_WIRE_MAX_FRAME];
-	struct xcall_wire_hdr h;
-	uint64_t us = 20000;
-	int fd = xt_connect(T.sock), len, i, type;
 	bool error = false, reply = false;
+	struct xcall_wire_hdr h;
+	int len, i, type;
 
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(xt_send_call(fd, 5, XCALL_FN_SPIN, 1, &us, 0, 0), 0);
-	ck_assert_int_eq(send(fd, "", 0, MSG_NOSIGNAL), 0);
 	for (i = 0; i < 2; i++) {
-		len = xt_recv(fd, buf, 10000);
+		len = xt_recv(fd, buf, ms);
 		ck_assert_int_gt(len, 0);
 		type = __xcall_wire_hdr(buf, len, &h);
 		if (type == XCALL_WIRE_ERROR) {
@@ -620,7 +620,18 @@ START_TEST(test_zero_length_frame)
 		}
 	}
 	ck_assert(error && reply);
-	ck_assert_int_eq(xt_recv(fd, buf, 10000), 0);
+	ck_assert_int_eq(xt_recv(fd, buf, ms), 0);
+}
+
+START_TEST(test_zero_length_frame)
+{
+	uint64_t us = 20000;
+	int fd = xt_connect(T.sock);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(xt_send_call(fd, 5, XCALL_FN_SPIN, 1, &us, 0, 0), 0);
+	ck_assert_int_eq(send(fd, "", 0, MSG_NOSIGNAL), 0);
+	expect_reply_error_end(fd, 10000);
 	close(fd);
 }
 END_TEST
@@ -843,12 +854,10 @@ static void wait_idle(void)
  */
 START_TEST(test_fatal_frame_then_close)
 {
-	uint8_t buf[XCALL_WIRE_MAX_FRAME], bad[24] = { 0 };
+	uint8_t bad[24] = { 0 };
 	struct pollfd pfd;
-	struct xcall_wire_hdr h;
 	uint64_t us = 20000;
-	int fd = xt_connect(T.sock), len, i, type;
-	bool error = false, reply = false;
+	int fd = xt_connect(T.sock);
 
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(xt_send_call(fd, 5, XCALL_FN_SPIN, 1, &us, 0, 0), 0);
@@ -859,22 +868,7 @@ START_TEST(test_fatal_frame_then_close)
 	ck_assert_int_eq(poll(&pfd, 1, 10000), 1);
 	ck_assert(pfd.revents & POLLRDHUP);
 	wait_idle();		/* and the daemon is past its close */
-	for (i = 0; i < 2; i++) {
-		len = xt_recv(fd, buf, 0);
-		ck_assert_int_gt(len, 0);
-		type = __xcall_wire_hdr(buf, len, &h);
-		if (type == XCALL_WIRE_ERROR) {
-			ck_assert_uint_eq(h.id, 0);
-			ck_assert_int_eq(h.error, -EBADMSG);
-			error = true;
-		} else {
-			ck_assert_int_eq(type, XCALL_WIRE_CALL_REPLY);
-			ck_assert_uint_eq(h.id, 5);
-			reply = true;
-		}
-	}
-	ck_assert(error && reply);
-	ck_assert_int_eq(xt_recv(fd, buf, 0), 0);
+	expect_reply_error_end(fd, 0);
 	close(fd);
 }
 END_TEST
@@ -1052,32 +1046,48 @@ START_TEST(test_shipped_policy)
 }
 END_TEST
 
-/* rate=10 burst=5: a burst of 50 gets 5 (plus what 10/s refills) through. */
-START_TEST(test_rate_limit)
+/* The daemon again, with @policy: a connection to it. */
+static int restart_with(const char *policy)
+{
+	int fd;
+
+	ck_assert_int_eq(xt_stop(&T), 0);
+	xt_start(&T, policy, NULL);
+	fd = xt_connect(T.sock);
+	ck_assert_int_ge(fd, 0);
+	return fd;
+}
+
+/* The next frame on @fd, a CALL_REPLY: its error, and its id in @id. */
+static int next_reply(int fd, uint64_t *id)
 {
 	uint8_t buf[XCALL_WIRE_MAX_FRAME];
 	struct xcall_wire_callrep rep;
+	int len = xt_recv(fd, buf, 10000);
+
+	ck_assert_int_gt(len, 0);
+	ck_assert_int_eq(__xcall_wire_dec_reply(buf, len, id, &rep), 0);
+	return rep.error;
+}
+
+/* rate=10 burst=5: a burst of 50 gets 5 (plus what 10/s refills) through. */
+START_TEST(test_rate_limit)
+{
 	unsigned int ok = 0, again = 0, i;
 	uint64_t t0, id;
 	double secs;
-	int fd, len;
+	int fd, err;
 
-	ck_assert_int_eq(xt_stop(&T), 0);
-	xt_start(&T, "allow * *\nlimit * rate=10 burst=5\n", NULL);
-	fd = xt_connect(T.sock);
-	ck_assert_int_ge(fd, 0);
+	fd = restart_with("allow * *\nlimit * rate=10 burst=5\n");
 	t0 = (uint64_t)time(NULL);
 	for (i = 0; i < 50; i++)
 		ck_assert_int_eq(xt_send_call(fd, i, XCALL_FN_PING, 0, NULL, 0,
 					      0), 0);
 	for (i = 0; i < 50; i++) {
-		len = xt_recv(fd, buf, 10000);
-		ck_assert_int_gt(len, 0);
-		ck_assert_int_eq(__xcall_wire_dec_reply(buf, len, &id, &rep),
-				 0);
-		if (rep.error == -EAGAIN)
+		err = next_reply(fd, &id);
+		if (err == -EAGAIN)
 			again++;
-		else if (!rep.error)
+		else if (!err)
 			ok++;
 	}
 	secs = (double)((uint64_t)time(NULL) - t0 + 1);
@@ -1128,33 +1138,27 @@ START_TEST(test_check_order)
 		{ XCALL_FN_PING, 0, -EAGAIN },
 	};
 	const unsigned int n = sizeof(step) / sizeof(step[0]);
-	uint8_t buf[XCALL_WIRE_MAX_FRAME];
-	int got[sizeof(step) / sizeof(step[0])];
-	struct xcall_wire_callrep rep;
+	int got[sizeof(step) / sizeof(step[0])], fd, err;
 	struct timespec t0, t1;
 	unsigned int i;
 	uint64_t id;
-	int fd, len;
+	double secs;
 
-	ck_assert_int_eq(xt_stop(&T), 0);
-	xt_start(&T, "allow * ping\nlimit * rate=1 burst=1\n", NULL);
-	fd = xt_connect(T.sock);
-	ck_assert_int_ge(fd, 0);
+	fd = restart_with("allow * ping\nlimit * rate=1 burst=1\n");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < n; i++)
 		send_on(fd, i, step[i].fn, step[i].cpu);
 	for (i = 0; i < n; i++) {
-		len = xt_recv(fd, buf, 10000);
-		ck_assert_int_gt(len, 0);
-		ck_assert_int_eq(__xcall_wire_dec_reply(buf, len, &id, &rep),
-				 0);
+		err = next_reply(fd, &id);
 		ck_assert_uint_lt(id, n);
-		got[id] = rep.error;
+		got[id] = err;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) +
+	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	for (i = 0; i < n; i++) {
 		/* A second for 8 calls: a token came back, skip the last. */
-		if (i == n - 1 && t1.tv_sec - t0.tv_sec >= 1)
+		if (i == n - 1 && secs >= 1.0)
 			break;
 		ck_assert_msg(got[i] == step[i].want, "call %u: %d, want %d",
 			      i, got[i], step[i].want);
