@@ -16,9 +16,11 @@
  * each op on the ring, each request (struct xd_req) not yet freed.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -36,6 +38,32 @@ static int lfd = -1;			/* listening */
 static bool accept_armed;
 static int nspid_self;			/* levels of our own pid namespace */
 
+/*
+ * Take what the client sent and will never get an answer to off the
+ * socket before it is closed: closing it with frames unread makes the
+ * kernel report ECONNRESET to the client before the replies still queued
+ * for it, the ERROR frame that says why it was closed among them.
+ * xd_conn_close()'s shutdown keeps anything more from coming in. A
+ * zero-length frame reads as 0, as the end does: FIONREAD tells whether
+ * bytes remain.
+ */
+static void conn_discard_input(struct xd_conn *c)
+{
+	int left;
+	ssize_t n;
+
+	for (;;) {
+		n = recv(c->fd, c->rbuf, sizeof(c->rbuf),
+			 MSG_DONTWAIT | MSG_TRUNC);
+		if (n > 0)
+			continue;
+		if (n < 0 && errno != ECONNRESET)
+			return;
+		if (ioctl(c->fd, FIONREAD, &left) || left <= 0)
+			return;
+	}
+}
+
 void xd_conn_put(struct xd_conn *c)
 {
 	struct xd_out *o;
@@ -46,6 +74,7 @@ void xd_conn_put(struct xd_conn *c)
 		c->oq_head = o->next;
 		free(o);
 	}
+	conn_discard_input(c);
 	close(c->fd);
 	free(c);
 }
@@ -210,6 +239,26 @@ bool xd_conn_rate_ok(struct xd_conn *c)
 }
 
 /*
+ * recv(2) returns 0 both for a zero-length frame and at the end of the
+ * stream. The end is for good: the client has shut down its side and
+ * nothing is left queued. Anything else means a frame of no bytes came in,
+ * which xd_req_frame() refuses as too short. (A zero-length frame that the
+ * client's shutdown follows before we look is taken for the end.)
+ */
+static bool conn_at_end(struct xd_conn *c)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = POLLRDHUP };
+	uint8_t b;
+
+	if (c->closing)
+		return true;
+	if (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+		return false;
+	return poll(&pfd, 1, 0) == 1 &&
+	       (pfd.revents & (POLLRDHUP | POLLHUP));
+}
+
+/*
  * A client that pipelines has more frames waiting: take up to RECV_BATCH
  * of them with plain non-blocking recv(2) before arming the ring again.
  */
@@ -230,7 +279,7 @@ static void conn_recv_more(struct xd_conn *c)
 				xd_conn_close(c, strerror(errno));
 			return;
 		}
-		if (n == 0) {
+		if (n == 0 && conn_at_end(c)) {
 			c->eof = true;
 			return;
 		}
@@ -244,7 +293,7 @@ void xd_conn_on_recv(struct xd_conn *c, int res)
 	if (res < 0) {
 		if (res != -ECANCELED && !c->closing)
 			xd_conn_close(c, strerror(-res));
-	} else if (res == 0) {
+	} else if (res == 0 && conn_at_end(c)) {
 		c->eof = true;	/* the client is done sending */
 	} else if (!c->closing) {
 		xd_req_frame(c, (size_t)res);

@@ -23,11 +23,20 @@ $(LIBXCALL_SO): $(LIB_OBJS) $(SRC)/lib/libxcall.map
 lib: $(LIBXCALL_A) $(if $(STATIC),,$(LIBXCALL_SO))
 ALL_TARGETS += lib
 
-install-lib: lib $(XCALL_VERSION_H)
-	$(INSTALL) -d $(DESTDIR)$(libdir) $(DESTDIR)$(includedir)
+install-lib: lib install-headers
+	$(INSTALL) -d $(DESTDIR)$(libdir)
 	$(INSTALL) -m 644 $(LIBXCALL_A) $(DESTDIR)$(libdir)/
 	$(INSTALL) -m 755 $(LIBXCALL_SO) $(DESTDIR)$(libdir)/
 	ln -sf libxcall.so.$(LIBXCALL_SOVER) $(DESTDIR)$(libdir)/libxcall.so
+INSTALL_TARGETS += install-lib
+
+# The ABI a program is built against: <libxcall.h> and the version header
+# it includes, the module's <xcall.h> and the daemon's protocol,
+# <xcall/wire.h> (xcall-protocol(7)), which needs nothing else. lib/wire.h,
+# the codec, stays inside.
+.PHONY: install-headers
+install-headers: $(XCALL_VERSION_H)
+	$(INSTALL) -d $(DESTDIR)$(includedir)/xcall
 	$(INSTALL) -m 644 $(SRC)/lib/libxcall.h $(SRC)/kmod/uapi/xcall.h \
 		$(XCALL_VERSION_H) $(DESTDIR)$(includedir)/
-INSTALL_TARGETS += install-lib
+	$(INSTALL) -m 644 $(SRC)/lib/xcall/wire.h $(DESTDIR)$(includedir)/xcall/

@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Manual pages: every man/*.N of every part, with @VERSION@ in its .TH
 # line replaced, is written to $(O)/man and installed from there in
-# man<N>. check-man: each page formats without a groff warning, and the
+# man<N>. check-man: each page formats without a groff warning, the
 # library examples (libxcall(3) EXAMPLES, the README's) compile as written
-# and run.
+# and run, and the client of xcall-protocol(7) EXAMPLES compiles against
+# the headers `make install` puts in a DESTDIR and nothing else
+# (check-daemon runs it).
 
 MAN_PAGES	:= $(patsubst $(SRC)/%,$(B)/%,$(wildcard $(SRC)/man/*.[0-9]))
 
@@ -24,7 +26,26 @@ install-man: man
 	done
 INSTALL_TARGETS += install-man
 
-check-man: $(LIBXCALL_A) $(XCALL_VERSION_H) $(MAN_PAGES)
+# A dependency from outside $(PROTO_DESTDIR) that names xcall would be a
+# header of this tree, or of an older install, doing the installed ones' work.
+PROTO_DESTDIR	:= $(B)/examples/destdir
+PROTO_EXAMPLE	:= $(B)/examples/protocol-client
+$(PROTO_EXAMPLE): $(SRC)/man/xcall-protocol.7 $(SRC)/lib/xcall/wire.h \
+		  $(SRC)/lib/libxcall.h $(SRC)/kmod/uapi/xcall.h $(XCALL_VERSION_H)
+	$(call quiet_cmd,EXAMPLE,$@)
+	$(Q)rm -rf $(PROTO_DESTDIR) && mkdir -p $(PROTO_DESTDIR)
+	$(Q)$(MAKE) -f $(SRC)/Makefile O=$(B) DESTDIR=$(PROTO_DESTDIR) \
+		install-headers >/dev/null
+	$(Q)sed -n '/^\.SH EXAMPLES/,/^\.SH /p' $< | \
+		sed -n '/^\.nf$$/,/^\.fi$$/p' | sed '1d;$$d' | \
+		sed 's/\\e/\\/g' >$@.c
+	$(Q)$(CC) -std=c11 -O2 -Wall -Wextra -Werror \
+		-I$(PROTO_DESTDIR)$(includedir) -MD -MF $@.deps -o $@ $@.c
+	$(Q)if tr ' ' '\n' <$@.deps | grep 'xcall.*\.h$$' | \
+		grep -v '^$(PROTO_DESTDIR)/'; then \
+		echo "$@: built with headers not installed" >&2; exit 1; fi
+
+check-man: $(LIBXCALL_A) $(XCALL_VERSION_H) $(MAN_PAGES) $(PROTO_EXAMPLE)
 	$(Q)set -e; for p in $(MAN_PAGES); do \
 		echo "  MAN      $${p#$(B)/}"; \
 		w=$$(LC_ALL=C.UTF-8 groff -man -ww -z $$p 2>&1); \

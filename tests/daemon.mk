@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # xcalld on the host: the codec suite, the daemon suite (starts xcalld on a
-# temporary socket, threads backend) and `systemd-analyze verify` of the
-# units. As root, the user xcalld is made with the shipped sysusers.d file.
-# The daemon's paths are daemon/daemon.mk's variables (XCALLD_*).
+# temporary socket, threads backend; runs the client of xcall-protocol(7)
+# that man/man.mk builds) and `systemd-analyze verify` of the units. As
+# root, the user xcalld is made with the shipped sysusers.d file. The
+# daemon's paths are daemon/daemon.mk's variables (XCALLD_*).
 
 DTEST_BINS	:= $(B)/tests/daemon/test_wire $(B)/tests/daemon/test_policy \
 		   $(B)/tests/daemon/test_heap $(B)/tests/daemon/test_daemon
@@ -12,7 +13,8 @@ DTEST_OBJS	:= $(B)/tests/daemon/test_wire.o $(B)/tests/daemon/test_daemon.o \
 
 $(DTEST_OBJS): XCFLAGS += $(CHECK_CFLAGS) \
 	-DXCALLD_BUILD_PATH='"$(XCALLD_BIN)"' -DXCALL_BUILD_PATH='"$(XCALL_BIN)"' \
-	-DXCALL_SRC_DIR='"$(SRC)"'
+	-DXCALL_SRC_DIR='"$(SRC)"' \
+	-DXCALL_PROTO_EXAMPLE='"$(PROTO_EXAMPLE)"'
 
 $(B)/tests/daemon/test_wire: $(B)/tests/daemon/test_wire.o $(XT_LIB) $(LIBXCALL_A)
 	$(call link,$(CHECK_LIBS))
@@ -35,7 +37,8 @@ $(B)/tests/daemon/test_daemon: $(B)/tests/daemon/test_daemon.o \
 	$(call link,$(CHECK_LIBS))
 
 .PHONY: check-daemon check-daemon-units
-check-daemon: $(DTEST_BINS) $(XCALLD_BIN) $(XCALL_BIN) check-daemon-units
+check-daemon: $(DTEST_BINS) $(XCALLD_BIN) $(XCALL_BIN) check-daemon-units \
+		$(PROTO_EXAMPLE)
 	$(Q)if [ "$$(id -u)" = 0 ] && ! getent passwd xcalld >/dev/null; then \
 		systemd-sysusers $(XCALLD_SYSUSERS); fi
 	@echo "  RUN      tests/daemon/test_wire"
@@ -61,7 +64,7 @@ check-daemon-asan:
 		check-daemon-run
 
 check-daemon-run: $(B)/tests/daemon/test_heap $(B)/tests/daemon/test_daemon \
-		$(XCALLD_BIN) $(XCALL_BIN)
+		$(XCALLD_BIN) $(XCALL_BIN) $(PROTO_EXAMPLE)
 	@echo "  RUN      tests/daemon/test_heap ($(if $(SAN),$(SAN),plain))"
 	$(Q)$(call xt_run,$(B)/tests/daemon/test_heap)
 	@echo "  RUN      tests/daemon/test_daemon ($(if $(SAN),$(SAN),plain))"
@@ -79,7 +82,7 @@ FUZZ_SECONDS	?= 60
 FUZZ_BIN	:= $(B)/tests/fuzz/fuzz_wire
 
 $(FUZZ_BIN): $(SRC)/tests/fuzz/fuzz_wire.c $(SRC)/lib/wire.c $(SRC)/lib/wire.h \
-		$(XCALL_VERSION_H)
+		$(SRC)/lib/xcall/wire.h $(XCALL_VERSION_H)
 	$(call quiet_cmd,FUZZCC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(FUZZ_CC) -g -O1 -std=gnu11 -D_GNU_SOURCE \

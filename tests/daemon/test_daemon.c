@@ -158,21 +158,29 @@ END_TEST
 #define XCALL_BUILD_PATH "cli/xcall"
 #endif
 
+/* Run @cmd with sh: its exit status, and its output in @out (4096). */
+static int run_cmd(const char *cmd, char *out)
+{
+	FILE *p = popen(cmd, "r");
+	size_t n;
+	int st;
+
+	ck_assert_ptr_nonnull(p);
+	n = fread(out, 1, 4095, p);
+	out[n] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 /* `xcall status --json` against the daemon, and against none. */
 START_TEST(test_cli_status)
 {
 	char cmd[512], out[4096];
-	size_t n;
-	FILE *p;
 
 	snprintf(cmd, sizeof(cmd), "XCALL_SOCKET=%s %s run --cpu 0 ping "
 		 ">/dev/null && XCALL_SOCKET=%s %s status --json", T.sock,
 		 XCALL_BUILD_PATH, T.sock, XCALL_BUILD_PATH);
-	p = popen(cmd, "r");
-	ck_assert_ptr_nonnull(p);
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	ck_assert_int_eq(pclose(p), 0);
+	ck_assert_int_eq(run_cmd(cmd, out), 0);
 	ck_assert_msg(strstr(out, "\"backend\":\"daemon\""), "%s", out);
 	ck_assert_msg(strstr(out, "\"daemon\":{\"version\":\"" XCALL_VERSION
 			      "\",\"backend\":\"threads\""), "%s", out);
@@ -181,11 +189,27 @@ START_TEST(test_cli_status)
 	ck_assert_int_eq(xt_stop(&T), 0);
 	snprintf(cmd, sizeof(cmd), "XCALL_SOCKET=%s %s status --json "
 		 "2>/dev/null", T.sock, XCALL_BUILD_PATH);
-	p = popen(cmd, "r");
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	ck_assert_int_eq(WEXITSTATUS(pclose(p)), 3);
+	ck_assert_int_eq(run_cmd(cmd, out), 3);
 	ck_assert_msg(strstr(out, "\"daemon\":null"), "%s", out);
+}
+END_TEST
+
+#ifndef XCALL_PROTO_EXAMPLE
+#define XCALL_PROTO_EXAMPLE "examples/protocol-client"
+#endif
+
+/*
+ * The client of xcall-protocol(7) EXAMPLES, built against the installed
+ * headers alone: its ping and its status are answered as the page says.
+ */
+START_TEST(test_protocol_example)
+{
+	char cmd[512], out[4096];
+
+	snprintf(cmd, sizeof(cmd), "%s %s", XCALL_PROTO_EXAMPLE, T.sock);
+	ck_assert_int_eq(run_cmd(cmd, out), 0);
+	ck_assert_msg(strstr(out, "1: ping ran on CPU 0\n"), "%s", out);
+	ck_assert_msg(strstr(out, "2: xcalld " XCALL_VERSION ", "), "%s", out);
 }
 END_TEST
 
@@ -230,6 +254,53 @@ START_TEST(test_spin_nowait)
 	ck_assert_int_eq(__xcall_wire_dec_reply(buf, len, &id, &rep), 0);
 	ck_assert_uint_eq(id, 9);
 	ck_assert_int_eq(rep.error, -EINVAL);
+	close(fd);
+}
+END_TEST
+
+/*
+ * Pipelined requests, then shutdown(SHUT_WR): a NOWAIT ping with id 0 (any
+ * id is echoed) is answered with no record, a waited one with its record,
+ * a STATUS with its reply, in any order; then the daemon hangs up.
+ */
+START_TEST(test_half_close)
+{
+	uint8_t buf[XCALL_WIRE_MAX_FRAME];
+	struct xcall_req nowait = { .fn = XCALL_FN_PING,
+				    .flags = XCALL_CALL_NOWAIT };
+	struct xcall_wire_callrep rep;
+	struct xcall_wire_hdr h;
+	struct xcall_result r;
+	unsigned int seen = 0;
+	uint64_t id;
+	int fd = xt_connect(T.sock), len;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(xt_send_req(fd, 0, &nowait, 0), 0);
+	ck_assert_int_eq(xt_send_call(fd, 1, XCALL_FN_PING, 0, NULL, 0, 0), 0);
+	len = __xcall_wire_enc_status_req(buf, sizeof(buf), 2);
+	ck_assert_int_eq(send(fd, buf, len, MSG_NOSIGNAL), len);
+	ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+	while ((len = xt_recv(fd, buf, 10000)) > 0) {
+		if (__xcall_wire_hdr(buf, len, &h) == XCALL_WIRE_STATUS_REPLY) {
+			ck_assert_uint_eq(h.id, 2);
+			seen |= 4;
+			continue;
+		}
+		ck_assert_int_eq(__xcall_wire_dec_reply(buf, len, &id, &rep),
+				 0);
+		ck_assert_uint_le(id, 1);
+		ck_assert_int_eq(rep.error, 0);
+		ck_assert_uint_eq(rep.nres, id);	/* NOWAIT: none */
+		if (id) {
+			__xcall_wire_reply_res(&rep, 0, &r);
+			ck_assert_uint_eq(r.cpu, 0);
+			ck_assert_uint_eq(r.fn, XCALL_FN_PING);
+		}
+		seen |= 1U << id;
+	}
+	ck_assert_int_eq(len, 0);
+	ck_assert_uint_eq(seen, 7);
 	close(fd);
 }
 END_TEST
@@ -517,6 +588,55 @@ static void garbage(const void *data, size_t len, bool keeps)
 	close(fd);
 }
 
+/*
+ * A zero-length frame is a frame too short for a header, like any other:
+ * an ERROR with id 0 and EBADMSG, then the daemon hangs up once the calls
+ * sent before it are answered.
+ */
+/*
+ * What a client that sent a call with id 5, then a frame too short for a
+ * header, reads: the call's reply and an ERROR with id 0 and EBADMSG, in
+ * either order, each within @ms, then the end of the stream.
+ */
+static void expect_reply_error_end(int fd, int ms)
+{
+	uint8_t buf[XCALL_WIRE_MAX_FRAME];
+	bool error = false, reply = false;
+	struct xcall_wire_hdr h;
+	int len, i, type;
+
+	for (i = 0; i < 2; i++) {
+		len = xt_recv(fd, buf, ms);
+		ck_assert_int_gt(len, 0);
+		type = __xcall_wire_hdr(buf, len, &h);
+		if (type == XCALL_WIRE_ERROR) {
+			ck_assert_uint_eq(h.id, 0);
+			ck_assert_int_eq(h.error, -EBADMSG);
+			error = true;
+		} else {
+			ck_assert_int_eq(type, XCALL_WIRE_CALL_REPLY);
+			ck_assert_uint_eq(h.id, 5);
+			ck_assert_int_eq(h.error, 0);
+			reply = true;
+		}
+	}
+	ck_assert(error && reply);
+	ck_assert_int_eq(xt_recv(fd, buf, ms), 0);
+}
+
+START_TEST(test_zero_length_frame)
+{
+	uint64_t us = 20000;
+	int fd = xt_connect(T.sock);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(xt_send_call(fd, 5, XCALL_FN_SPIN, 1, &us, 0, 0), 0);
+	ck_assert_int_eq(send(fd, "", 0, MSG_NOSIGNAL), 0);
+	expect_reply_error_end(fd, 10000);
+	close(fd);
+}
+END_TEST
+
 struct pinger {
 	pthread_t th;
 	volatile int stop;
@@ -540,8 +660,122 @@ static void *pinger_main(void *arg)
 	return NULL;
 }
 
-/* The byte of header field @f in a frame. */
+/* The byte of header field @f in a frame, of CALL field @f in a CALL. */
 #define HDR_AT(f)	offsetof(struct xcall_wire_hdr, f)
+#define CALL_AT(f)	(sizeof(struct xcall_wire_hdr) + \
+			 offsetof(struct xcall_wire_call, f))
+
+/*
+ * Every way xcall-protocol(7) lists of breaking a request, from a ping on
+ * CPU 0 with id 9 and a 64-byte bitmap: the answer's type, id and errno,
+ * and whether the connection then still serves (a STATUS) or has ended.
+ */
+static const struct {
+	const char *what;
+	size_t off, size;	/* a field set to @val; @size 0: none */
+	uint64_t val;
+	long len;		/* bytes sent; -1: the frame's */
+	unsigned int fill;	/* bitmap bytes set to 0xff */
+	int type;		/* of the answer */
+	uint64_t id;
+	int err;
+	bool kept;
+} bad_frame[] = {
+	{ "empty", 0, 0, 0, 0, 0, XCALL_WIRE_ERROR, 0, -EBADMSG, false },
+	{ "shorter than a header", 0, 0, 0, 23, 0, XCALL_WIRE_ERROR, 0,
+	  -EBADMSG, false },
+	{ "another magic", HDR_AT(magic), 2, 0x4358, -1, 0, XCALL_WIRE_ERROR,
+	  0, -EBADMSG, false },
+	{ "len is not the packet's", HDR_AT(len), 4, 200, -1, 0,
+	  XCALL_WIRE_ERROR, 9, -EBADMSG, false },
+	{ "another version", HDR_AT(version), 1, 2, -1, 0, XCALL_WIRE_ERROR,
+	  9, -EPROTONOSUPPORT, false },
+	{ "header reserved", HDR_AT(reserved), 4, 1, -1, 0, XCALL_WIRE_ERROR,
+	  9, -EINVAL, true },
+	{ "a reply's type", HDR_AT(type), 1, XCALL_WIRE_CALL_REPLY, -1, 0,
+	  XCALL_WIRE_ERROR, 9, -EOPNOTSUPP, true },
+	{ "type 0", HDR_AT(type), 1, 0, -1, 0, XCALL_WIRE_ERROR, 9,
+	  -EOPNOTSUPP, true },
+	{ "STATUS with a body", HDR_AT(type), 1, XCALL_WIRE_STATUS, -1, 0,
+	  XCALL_WIRE_ERROR, 9, -EBADMSG, true },
+	{ "over XCALL_WIRE_MAX_REQ", 0, 0, 0, 200000, 0, XCALL_WIRE_ERROR, 9,
+	  -EMSGSIZE, true },
+	{ "CALL with error set", HDR_AT(error), 4, 1, -1, 0,
+	  XCALL_WIRE_CALL_REPLY, 9, -EINVAL, true },
+	{ "cpuset_size and len disagree", CALL_AT(cpuset_size), 4, 56, -1, 0,
+	  XCALL_WIRE_CALL_REPLY, 9, -EBADMSG, true },
+	{ "CALL reserved", CALL_AT(reserved), 4, 1, -1, 0,
+	  XCALL_WIRE_CALL_REPLY, 9, -EINVAL, true },
+	{ "unknown flag", CALL_AT(flags), 4, 2, -1, 0, XCALL_WIRE_CALL_REPLY,
+	  9, -EINVAL, true },
+	{ "5 arguments", CALL_AT(nargs), 4, 5, -1, 0, XCALL_WIRE_CALL_REPLY,
+	  9, -EINVAL, true },
+	{ "an argument past nargs", CALL_AT(args[1]), 8, 5, -1, 0,
+	  XCALL_WIRE_CALL_REPLY, 9, -EINVAL, true },
+	{ "over XCALL_WIRE_MAX_CPUS", 0, 0, 0, -1, 40, XCALL_WIRE_CALL_REPLY,
+	  9, -EMSGSIZE, true },
+};
+
+static void poke(uint8_t *f, size_t off, size_t size, uint64_t val)
+{
+	uint8_t u8 = (uint8_t)val;
+	uint16_t u16 = (uint16_t)val;
+	uint32_t u32 = (uint32_t)val;
+
+	switch (size) {
+	case 1:
+		memcpy(f + off, &u8, 1);
+		break;
+	case 2:
+		memcpy(f + off, &u16, 2);
+		break;
+	case 4:
+		memcpy(f + off, &u32, 4);
+		break;
+	case 8:
+		memcpy(f + off, &val, 8);
+		break;
+	}
+}
+
+START_TEST(test_bad_frames)
+{
+	static uint8_t f[200000], buf[XCALL_WIRE_MAX_FRAME];
+	struct xcall_req req = { .fn = XCALL_FN_PING };
+	uint8_t set[64] = { 1 };
+	struct xcall_wire_hdr h;
+	size_t len;
+	int fd, n;
+
+	memset(f, 0, sizeof(f));
+	n = __xcall_wire_enc_call(f, sizeof(f), 9, &req, set, sizeof(set));
+	ck_assert_int_gt(n, 0);
+	if (bad_frame[_i].size)
+		poke(f, bad_frame[_i].off, bad_frame[_i].size, bad_frame[_i].val);
+	memset(f + CALL_AT(reserved) + 4, 0xff, bad_frame[_i].fill);
+	len = bad_frame[_i].len < 0 ? (size_t)n : (size_t)bad_frame[_i].len;
+	fd = xt_connect(T.sock);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(send(fd, f, len, MSG_NOSIGNAL), (ssize_t)len);
+	n = xt_recv(fd, buf, 10000);
+	ck_assert_msg(n >= (int)sizeof(h), "%s: %d", bad_frame[_i].what, n);
+	ck_assert_int_eq(__xcall_wire_hdr(buf, n, &h), bad_frame[_i].type);
+	ck_assert_msg(h.id == bad_frame[_i].id && h.error == bad_frame[_i].err,
+		      "%s: id %llu error %d", bad_frame[_i].what,
+		      (unsigned long long)h.id, h.error);
+	if (bad_frame[_i].kept) {
+		n = __xcall_wire_enc_status_req(buf, sizeof(buf), 10);
+		ck_assert_int_eq(send(fd, buf, n, MSG_NOSIGNAL), n);
+		n = xt_recv(fd, buf, 10000);
+		ck_assert_int_eq(__xcall_wire_hdr(buf, n, &h),
+				 XCALL_WIRE_STATUS_REPLY);
+	} else {
+		ck_assert_msg(xt_recv(fd, buf, 10000) == 0, "%s: not closed",
+			      bad_frame[_i].what);
+	}
+	close(fd);
+}
+END_TEST
 
 START_TEST(test_garbage)
 {
@@ -611,6 +845,34 @@ static void wait_idle(void)
 		     (unsigned long long)st.clients,
 		     (unsigned long long)st.inflight);
 }
+
+/*
+ * A frame that ends the connection, with a call before it and one after:
+ * the call before is answered, the ERROR says why, the one after is never
+ * read, and the client then reads the end of the stream. Read only once
+ * the daemon has closed its side, so that the frame it left unread would
+ * make the kernel report ECONNRESET first, were it still there.
+ */
+START_TEST(test_fatal_frame_then_close)
+{
+	uint8_t bad[24] = { 0 };
+	struct pollfd pfd;
+	uint64_t us = 20000;
+	int fd = xt_connect(T.sock);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(xt_send_call(fd, 5, XCALL_FN_SPIN, 1, &us, 0, 0), 0);
+	ck_assert_int_eq(send(fd, bad, sizeof(bad), MSG_NOSIGNAL), 24);
+	ck_assert_int_eq(xt_send_call(fd, 6, XCALL_FN_PING, 0, NULL, 0, 0), 0);
+	pfd.fd = fd;
+	pfd.events = POLLRDHUP;
+	ck_assert_int_eq(poll(&pfd, 1, 10000), 1);
+	ck_assert(pfd.revents & POLLRDHUP);
+	wait_idle();		/* and the daemon is past its close */
+	expect_reply_error_end(fd, 0);
+	close(fd);
+}
+END_TEST
 
 START_TEST(test_client_killed)
 {
@@ -785,38 +1047,123 @@ START_TEST(test_shipped_policy)
 }
 END_TEST
 
-/* rate=10 burst=5: a burst of 50 gets 5 (plus what 10/s refills) through. */
-START_TEST(test_rate_limit)
+/* The daemon again, with @policy: a connection to it. */
+static int restart_with(const char *policy)
+{
+	int fd;
+
+	ck_assert_int_eq(xt_stop(&T), 0);
+	xt_start(&T, policy, NULL);
+	fd = xt_connect(T.sock);
+	ck_assert_int_ge(fd, 0);
+	return fd;
+}
+
+/* The next frame on @fd, a CALL_REPLY: its error, and its id in @id. */
+static int next_reply(int fd, uint64_t *id)
 {
 	uint8_t buf[XCALL_WIRE_MAX_FRAME];
 	struct xcall_wire_callrep rep;
+	int len = xt_recv(fd, buf, 10000);
+
+	ck_assert_int_gt(len, 0);
+	ck_assert_int_eq(__xcall_wire_dec_reply(buf, len, id, &rep), 0);
+	return rep.error;
+}
+
+/* rate=10 burst=5: a burst of 50 gets 5 (plus what 10/s refills) through. */
+START_TEST(test_rate_limit)
+{
 	unsigned int ok = 0, again = 0, i;
 	uint64_t t0, id;
 	double secs;
-	int fd, len;
+	int fd, err;
 
-	ck_assert_int_eq(xt_stop(&T), 0);
-	xt_start(&T, "allow * *\nlimit * rate=10 burst=5\n", NULL);
-	fd = xt_connect(T.sock);
-	ck_assert_int_ge(fd, 0);
+	fd = restart_with("allow * *\nlimit * rate=10 burst=5\n");
 	t0 = (uint64_t)time(NULL);
 	for (i = 0; i < 50; i++)
 		ck_assert_int_eq(xt_send_call(fd, i, XCALL_FN_PING, 0, NULL, 0,
 					      0), 0);
 	for (i = 0; i < 50; i++) {
-		len = xt_recv(fd, buf, 10000);
-		ck_assert_int_gt(len, 0);
-		ck_assert_int_eq(__xcall_wire_dec_reply(buf, len, &id, &rep),
-				 0);
-		if (rep.error == -EAGAIN)
+		err = next_reply(fd, &id);
+		if (err == -EAGAIN)
 			again++;
-		else if (!rep.error)
+		else if (!err)
 			ok++;
 	}
 	secs = (double)((uint64_t)time(NULL) - t0 + 1);
 	ck_assert_uint_eq(ok + again, 50);
 	ck_assert_uint_ge(ok, 5);
 	ck_assert_msg(ok <= 5 + 10 * secs, "%u calls passed", ok);
+	close(fd);
+}
+END_TEST
+
+/* A call of @fn (spin: 10 us) on CPU @cpu, which may be any up to 8191. */
+static void send_on(int fd, uint64_t id, unsigned int fn, int cpu)
+{
+	static uint8_t frame[XCALL_WIRE_MAX_REQ];
+	uint8_t set[XCALL_MAX_CPUSET_BYTES] = { 0 };
+	struct xcall_req req = { .fn = fn };
+	int len;
+
+	if (fn == XCALL_FN_SPIN) {
+		req.nargs = 1;
+		req.args[0] = 10;
+	}
+	set[cpu / 8] = 1U << (cpu % 8);
+	len = __xcall_wire_enc_call(frame, sizeof(frame), id, &req, set,
+				    sizeof(set));
+	ck_assert_int_gt(len, 0);
+	ck_assert_int_eq(send(fd, frame, len, MSG_NOSIGNAL), len);
+}
+
+/*
+ * What does not exist (the function, a CPU) is refused before what is not
+ * allowed, and that before the rate: a refused call spends no token.
+ * spin is denied to everyone here; one token, the next in a second.
+ */
+START_TEST(test_check_order)
+{
+	static const struct {
+		unsigned int fn;
+		int cpu, want;
+	} step[] = {
+		{ 200, 0, -EBADRQC },
+		{ XCALL_FN_SPIN, 8191, -ENODEV },
+		{ XCALL_FN_SPIN, 0, -EPERM },
+		{ XCALL_FN_PING, 0, 0 },	/* the token, still there */
+		{ XCALL_FN_SPIN, 0, -EPERM },	/* not EAGAIN */
+		{ 200, 0, -EBADRQC },
+		{ XCALL_FN_PING, 8191, -ENODEV },
+		{ XCALL_FN_PING, 0, -EAGAIN },
+	};
+	const unsigned int n = sizeof(step) / sizeof(step[0]);
+	int got[sizeof(step) / sizeof(step[0])], fd, err;
+	struct timespec t0, t1;
+	unsigned int i;
+	uint64_t id;
+	double secs;
+
+	fd = restart_with("allow * ping\nlimit * rate=1 burst=1\n");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < n; i++)
+		send_on(fd, i, step[i].fn, step[i].cpu);
+	for (i = 0; i < n; i++) {
+		err = next_reply(fd, &id);
+		ck_assert_uint_lt(id, n);
+		got[id] = err;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) +
+	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	for (i = 0; i < n; i++) {
+		/* A second for 8 calls: a token came back, skip the last. */
+		if (i == n - 1 && secs >= 1.0)
+			break;
+		ck_assert_msg(got[i] == step[i].want, "call %u: %d, want %d",
+			      i, got[i], step[i].want);
+	}
 	close(fd);
 }
 END_TEST
@@ -974,7 +1321,9 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, test_status);
 	tcase_add_test(tc, test_timeout);
 	tcase_add_test(tc, test_spin_nowait);
+	tcase_add_test(tc, test_half_close);
 	tcase_add_test(tc, test_cli_status);
+	tcase_add_test(tc, test_protocol_example);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("conformance");
@@ -1005,6 +1354,7 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, test_policy_file);
 	tcase_add_test(tc, test_shipped_policy);
 	tcase_add_test(tc, test_rate_limit);
+	tcase_add_test(tc, test_check_order);
 	tcase_add_test(tc, test_bad_policy_refuses_start);
 	suite_add_tcase(s, tc);
 
@@ -1012,6 +1362,10 @@ static Suite *daemon_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_garbage);
+	tcase_add_test(tc, test_zero_length_frame);
+	tcase_add_loop_test(tc, test_bad_frames, 0,
+			    sizeof(bad_frame) / sizeof(bad_frame[0]));
+	tcase_add_test(tc, test_fatal_frame_then_close);
 	tcase_add_test(tc, test_client_killed);
 	suite_add_tcase(s, tc);
 
