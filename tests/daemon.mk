@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # xcalld on the host: the codec suite, the daemon suite (starts xcalld on a
 # temporary socket, threads backend; runs the client of xcall-protocol(7)
-# that man/man.mk builds) and `systemd-analyze verify` of the units. As
-# root, the user xcalld is made with the shipped sysusers.d file. The
-# daemon's paths are daemon/daemon.mk's variables (XCALLD_*).
+# that man/man.mk builds) and `systemd-analyze verify` of the units; in
+# check-daemon-systemd, the units under a booted systemd. As root, the user
+# xcalld is made with the shipped sysusers.d file. The daemon's paths are
+# daemon/daemon.mk's variables (XCALLD_*).
 
 DTEST_BINS	:= $(B)/tests/daemon/test_wire $(B)/tests/daemon/test_policy \
 		   $(B)/tests/daemon/test_heap $(B)/tests/daemon/test_daemon
@@ -74,6 +75,20 @@ check-daemon-units: $(XCALLD_BIN) $(XCALLD_UNITS)
 	@echo "  RUN      tests/daemon/verify-units.sh"
 	$(Q)$(SRC)/tests/daemon/verify-units.sh $(B) $(SRC)
 CHECK_TARGETS += check-daemon check-daemon-asan
+
+# xcalld under a booted systemd (systemd-nspawn on the host's /usr), as
+# README installs it (`make install` into a DESTDIR the container lays
+# over its /usr and /etc): socket activation, reload, stop. Root only.
+DTEST_STAGE	:= $(B)/tests/daemon/systemd-boot.stage
+.PHONY: check-daemon-systemd
+check-daemon-systemd: $(XCALLD_BIN) $(XCALL_BIN)
+	$(Q)rm -rf $(DTEST_STAGE)
+	$(Q)$(MAKE) -f $(SRC)/Makefile O=$(B) DESTDIR=$(DTEST_STAGE) \
+		install-daemon install-cli >/dev/null
+	@echo "  RUN      tests/daemon/systemd-boot.sh"
+	$(Q)$(call xt_run,$(SRC)/tests/daemon/systemd-boot.sh $(B) $(SRC) \
+		$(DTEST_STAGE))
+CHECK_TARGETS += check-daemon-systemd
 
 # The codec under libFuzzer (clang), ASan and UBSan, for FUZZ_SECONDS from
 # the committed seeds; new inputs it finds stay in $(O)/tests/fuzz/corpus.
