@@ -539,20 +539,31 @@ void xd_conn_stop_all(void)
 	}
 }
 
+/*
+ * @now may be older than a client's progress_ns: loop.c's expire() takes
+ * it, then answers the requests past their deadline, and a send that
+ * starts there stamps the client later than @now. Such a client has just
+ * made progress; an unsigned now - progress_ns would call it ~584 years
+ * late and drop it (issue 9, defect 1).
+ */
 void xd_conn_tick(uint64_t now)
 {
+	const uint64_t limit = xd.cfg->send_timeout_ms * 1000000ULL;
 	struct xd_conn *c, *next;
+	uint64_t unread;
 
 	for (c = conns; c; c = next) {
 		next = c->next;
-		if (c->nsending && now - c->progress_ns >
-		    xd.cfg->send_timeout_ms * 1000000ULL) {
-			xd_log(XD_NOTICE, "client %u (pid %d uid %u): replies "
-			       "unread for %u ms: disconnected", c->seq,
-			       (int)c->cred.pid, (unsigned int)c->cred.uid,
-			       xd.cfg->send_timeout_ms);
-			xd_conn_close(c, "not reading");
-		}
+		if (!c->nsending || now <= c->progress_ns)
+			continue;
+		unread = now - c->progress_ns;
+		if (unread <= limit)
+			continue;
+		xd_log(XD_NOTICE, "client %u (pid %d uid %u): replies unread "
+		       "for %llu ms: disconnected", c->seq, (int)c->cred.pid,
+		       (unsigned int)c->cred.uid,
+		       (unsigned long long)(unread / 1000000));
+		xd_conn_close(c, "not reading");
 	}
 }
 
