@@ -219,6 +219,25 @@ void xd_send_error(struct xd_conn *c, uint64_t id, int type, int err)
 	xd_conn_queue(c, o);
 }
 
+/*
+ * The policy's `inflight` counts a call from its start until the executor
+ * has let go of it (xd_req_put() frees it): until it has run, answered or
+ * not. A NOWAIT call, answered as it is queued, and a call answered
+ * ETIMEDOUT, both still hold their CPU: counting them only until their
+ * answer let a client queue without bound (issue 9, defect 4).
+ */
+void xd_conn_call_start(struct xd_conn *c)
+{
+	c->inflight++;
+}
+
+void xd_conn_call_end(struct xd_conn *c)
+{
+	c->inflight--;
+	xd_conn_recv_arm(c);
+	xd_conn_maybe_finish(c);
+}
+
 bool xd_conn_rate_ok(struct xd_conn *c)
 {
 	uint64_t now;
@@ -289,16 +308,24 @@ static void conn_recv_more(struct xd_conn *c)
 
 void xd_conn_on_recv(struct xd_conn *c, int res)
 {
-	c->recv_armed = false;
 	if (res < 0) {
+		c->recv_armed = false;
 		if (res != -ECANCELED && !c->closing)
 			xd_conn_close(c, strerror(-res));
 	} else if (res == 0 && conn_at_end(c)) {
 		c->eof = true;	/* the client is done sending */
 	} else if (!c->closing) {
+		/*
+		 * Still armed for xd_conn_recv_arm() while the frames are
+		 * handled: an answer queued meanwhile (NOWAIT) would arm
+		 * another recv on the ring, under the limits then, which
+		 * would read a frame past them once conn_recv_more() has
+		 * reached them.
+		 */
 		xd_req_frame(c, (size_t)res);
 		conn_recv_more(c);
 	}
+	c->recv_armed = false;
 	xd_conn_recv_arm(c);
 	xd_conn_maybe_finish(c);
 	xd_conn_put(c);

@@ -1251,6 +1251,49 @@ START_TEST(test_rate_limit)
 }
 END_TEST
 
+#define HOLD_ID		100
+
+/*
+ * Issue 9, defect 4: a NOWAIT call counts against `inflight` until it has
+ * run, not only until it is answered. With inflight=4, a spin holds CPU 0
+ * and 7 NOWAIT pings queue behind it: the daemon reads the spin and 3
+ * pings, then nothing more until the spin has run, so the spin's answer
+ * comes before the 4th ping's; once they have run the rest are read and
+ * a new call is served. Before the fix all 7 pings were answered at once.
+ */
+START_TEST(test_nowait_inflight)
+{
+	struct xcall_req nowait = { .fn = XCALL_FN_PING,
+				    .flags = XCALL_CALL_NOWAIT };
+	const unsigned int limit = 4, extra = 4;
+	uint64_t us = XCALL_SPIN_MAX_US, id;
+	unsigned int i, acked = 0;
+	int fd;
+
+	fd = restart_with("allow * *\nlimit * inflight=4\n");
+	ck_assert_int_eq(xt_send_call(fd, HOLD_ID, XCALL_FN_SPIN, 1, &us, 0,
+				      0), 0);
+	for (i = 1; i < limit + extra; i++)
+		ck_assert_int_eq(xt_send_req(fd, i, &nowait, 0), 0);
+	for (i = 1; i < limit + extra + 1; i++) {
+		ck_assert_int_eq(next_reply(fd, &id), 0);
+		if (i == limit) {
+			ck_assert_msg(id == HOLD_ID, "answer %u: NOWAIT call "
+				      "%llu before the spin it waits on", i,
+				      (unsigned long long)id);
+			continue;
+		}
+		ck_assert_uint_ne(id, HOLD_ID);
+		ck_assert_uint_eq(id, ++acked);	/* read, answered in order */
+	}
+	ck_assert_int_eq(xt_send_call(fd, 200, XCALL_FN_PING, 0, NULL, 0, 0),
+			 0);
+	ck_assert_int_eq(next_reply(fd, &id), 0);
+	ck_assert_uint_eq(id, 200);
+	close(fd);
+}
+END_TEST
+
 /* A call of @fn (spin: 10 us) on CPU @cpu, which may be any up to 8191. */
 static void send_on(int fd, uint64_t id, unsigned int fn, int cpu)
 {
@@ -1507,6 +1550,7 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, test_policy_file);
 	tcase_add_test(tc, test_shipped_policy);
 	tcase_add_test(tc, test_rate_limit);
+	tcase_add_test(tc, test_nowait_inflight);
 	tcase_add_test(tc, test_check_order);
 	tcase_add_test(tc, test_bad_policy_refuses_start);
 	suite_add_tcase(s, tc);
