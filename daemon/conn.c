@@ -219,6 +219,25 @@ void xd_send_error(struct xd_conn *c, uint64_t id, int type, int err)
 	xd_conn_queue(c, o);
 }
 
+/*
+ * The policy's `inflight` counts a call from its start until the executor
+ * has let go of it (xd_req_put() frees it): until it has run, answered or
+ * not. A NOWAIT call, answered as it is queued, and a call answered
+ * ETIMEDOUT, both still hold their CPU: counting them only until their
+ * answer let a client queue without bound (issue 9, defect 4).
+ */
+void xd_conn_call_start(struct xd_conn *c)
+{
+	c->inflight++;
+}
+
+void xd_conn_call_end(struct xd_conn *c)
+{
+	c->inflight--;
+	xd_conn_recv_arm(c);
+	xd_conn_maybe_finish(c);
+}
+
 bool xd_conn_rate_ok(struct xd_conn *c)
 {
 	uint64_t now;
@@ -289,16 +308,24 @@ static void conn_recv_more(struct xd_conn *c)
 
 void xd_conn_on_recv(struct xd_conn *c, int res)
 {
-	c->recv_armed = false;
 	if (res < 0) {
+		c->recv_armed = false;
 		if (res != -ECANCELED && !c->closing)
 			xd_conn_close(c, strerror(-res));
 	} else if (res == 0 && conn_at_end(c)) {
 		c->eof = true;	/* the client is done sending */
 	} else if (!c->closing) {
+		/*
+		 * Still armed for xd_conn_recv_arm() while the frames are
+		 * handled: an answer queued meanwhile (NOWAIT) would arm
+		 * another recv on the ring, under the limits then, which
+		 * would read a frame past them once conn_recv_more() has
+		 * reached them.
+		 */
 		xd_req_frame(c, (size_t)res);
 		conn_recv_more(c);
 	}
+	c->recv_armed = false;
 	xd_conn_recv_arm(c);
 	xd_conn_maybe_finish(c);
 	xd_conn_put(c);
@@ -539,20 +566,31 @@ void xd_conn_stop_all(void)
 	}
 }
 
+/*
+ * @now may be older than a client's progress_ns: loop.c's expire() takes
+ * it, then answers the requests past their deadline, and a send that
+ * starts there stamps the client later than @now. Such a client has just
+ * made progress; an unsigned now - progress_ns would call it ~584 years
+ * late and drop it (issue 9, defect 1).
+ */
 void xd_conn_tick(uint64_t now)
 {
+	const uint64_t limit = xd.cfg->send_timeout_ms * 1000000ULL;
 	struct xd_conn *c, *next;
+	uint64_t unread;
 
 	for (c = conns; c; c = next) {
 		next = c->next;
-		if (c->nsending && now - c->progress_ns >
-		    xd.cfg->send_timeout_ms * 1000000ULL) {
-			xd_log(XD_NOTICE, "client %u (pid %d uid %u): replies "
-			       "unread for %u ms: disconnected", c->seq,
-			       (int)c->cred.pid, (unsigned int)c->cred.uid,
-			       xd.cfg->send_timeout_ms);
-			xd_conn_close(c, "not reading");
-		}
+		if (!c->nsending || now <= c->progress_ns)
+			continue;
+		unread = now - c->progress_ns;
+		if (unread <= limit)
+			continue;
+		xd_log(XD_NOTICE, "client %u (pid %d uid %u): replies unread "
+		       "for %llu ms: disconnected", c->seq, (int)c->cred.pid,
+		       (unsigned int)c->cred.uid,
+		       (unsigned long long)(unread / 1000000));
+		xd_conn_close(c, "not reading");
 	}
 }
 

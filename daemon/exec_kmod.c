@@ -9,6 +9,15 @@
  *
  * The module times out first (the daemon's deadline waits XD_KMOD_GRACE_MS
  * more), so a request is normally answered by its CQE.
+ *
+ * A NOWAIT call goes to the module as a waited command, and its client is
+ * answered as it is queued: the CQE only tells that its CPUs are done with
+ * it (run, or skipped at its timeout), which is when it stops counting
+ * against the client's `inflight`. Were it a NOWAIT command, it would
+ * count for nothing here, and every client's would share the module's
+ * bound for this one open file (XCALL_MAX_NOWAIT_PER_FILE): a client could
+ * queue without limit, or fill that bound and refuse the others (issue 9,
+ * defect 4).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -85,7 +94,8 @@ static void kmod_dispatch(struct xd_req *r,
 	memcpy(k->set, cr->cpuset, cr->cpuset_size);
 	k->call.size = sizeof(k->call);
 	k->call.fn = r->req.fn;
-	k->call.flags = r->req.flags;
+	/* NOWAIT: waited here, answered below (see the top of this file). */
+	k->call.flags = r->req.flags & ~XCALL_CALL_NOWAIT;
 	k->call.timeout_ms = r->req.timeout_ms;
 	k->call.nargs = r->req.nargs;
 	for (i = 0; i < r->req.nargs; i++)
@@ -106,6 +116,8 @@ static void kmod_dispatch(struct xd_req *r,
 	uc->call = (uintptr_t)&k->call;
 	io_uring_sqe_set_data(sqe, xd_tagged(r, XD_TAG_EXEC));
 	r->refs++;
+	if (r->req.flags & XCALL_CALL_NOWAIT)
+		xd_req_reply(r, 0);
 }
 
 static void kmod_record(const struct xd_req *r, unsigned int i,
@@ -136,7 +148,7 @@ static int kmod_cancel(struct xd_req *r)
 	return -EOPNOTSUPP;
 }
 
-/* The module answered @p: @res CPUs called, or -errno. */
+/* The module answered @p: @res CPUs called, or -errno (NOWAIT: answered). */
 static void kmod_complete(void *p, int res)
 {
 	struct kmod_req *k = container_of(p, struct kmod_req, r);

@@ -66,7 +66,7 @@ struct xd_conn {
 	bool eof;			/* read no more; close when flushed */
 	bool recv_armed;
 	unsigned int nsending;		/* sends on the ring */
-	unsigned int inflight;		/* calls not yet answered */
+	unsigned int inflight;		/* calls not yet run (or let go) */
 	struct xd_out *oq_head, *oq_tail;	/* replies not yet submitted */
 	size_t out_bytes;		/* queued + being sent */
 	uint64_t progress_ns;		/* last send submitted or completed */
@@ -99,6 +99,9 @@ void xd_conn_put(struct xd_conn *c);
 void xd_conn_close(struct xd_conn *c, const char *why);
 void xd_conn_maybe_finish(struct xd_conn *c);
 void xd_conn_recv_arm(struct xd_conn *c);
+/* A call of @c starts, ends: counted against the policy's `inflight`. */
+void xd_conn_call_start(struct xd_conn *c);
+void xd_conn_call_end(struct xd_conn *c);
 /* Within the client's rate (policy `limit rate= burst=`)? Takes a token. */
 bool xd_conn_rate_ok(struct xd_conn *c);
 struct xd_out *xd_out_alloc(size_t len);

@@ -27,6 +27,7 @@ void xd_req_put(struct xd_req *r)
 	if (--r->refs)
 		return;
 	xd_heap_del(&xd.deadlines, &r->dl);
+	xd_conn_call_end(r->conn);
 	xd_conn_put(r->conn);
 	free(r);
 	xd.live_reqs--;
@@ -43,7 +44,6 @@ void xd_req_reply(struct xd_req *r, int error)
 		return;
 	r->replied = true;
 	xd_heap_del(&xd.deadlines, &r->dl);
-	c->inflight--;
 	xd.inflight--;
 	xd.served++;
 	if (r->req.fn < XCALL_WIRE_MAX_FNS)
@@ -159,7 +159,7 @@ static struct xd_req *req_alloc(struct xd_conn *c, uint64_t id,
 	r->dl.idx = XD_HEAP_NONE;
 	r->refs = 1;		/* the reply still owed */
 	c->refs++;
-	c->inflight++;
+	xd_conn_call_start(c);
 	xd.inflight++;
 	xd.live_reqs++;
 	return r;

@@ -2,10 +2,11 @@
 /*
  * xcalld on the host (threads backend), on a temporary socket: results
  * equal the in-process ones; 64 pipelining clients lose and mismatch
- * nothing; the policy refuses a second uid; privileges are really gone;
- * bad input, a killed client, a client that stops reading cost only that
- * client; SIGTERM drains; SIGHUP reloads (and keeps the old policy when the
- * new one is wrong); socket activation.
+ * nothing, and readers whose calls time out lose no answer; the policy
+ * refuses a second uid; privileges are really gone; bad input, a killed
+ * client, a client that stops reading cost only that client (and the log
+ * says how long it did not read); SIGTERM drains; SIGHUP reloads (and
+ * keeps the old policy when the new one is wrong); socket activation.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -412,6 +413,120 @@ START_TEST(test_many_clients)
 	ck_assert_uint_eq(ok, NCLIENTS * NCALLS);
 	ck_assert_int_eq(xt_status(T.sock, &st, calls, XCALL_WIRE_MAX_FNS), 0);
 	ck_assert_uint_eq(calls[XCALL_FN_PING], NCLIENTS * NCALLS);
+}
+END_TEST
+
+/* ---- calls that time out, clients that read ---------------------------- */
+
+#define NREADERS	8
+#define READER_CALLS	2000
+#define READER_WINDOW	32
+
+struct reader {
+	pthread_t th;
+	unsigned int got, timedout;
+	char why[128];
+};
+
+static volatile int hold_stop;
+
+/* Keep CPU 0 busy: spin, as long as the readers run, one after the other. */
+static void *hold_cpu0(void *arg)
+{
+	static uint8_t buf[XCALL_WIRE_MAX_FRAME];
+	uint64_t us = XCALL_SPIN_MAX_US, i;
+	int *bad = arg, fd = xt_connect(T.sock);
+
+	for (i = 0; fd >= 0 && !hold_stop; i++)
+		if (xt_send_call(fd, i, XCALL_FN_SPIN, 1, &us, 0, 0) ||
+		    xt_recv(fd, buf, 30000) <= 0)
+			break;
+	*bad = !hold_stop;
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+/*
+ * Pings with a 20 ms timeout to the held CPU, READER_WINDOW at a time,
+ * every answer read at once: each must come, ETIMEDOUT or not.
+ */
+static void *reader_main(void *arg)
+{
+	static __thread uint8_t buf[XCALL_WIRE_MAX_FRAME];
+	struct reader *rd = arg;
+	unsigned int sent = 0;
+	int fd = xt_connect(T.sock);
+
+	if (fd < 0) {
+		snprintf(rd->why, sizeof(rd->why), "connect: %d", fd);
+		return NULL;
+	}
+	while (rd->got < READER_CALLS) {
+		struct xcall_wire_callrep rep;
+		struct xcall_result r;
+		uint64_t id;
+		int len;
+
+		while (sent < READER_CALLS && sent - rd->got < READER_WINDOW)
+			if (xt_send_call(fd, sent++, XCALL_FN_PING, 0, NULL,
+					 0, 20)) {
+				snprintf(rd->why, sizeof(rd->why), "send");
+				goto out;
+			}
+		len = xt_recv(fd, buf, 30000);
+		if (len <= 0 || __xcall_wire_dec_reply(buf, len, &id, &rep) ||
+		    rep.error || rep.nres != 1) {
+			snprintf(rd->why, sizeof(rd->why), "answer %u of %u: "
+				 "len %d", rd->got, READER_CALLS, len);
+			goto out;
+		}
+		__xcall_wire_reply_res(&rep, 0, &r);
+		if (r.error && r.error != -ETIMEDOUT) {
+			snprintf(rd->why, sizeof(rd->why), "error %d", r.error);
+			goto out;
+		}
+		rd->timedout += r.error == -ETIMEDOUT;
+		rd->got++;
+	}
+out:
+	close(fd);
+	return NULL;
+}
+
+/*
+ * Issue 9, defect 1: answers to calls past their deadline used to make
+ * xcalld take a client that reads all the time for one that had left its
+ * answers unread for --send-timeout, and drop it. Many calls time out on
+ * a CPU kept busy; every reader gets every answer, and nobody is dropped.
+ */
+START_TEST(test_timeouts_keep_readers)
+{
+	static struct reader rd[NREADERS];
+	unsigned int i, timedout = 0;
+	pthread_t holder;
+	int hold_bad = 0;
+
+	hold_stop = 0;
+	ck_assert_int_eq(pthread_create(&holder, NULL, hold_cpu0, &hold_bad),
+			 0);
+	for (i = 0; i < NREADERS; i++)
+		ck_assert_int_eq(pthread_create(&rd[i].th, NULL, reader_main,
+						&rd[i]), 0);
+	for (i = 0; i < NREADERS; i++) {
+		pthread_join(rd[i].th, NULL);
+		timedout += rd[i].timedout;
+	}
+	hold_stop = 1;
+	pthread_join(holder, NULL);
+	for (i = 0; i < NREADERS; i++)
+		ck_assert_msg(rd[i].got == READER_CALLS, "reader %u: %s", i,
+			      rd[i].why);
+	ck_assert_msg(!hold_bad, "the spinning client lost its answer");
+	ck_assert_msg(!xt_log_has(&T, "replies unread"), "a reader was "
+		      "dropped; see the log");
+	printf("test_timeouts_keep_readers: %u of %u calls timed out\n",
+	       timedout, NREADERS * READER_CALLS);
 }
 END_TEST
 
@@ -906,11 +1021,40 @@ START_TEST(test_client_killed)
 }
 END_TEST
 
+/* The @what ms of the daemon's "replies unread for @what ms", or -1. */
+static long log_unread_ms(void)
+{
+	static const char key[] = "replies unread for ";
+	char buf[65536], *p;
+	ssize_t n;
+	int fd = open(T.log, O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	p = strstr(buf, key);
+	return p ? strtol(p + strlen(key), NULL, 10) : -1;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 START_TEST(test_slow_reader)
 {
 	struct pollfd pfd;
+	uint64_t t0 = mono_ms(), lived;
 	int fd = xt_connect(T.sock), i, ret;
 	bool hung_up = false;
+	long unread;
 
 	ck_assert_int_ge(fd, 0);
 	fcntl(fd, F_SETFL, O_NONBLOCK);
@@ -933,9 +1077,17 @@ START_TEST(test_slow_reader)
 			ck_assert_int_eq(ret, -EAGAIN);
 	}
 	ck_assert(hung_up);
+	lived = mono_ms() - t0;
 	close(fd);
 	wait_idle();
-	ck_assert(xt_log_has(&T, "replies unread"));
+	/*
+	 * The log says how long the replies really went unread: at least
+	 * --send-timeout, and no longer than the connection lived.
+	 */
+	unread = log_unread_ms();
+	ck_assert_msg(unread >= 500 && (uint64_t)unread <= lived,
+		      "replies unread for %ld ms, in a connection of %llu ms",
+		      unread, (unsigned long long)lived);
 }
 END_TEST
 
@@ -1095,6 +1247,49 @@ START_TEST(test_rate_limit)
 	ck_assert_uint_eq(ok + again, 50);
 	ck_assert_uint_ge(ok, 5);
 	ck_assert_msg(ok <= 5 + 10 * secs, "%u calls passed", ok);
+	close(fd);
+}
+END_TEST
+
+#define HOLD_ID		100
+
+/*
+ * Issue 9, defect 4: a NOWAIT call counts against `inflight` until it has
+ * run, not only until it is answered. With inflight=4, a spin holds CPU 0
+ * and 7 NOWAIT pings queue behind it: the daemon reads the spin and 3
+ * pings, then nothing more until the spin has run, so the spin's answer
+ * comes before the 4th ping's; once they have run the rest are read and
+ * a new call is served. Before the fix all 7 pings were answered at once.
+ */
+START_TEST(test_nowait_inflight)
+{
+	struct xcall_req nowait = { .fn = XCALL_FN_PING,
+				    .flags = XCALL_CALL_NOWAIT };
+	const unsigned int limit = 4, extra = 4;
+	uint64_t us = XCALL_SPIN_MAX_US, id;
+	unsigned int i, acked = 0;
+	int fd;
+
+	fd = restart_with("allow * *\nlimit * inflight=4\n");
+	ck_assert_int_eq(xt_send_call(fd, HOLD_ID, XCALL_FN_SPIN, 1, &us, 0,
+				      0), 0);
+	for (i = 1; i < limit + extra; i++)
+		ck_assert_int_eq(xt_send_req(fd, i, &nowait, 0), 0);
+	for (i = 1; i < limit + extra + 1; i++) {
+		ck_assert_int_eq(next_reply(fd, &id), 0);
+		if (i == limit) {
+			ck_assert_msg(id == HOLD_ID, "answer %u: NOWAIT call "
+				      "%llu before the spin it waits on", i,
+				      (unsigned long long)id);
+			continue;
+		}
+		ck_assert_uint_ne(id, HOLD_ID);
+		ck_assert_uint_eq(id, ++acked);	/* read, answered in order */
+	}
+	ck_assert_int_eq(xt_send_call(fd, 200, XCALL_FN_PING, 0, NULL, 0, 0),
+			 0);
+	ck_assert_int_eq(next_reply(fd, &id), 0);
+	ck_assert_uint_eq(id, 200);
 	close(fd);
 }
 END_TEST
@@ -1336,6 +1531,7 @@ static Suite *daemon_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_many_clients);
+	tcase_add_test(tc, test_timeouts_keep_readers);
 	suite_add_tcase(s, tc);
 
 	/*
@@ -1354,6 +1550,7 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, test_policy_file);
 	tcase_add_test(tc, test_shipped_policy);
 	tcase_add_test(tc, test_rate_limit);
+	tcase_add_test(tc, test_nowait_inflight);
 	tcase_add_test(tc, test_check_order);
 	tcase_add_test(tc, test_bad_policy_refuses_start);
 	suite_add_tcase(s, tc);

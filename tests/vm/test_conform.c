@@ -8,7 +8,8 @@
  *     libxcall has checked: the module's own validator;
  *   - libxcall's kmod backend;
  *   - xcalld over the module (when /xcall/bin/xcalld is there), as raw
- *     frames and through libxcall's daemon backend.
+ *     frames and through libxcall's daemon backend; and its NOWAIT calls,
+ *     waited commands to the module, past the module's bound per file.
  *
  * The host runs the same table against the threads backend and xcalld over
  * its worker threads (tests/unit/test_xcall.c, tests/daemon/test_daemon.c).
@@ -210,6 +211,73 @@ START_TEST(test_daemon_backend)
 }
 END_TEST
 
+/* A CALL of @req on CPU @cpu to xcalld, as id @id. */
+static void daemon_send(int fd, uint64_t id, const struct xcall_req *req,
+			int cpu)
+{
+	uint8_t buf[XCALL_WIRE_MAX_REQ], set[8] = { 0 };
+	int len;
+
+	set[cpu / 8] = 1U << (cpu % 8);
+	len = __xcall_wire_enc_call(buf, sizeof(buf), id, req, set, 8);
+	ck_assert_int_gt(len, 0);
+	ck_assert_int_eq(send(fd, buf, (size_t)len, MSG_NOSIGNAL), len);
+}
+
+#define NOWAIT_CALLS	(3 * XCALL_MAX_NOWAIT_PER_FILE)
+#define HOLD_ID		1000
+
+/*
+ * Issue 9, defect 4, through the module: xcalld queues a NOWAIT call as a
+ * waited command, so the module's bound on one open file's NOWAIT calls
+ * (every client's go through xcalld's one file) no longer applies, and
+ * the policy's inflight (256 built in) does. A spin holds the first CPU
+ * and 192 NOWAIT pings queue behind it: every one is answered 0, none
+ * EAGAIN (before, those past 64 were); the spin and a waited ping behind
+ * them are answered too.
+ */
+START_TEST(test_daemon_nowait)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct xcall_req nowait = { .fn = XCALL_FN_PING,
+				    .flags = XCALL_CALL_NOWAIT };
+	struct xcall_req spin = { .fn = XCALL_FN_SPIN, .nargs = 1,
+				  .args = { XCALL_SPIN_MAX_US } };
+	struct xcall_req ping = { .fn = XCALL_FN_PING };
+	static uint8_t buf[XCALL_WIRE_MAX_FRAME];
+	struct xcall_wire_callrep rep;
+	unsigned int i, acked = 0, waited = 0;
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), len;
+	uint64_t id;
+
+	strcpy(sa.sun_path, SOCK);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	daemon_send(fd, HOLD_ID, &spin, cpu0);
+	for (i = 0; i < NOWAIT_CALLS; i++)
+		daemon_send(fd, i, &nowait, cpu0);
+	daemon_send(fd, HOLD_ID + 1, &ping, cpu0);
+	for (i = 0; i < NOWAIT_CALLS + 2; i++) {
+		len = (int)recv(fd, buf, sizeof(buf), 0);
+		ck_assert_int_gt(len, 0);
+		ck_assert_int_eq(__xcall_wire_dec_reply(buf, (size_t)len, &id,
+							&rep), 0);
+		ck_assert_msg(!rep.error, "call %llu: error %d",
+			      (unsigned long long)id, rep.error);
+		if (id == HOLD_ID || id == HOLD_ID + 1) {
+			waited++;
+			ck_assert_uint_eq(rep.nres, 1);
+			continue;
+		}
+		ck_assert_uint_eq(rep.nres, 0);
+		acked++;
+	}
+	ck_assert_uint_eq(acked, NOWAIT_CALLS);
+	ck_assert_uint_eq(waited, 2);
+	close(fd);
+}
+END_TEST
+
 /* Every runner of @tests, each over the whole table. */
 static TCase *runners(const char *name, const TTest *const *tests,
 		      unsigned int n)
@@ -239,6 +307,7 @@ static Suite *conform_suite(void)
 		printf("test_conform: no %s: xcalld not tested\n", XCALLD);
 	} else {
 		tc = runners("xcalld", daemon, 2);
+		tcase_add_test(tc, test_daemon_nowait);
 		tcase_add_unchecked_fixture(tc, daemon_start, daemon_stop);
 		suite_add_tcase(s, tc);
 	}
