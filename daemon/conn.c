@@ -95,11 +95,21 @@ static void cancel_recv(struct xd_conn *c)
 /* Drop @c: no more reads or replies; freed when its last op lets go. */
 void xd_conn_close(struct xd_conn *c, const char *why)
 {
+	static struct xd_ratelimit rl = { .what = "protocol errors" };
+
 	if (c->closing)
 		return;
 	c->closing = true;
-	xd_log(XD_DEBUG, "client %u (pid %d uid %u): closed: %s", c->seq,
-	       (int)c->cred.pid, (unsigned int)c->cred.uid, why);
+	/* A client that broke the protocol is worth a word; others not. */
+	if (c->proto_err)
+		xd_log_ratelimited(&rl, XD_NOTICE, "client %u (pid %d uid %u): "
+				   "closed: protocol error: %s", c->seq,
+				   (int)c->cred.pid, (unsigned int)c->cred.uid,
+				   strerror(c->proto_err));
+	else
+		xd_log(XD_DEBUG, "client %u (pid %d uid %u): closed: %s",
+		       c->seq, (int)c->cred.pid, (unsigned int)c->cred.uid,
+		       why);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -325,6 +335,7 @@ void xd_conn_on_send(struct xd_out *o, int res)
 
 static void get_cred(int fd, struct xd_cred *cr)
 {
+	static struct xd_ratelimit rl = { .what = "clients of many groups" };
 	struct ucred uc;
 	socklen_t len = sizeof(uc);
 
@@ -340,8 +351,9 @@ static void get_cred(int fd, struct xd_cred *cr)
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, cr->groups, &len) == 0)
 		cr->ngroups = (int)(len / sizeof(gid_t));
 	else if (errno == ERANGE)
-		xd_log(XD_WARN, "pid %d: over %d groups, only the primary "
-		       "group counts", (int)cr->pid, XD_MAX_GROUPS);
+		xd_log_ratelimited(&rl, XD_WARN, "pid %d: over %d groups, "
+				   "only the primary group counts",
+				   (int)cr->pid, XD_MAX_GROUPS);
 }
 
 /*
@@ -381,6 +393,8 @@ void xd_conn_arm_accept(void)
 
 void xd_conn_on_accept(int res, unsigned int flags)
 {
+	static struct xd_ratelimit rl_err = { .what = "accept errors" };
+	static struct xd_ratelimit rl_full = { .what = "refused clients" };
 	struct xd_conn *c;
 
 	if (!(flags & IORING_CQE_F_MORE)) {
@@ -390,13 +404,14 @@ void xd_conn_on_accept(int res, unsigned int flags)
 	}
 	if (res < 0) {
 		if (res != -ECANCELED)
-			xd_log(XD_WARN, "accept: %s", strerror(-res));
+			xd_log_ratelimited(&rl_err, XD_WARN, "accept: %s",
+					   strerror(-res));
 		return;
 	}
 	if (xd.stopping || xd.nconns >= xd.cfg->max_clients) {
 		if (!xd.stopping)
-			xd_log(XD_WARN, "%u clients: refusing another",
-			       xd.nconns);
+			xd_log_ratelimited(&rl_full, XD_WARN, "%u clients: "
+					   "refusing another", xd.nconns);
 		close(res);
 		return;
 	}
@@ -541,16 +556,19 @@ void xd_conn_stop_all(void)
 
 void xd_conn_tick(uint64_t now)
 {
+	static struct xd_ratelimit rl = { .what = "clients not reading" };
 	struct xd_conn *c, *next;
 
 	for (c = conns; c; c = next) {
 		next = c->next;
 		if (c->nsending && now - c->progress_ns >
 		    xd.cfg->send_timeout_ms * 1000000ULL) {
-			xd_log(XD_NOTICE, "client %u (pid %d uid %u): replies "
-			       "unread for %u ms: disconnected", c->seq,
-			       (int)c->cred.pid, (unsigned int)c->cred.uid,
-			       xd.cfg->send_timeout_ms);
+			xd_log_ratelimited(&rl, XD_NOTICE, "client %u (pid %d "
+					   "uid %u): replies unread for %u ms: "
+					   "disconnected", c->seq,
+					   (int)c->cred.pid,
+					   (unsigned int)c->cred.uid,
+					   xd.cfg->send_timeout_ms);
 			xd_conn_close(c, "not reading");
 		}
 	}

@@ -156,6 +156,7 @@ static void expire(uint64_t now)
 		return;
 	next_tick = now + STALL_TICK_MS * 1000000ULL;
 	xd_conn_tick(now);
+	xd_log_flush_suppressed(false);
 }
 
 /*
@@ -475,6 +476,7 @@ int xd_run(const struct xd_config *cfg)
 	xd_log(XD_NOTICE, "xcalld %s: serving on %s through %s", XCALL_VERSION,
 	       cfg->socket_path, via);
 	ret = loop();
+	xd_log_flush_suppressed(true);
 	if (!ret)
 		xd_log(XD_NOTICE, "stopped: %lu calls served",
 		       (unsigned long)xd.served);

@@ -64,6 +64,7 @@ struct xd_conn {
 	unsigned int refs;		/* open + armed ops + requests */
 	bool closing;			/* shut down, waiting for refs */
 	bool eof;			/* read no more; close when flushed */
+	int proto_err;			/* errno of the frame that ended it */
 	bool recv_armed;
 	unsigned int nsending;		/* sends on the ring */
 	unsigned int inflight;		/* calls not yet answered */

@@ -70,6 +70,34 @@ enum { XD_ERR = 3, XD_WARN = 4, XD_NOTICE = 5, XD_INFO = 6, XD_DEBUG = 7 };
 extern int xd_verbose;
 void xd_log(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/*
+ * A line a client can make the daemon repeat: at most XD_LOG_BURST of one
+ * call site every XD_LOG_INTERVAL_S seconds. The lines left out are
+ * counted and said in one line, "WHAT: suppressed N lines", when the site
+ * logs again after its interval, on the loop's next tick after it, or when
+ * xcalld stops. One static state per call site:
+ *
+ *	static struct xd_ratelimit rl = { .what = "refused clients" };
+ *	xd_log_ratelimited(&rl, XD_WARN, "...", ...);
+ */
+#define XD_LOG_BURST		10
+#define XD_LOG_INTERVAL_S	5
+
+struct xd_ratelimit {
+	const char *what;
+	uint64_t start_ns;		/* of this interval; 0: none yet */
+	unsigned int printed, suppressed;
+	int level;			/* of the lines left out */
+	bool listed;
+	struct xd_ratelimit *next;	/* while it has some to say */
+};
+
+void xd_log_ratelimited(struct xd_ratelimit *rl, int level,
+			const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Say what was left out: of intervals that ended, or @all. */
+void xd_log_flush_suppressed(bool all);
 /* Send @msg to $NOTIFY_SOCKET if set; never blocks. */
 void xd_notify(const char *msg);
 /* Listening sockets passed by systemd: the first one, or -1. */

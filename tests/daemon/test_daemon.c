@@ -28,6 +28,7 @@
 #include "check.h"
 #include "harness.h"
 #include "conformance.h"
+#include "xcalld.h"
 
 static struct xd_test T;
 static int ncpus;
@@ -1191,6 +1192,100 @@ START_TEST(test_bad_policy_refuses_start)
 }
 END_TEST
 
+/* ---- logs --------------------------------------------------------------- */
+
+/* A STATUS on @fd, answered within @ms: 0, or -errno. */
+static int status_on(int fd, int ms)
+{
+	uint8_t buf[XCALL_WIRE_MAX_FRAME];
+	struct xcall_wire_hdr h;
+	int len = __xcall_wire_enc_status_req(buf, sizeof(buf), 77);
+
+	if (send(fd, buf, len, MSG_NOSIGNAL) != len)
+		return -errno;
+	len = xt_recv(fd, buf, ms);
+	if (len <= 0)
+		return len ? len : -ECONNRESET;
+	if (__xcall_wire_hdr(buf, len, &h) != XCALL_WIRE_STATUS_REPLY ||
+	    h.id != 77)
+		return -EPROTO;
+	return 0;
+}
+
+/* Connect and read until the daemon hangs up on us: its last word. */
+static int refused_client(void)
+{
+	uint8_t buf[XCALL_WIRE_MAX_FRAME];
+	int fd = xt_connect(T.sock), n;
+
+	ck_assert_int_ge(fd, 0);
+	while ((n = xt_recv(fd, buf, 10000)) > 0)
+		;
+	close(fd);
+	return n;
+}
+
+static double secs_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) +
+	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/*
+ * --max-clients 1, one client in: 300 more are refused, each a line the
+ * daemon would repeat. At most XD_LOG_BURST of them every
+ * XD_LOG_INTERVAL_S seconds reach the log, and the stop says how many
+ * were left out.
+ */
+START_TEST(test_log_flood)
+{
+	unsigned int i, lines, most;
+	struct timespec t0;
+	int keep = xt_connect(T.sock);
+
+	ck_assert_int_ge(keep, 0);
+	ck_assert_int_eq(status_on(keep, 10000), 0);	/* it is in */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < 300; i++)
+		ck_assert_int_eq(refused_client(), 0);
+	most = XD_LOG_BURST *
+	       ((unsigned int)secs_since(&t0) / XD_LOG_INTERVAL_S + 1);
+	close(keep);
+	ck_assert_int_eq(xt_stop_keep(&T), 0);
+	lines = xt_log_count(&T, "refusing another");
+	ck_assert_msg(lines >= 1 && lines <= most, "%u lines, at most %u",
+		      lines, most);
+	ck_assert(xt_log_has(&T, "refused clients: suppressed "));
+	xt_cleanup(&T);
+}
+END_TEST
+
+/*
+ * A frame that breaks the protocol is logged, and so is the close for
+ * one that ends the connection, with its reason.
+ */
+START_TEST(test_log_protocol_error)
+{
+	uint8_t frame[XCALL_WIRE_MAX_REQ], set[8] = { 1 };
+	struct xcall_req req = { .fn = XCALL_FN_PING };
+	int len;
+
+	len = __xcall_wire_enc_call(frame, sizeof(frame), 9, &req, set, 8);
+	frame[HDR_AT(reserved)] = 1;
+	garbage(frame, len, true);		/* EINVAL, kept */
+	frame[HDR_AT(reserved)] = 0;
+	frame[HDR_AT(magic)] ^= 0xff;
+	garbage(frame, len, false);		/* EBADMSG, closed */
+	ck_assert_int_eq(xt_stop_keep(&T), 0);
+	ck_assert(xt_log_has(&T, "bytes: Invalid argument"));
+	ck_assert(xt_log_has(&T, "closed: protocol error: Bad message"));
+	xt_cleanup(&T);
+}
+END_TEST
+
 /* ---- socket activation --------------------------------------------------- */
 
 START_TEST(test_socket_activation)
@@ -1309,6 +1404,14 @@ static void slow_setup(void)
 	xt_start(&T, NULL, extra);
 }
 
+static void one_client_setup(void)
+{
+	static const char *const extra[] = { "--max-clients", "1", NULL };
+
+	ncpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	xt_start(&T, NULL, extra);
+}
+
 static Suite *daemon_suite(void)
 {
 	Suite *s = suite_create("xcalld");
@@ -1385,6 +1488,13 @@ static Suite *daemon_suite(void)
 	tcase_add_checked_fixture(tc, slow_setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_slow_reader);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("logs");
+	tcase_add_checked_fixture(tc, one_client_setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_log_flood);
+	tcase_add_test(tc, test_log_protocol_error);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("isolated");
