@@ -13,7 +13,9 @@
  * that leaves replies unread for send_timeout_ms is disconnected.
  *
  * A client is freed when its last reference goes: the open connection,
- * each op on the ring, each request (struct xd_req) not yet freed.
+ * each op on the ring, each request (struct xd_req) not yet freed. Out
+ * of descriptors, accepting waits for that (xd_conn_put()) instead of
+ * failing again at once.
  */
 #include <errno.h>
 #include <poll.h>
@@ -36,6 +38,7 @@ static struct xd_conn *conns;		/* connected, newest first */
 static unsigned int conn_seq;		/* numbers them for log lines */
 static int lfd = -1;			/* listening */
 static bool accept_armed;
+static bool accept_paused;		/* out of descriptors: see below */
 static int nspid_self;			/* levels of our own pid namespace */
 
 /*
@@ -77,6 +80,10 @@ void xd_conn_put(struct xd_conn *c)
 	conn_discard_input(c);
 	close(c->fd);
 	free(c);
+	if (accept_paused && !xd.stopping && lfd >= 0) {
+		accept_paused = false;
+		xd_conn_arm_accept();
+	}
 }
 
 /* Cancel the recv @c has on the ring, if it has one. */
@@ -399,6 +406,19 @@ void xd_conn_on_accept(int res, unsigned int flags)
 
 	if (!(flags & IORING_CQE_F_MORE)) {
 		accept_armed = false;
+		/*
+		 * Out of descriptors: an accept now would fail again at
+		 * once, for ever. The next client freed re-arms it
+		 * (xd_conn_put()); those connecting meanwhile wait in the
+		 * backlog.
+		 */
+		if (res == -EMFILE || res == -ENFILE) {
+			accept_paused = true;
+			xd_log_ratelimited(&rl_err, XD_WARN, "accept: %s: not "
+					   "accepting until a client leaves",
+					   strerror(-res));
+			return;
+		}
 		if (!xd.stopping && res != -ECANCELED)
 			xd_conn_arm_accept();
 	}

@@ -402,12 +402,18 @@ static void teardown(void)
 int xd_run(const struct xd_config *cfg)
 {
 	const char *via = "worker threads";
+	unsigned long nofile;
 	char msg[256];
 	int ret;
 
 	xd.cfg = cfg;
 	xd.exec = &xd_exec_pool;
 	xd.start_ns = xd_now_ns();
+	nofile = xd_raise_nofile();
+	if (nofile < (unsigned long)cfg->max_clients + XD_OWN_FDS)
+		xd_log(XD_WARN, "%lu descriptors: fewer than --max-clients %u "
+		       "needs (%u more); accepting stops at the limit",
+		       nofile, cfg->max_clients, XD_OWN_FDS);
 	ret = setup_signals();
 	if (ret)
 		goto out;

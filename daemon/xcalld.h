@@ -104,6 +104,12 @@ void xd_notify(const char *msg);
 int xd_listen_fds(void);
 uint64_t xd_now_ns(void);
 /*
+ * Raise the soft RLIMIT_NOFILE to the hard one: one descriptor per client,
+ * XD_OWN_FDS more for the daemon's own. Returns the soft limit now.
+ */
+unsigned long xd_raise_nofile(void);
+#define XD_OWN_FDS	32
+/*
  * Become @user (and its primary group, no supplementary groups) keeping no
  * capability in any set, bounding set included, and set no_new_privs.
  */

@@ -1286,6 +1286,86 @@ START_TEST(test_log_protocol_error)
 }
 END_TEST
 
+/* ---- descriptors -------------------------------------------------------- */
+
+#define NOFILE		32		/* the daemon's RLIMIT_NOFILE */
+#define NOFILE_CLIENTS	(NOFILE + 16)	/* more than it can take */
+
+/* Clients on @fd: the daemon's count, from a STATUS on that connection. */
+static unsigned int clients_seen_by(int fd)
+{
+	static uint8_t buf[XCALL_WIRE_MAX_FRAME];
+	struct xcall_wire_status st;
+	uint64_t id;
+	int len = __xcall_wire_enc_status_req(buf, sizeof(buf), 5);
+
+	ck_assert_int_eq(send(fd, buf, len, MSG_NOSIGNAL), len);
+	len = xt_recv(fd, buf, 10000);
+	ck_assert_int_gt(len, 0);
+	ck_assert_int_eq(__xcall_wire_dec_status(buf, len, &id, &st, NULL, 0),
+			 0);
+	return (unsigned int)st.clients;
+}
+
+/* The N of the log's first "@what N" (a count of lines left out), or 0. */
+static unsigned long log_number(const char *what)
+{
+	char line[1100], *p;
+	unsigned long n = 0;
+	FILE *f = fopen(T.log, "r");
+
+	ck_assert_ptr_nonnull(f);
+	while (!n && fgets(line, sizeof(line), f))
+		if ((p = strstr(line, what)))
+			n = strtoul(p + strlen(what), NULL, 10);
+	fclose(f);
+	return n;
+}
+
+/*
+ * RLIMIT_NOFILE of 32 (soft and hard) and more clients than that: the
+ * daemon takes what it can, stops accepting (it spun on EMFILE: millions
+ * of lines, written or suppressed) and serves those it has, and takes the
+ * next one waiting once a client leaves. Each time it runs out is one
+ * EMFILE, and one line: twice here.
+ */
+START_TEST(test_out_of_fds)
+{
+	int fd[NOFILE_CLIENTS], i;
+	unsigned long times;
+	unsigned int k;
+
+	ck_assert_int_eq(xt_stop(&T), 0);
+	xt_start_nofile(&T, NULL, NULL, NOFILE);
+	for (i = 0; i < NOFILE_CLIENTS; i++) {
+		fd[i] = xt_connect(T.sock);	/* the backlog holds them */
+		ck_assert_int_ge(fd[i], 0);
+	}
+	ck_assert(xt_log_wait(&T, "Too many open files", 10000));
+	/* Accepted in the order they came: the first k. */
+	k = clients_seen_by(fd[0]);
+	ck_assert_uint_gt(k, 1);
+	ck_assert_uint_lt(k, NOFILE);
+	for (i = 1; i < (int)k; i++)
+		ck_assert_int_eq(status_on(fd[i], 10000), 0);
+	/* The next one waits, its STATUS unread. */
+	ck_assert_int_eq(status_on(fd[k], 0), -ETIMEDOUT);
+	/* One leaves: the one waiting gets in, and is answered. */
+	close(fd[0]);
+	ck_assert_int_gt(xt_recv(fd[k], (uint8_t[XCALL_WIRE_MAX_FRAME]){ 0 },
+				 10000), 0);
+	ck_assert_int_eq(status_on(fd[1], 10000), 0);
+	/* The stop says what the log left out. */
+	ck_assert_int_eq(xt_stop_keep(&T), 0);
+	times = xt_log_count(&T, "Too many open files") +
+		log_number("accept errors: suppressed ");
+	ck_assert_msg(times <= 2, "EMFILE %lu times", times);
+	xt_cleanup(&T);
+	for (i = 1; i < NOFILE_CLIENTS; i++)
+		close(fd[i]);
+}
+END_TEST
+
 /* ---- socket activation --------------------------------------------------- */
 
 START_TEST(test_socket_activation)
@@ -1495,6 +1575,12 @@ static Suite *daemon_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_log_flood);
 	tcase_add_test(tc, test_log_protocol_error);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("descriptors");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_out_of_fds);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("isolated");
