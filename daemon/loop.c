@@ -397,6 +397,7 @@ static void teardown(void)
 	if (sfd >= 0)
 		close(sfd);
 	xd_conn_unlisten();
+	xd_conn_exit();
 }
 
 int xd_run(const struct xd_config *cfg)

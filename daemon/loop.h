@@ -68,15 +68,28 @@ struct xd_conn {
 	bool recv_armed;
 	unsigned int nsending;		/* sends on the ring */
 	unsigned int inflight;		/* calls not yet answered */
+	struct xd_user *user;		/* its uid's limits and counts */
 	struct xd_out *oq_head, *oq_tail;	/* replies not yet submitted */
 	size_t out_bytes;		/* queued + being sent */
 	uint64_t progress_ns;		/* last send submitted or completed */
 	struct xd_cred cred;
 	bool nopid;			/* in another pid namespace than ours */
-	struct xd_limits lim;
-	double tokens;
-	uint64_t tok_ns;
 	uint8_t rbuf[XCALL_WIRE_MAX_REQ];
+};
+
+/*
+ * The policy's limits apply to a uid, over all its connections: one of
+ * these per uid with a connection, or whose rate bucket has not filled up
+ * again since its last one left (so that reconnecting resets nothing).
+ */
+struct xd_user {
+	struct xd_user *next;
+	uid_t uid;
+	unsigned int nconns;		/* connections now */
+	unsigned int inflight;		/* calls not yet answered */
+	struct xd_limits lim;		/* of its newest connection */
+	double tokens;			/* the rate's bucket */
+	uint64_t tok_ns;
 };
 
 /* Before privileges go: what conn.c needs to know of this process. */
@@ -88,6 +101,8 @@ void xd_conn_arm_accept(void);
 void xd_conn_stop_accepting(void);
 void xd_conn_stop_all(void);
 void xd_conn_unlisten(void);
+/* Last, after every client is freed: what is left of the uids. */
+void xd_conn_exit(void);
 /* Drop the clients that have left replies unread for too long. */
 void xd_conn_tick(uint64_t now);
 bool xd_conn_any_sending(void);
@@ -100,8 +115,11 @@ void xd_conn_put(struct xd_conn *c);
 void xd_conn_close(struct xd_conn *c, const char *why);
 void xd_conn_maybe_finish(struct xd_conn *c);
 void xd_conn_recv_arm(struct xd_conn *c);
-/* Within the client's rate (policy `limit rate= burst=`)? Takes a token. */
+/* Within the uid's rate (policy `limit rate= burst=`)? Takes a token. */
 bool xd_conn_rate_ok(struct xd_conn *c);
+/* A call of @c accepted, or answered: its uid's `inflight` count. */
+void xd_conn_inflight_inc(struct xd_conn *c);
+void xd_conn_inflight_dec(struct xd_conn *c);
 struct xd_out *xd_out_alloc(size_t len);
 void xd_conn_queue(struct xd_conn *c, struct xd_out *o);
 void xd_send_error(struct xd_conn *c, uint64_t id, int type, int err);

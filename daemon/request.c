@@ -37,7 +37,7 @@ void xd_req_reply(struct xd_req *r, int error)
 		return;
 	r->replied = true;
 	xd_heap_del(&xd.deadlines, &r->dl);
-	c->inflight--;
+	xd_conn_inflight_dec(c);
 	xd.inflight--;
 	xd.served++;
 	if (r->req.fn < XCALL_WIRE_MAX_FNS)
@@ -156,7 +156,7 @@ static struct xd_req *req_alloc(struct xd_conn *c, uint64_t id,
 	r->dl.idx = XD_HEAP_NONE;
 	r->refs = 1;		/* the reply still owed */
 	c->refs++;
-	c->inflight++;
+	xd_conn_inflight_inc(c);
 	xd.inflight++;
 	xd.live_reqs++;
 	return r;

@@ -31,11 +31,12 @@ struct xd_cred {
 	gid_t groups[XD_MAX_GROUPS];
 };
 
-/* Per-connection limits; 0 means unlimited for @rate. */
+/* Limits of one uid, over all its connections; 0 means unlimited for @rate. */
 struct xd_limits {
 	unsigned int rate;	/* calls per second */
 	unsigned int burst;	/* calls above the rate at once */
 	unsigned int inflight;	/* calls running at once */
+	unsigned int conns;	/* connections at once */
 };
 
 struct xd_policy;

@@ -387,6 +387,13 @@ static void *client_main(void *arg)
 			cl->ok++;
 		}
 	}
+	/*
+	 * Gone from the daemon's count (64 connections of one uid, the
+	 * default limit) before the status that follows connects.
+	 */
+	shutdown(fd, SHUT_WR);
+	while (xt_recv(fd, buf, 30000) > 0)
+		;
 out:
 	close(fd);
 	free(want);
@@ -1286,6 +1293,195 @@ START_TEST(test_log_protocol_error)
 }
 END_TEST
 
+/* ---- limits per uid ----------------------------------------------------- */
+
+/*
+ * rate=1 burst=6 for the uid: 21 calls over three connections, then 7 more
+ * on a new one after those closed, get 6 through, and one more per second
+ * the test took (each connection got 6 before, and a new one 6 more).
+ */
+START_TEST(test_rate_per_uid)
+{
+	unsigned int ok = 0, i, j;
+	struct timespec t0;
+	int fd[3], err;
+	uint64_t id;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	fd[0] = restart_with("allow * *\nlimit * rate=1 burst=6\n");
+	for (i = 1; i < 3; i++) {
+		fd[i] = xt_connect(T.sock);
+		ck_assert_int_ge(fd[i], 0);
+	}
+	for (i = 0; i < 3; i++)
+		for (j = 0; j < 7; j++)
+			ck_assert_int_eq(xt_send_call(fd[i], j, XCALL_FN_PING,
+						      0, NULL, 0, 0), 0);
+	for (i = 0; i < 3; i++) {
+		for (j = 0; j < 7; j++) {
+			err = next_reply(fd[i], &id);
+			ck_assert_msg(!err || err == -EAGAIN, "%d", err);
+			ok += !err;
+		}
+		close(fd[i]);
+	}
+	ck_assert_uint_ge(ok, 6);
+	/* Reconnecting gives nothing back. */
+	fd[0] = xt_connect(T.sock);
+	ck_assert_int_ge(fd[0], 0);
+	for (j = 0; j < 7; j++)
+		ck_assert_int_eq(xt_send_call(fd[0], j, XCALL_FN_PING, 0, NULL,
+					      0, 0), 0);
+	for (j = 0; j < 7; j++)
+		ok += !next_reply(fd[0], &id);
+	close(fd[0]);
+	ck_assert_msg(ok <= 6 + (unsigned int)secs_since(&t0),
+		      "%u calls passed in %.1f s", ok, secs_since(&t0));
+}
+END_TEST
+
+/* The daemon's answer to a connection it does not take: EUSERS, then EOF. */
+static bool refused(int fd)
+{
+	uint8_t buf[XCALL_WIRE_MAX_FRAME];
+	struct xcall_wire_hdr h;
+	int len = xt_recv(fd, buf, 10000);
+
+	return len > 0 && __xcall_wire_hdr(buf, len, &h) == XCALL_WIRE_ERROR &&
+	       h.id == 0 && h.error == -EUSERS && xt_recv(fd, buf, 10000) == 0;
+}
+
+/* Connected and served (a STATUS), then gone from the daemon's count. */
+static bool served_once(void)
+{
+	uint8_t buf[XCALL_WIRE_MAX_FRAME];
+	int fd = xt_connect(T.sock);
+	bool ok = fd >= 0 && !status_on(fd, 10000);
+
+	if (fd >= 0) {
+		shutdown(fd, SHUT_WR);
+		ok = ok && xt_recv(fd, buf, 10000) == 0;
+		close(fd);
+	}
+	return ok;
+}
+
+/*
+ * A child that becomes @uid (in @gid and, unless 0, @extra too), holds
+ * @n connections and finds the next one refused, then waits for a byte
+ * on @go. Its pid; a byte on @ready once it holds them, or its exit says
+ * which step failed.
+ */
+static pid_t hold_conns(uid_t uid, gid_t extra, unsigned int n,
+			int ready, int go)
+{
+	pid_t pid = fork();
+	unsigned int i;
+	int fd;
+	char c;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid)
+		return pid;
+	if (setgroups(extra ? 1 : 0, &extra) ||
+	    setresgid(uid, uid, uid) || setresuid(uid, uid, uid))
+		_exit(10);
+	for (i = 0; i < n; i++) {
+		fd = xt_connect(T.sock);
+		if (fd < 0 || status_on(fd, 10000))
+			_exit(11);
+	}
+	fd = xt_connect(T.sock);
+	if (fd < 0 || !refused(fd))
+		_exit(12);
+	if (write(ready, "r", 1) != 1 || read(go, &c, 1) != 1)
+		_exit(13);
+	_exit(0);
+}
+
+/* Wait until the child of hold_conns() holds its connections. */
+static void hold_wait(int ready[2], int go[2])
+{
+	char c;
+
+	close(ready[1]);
+	close(go[0]);
+	ck_assert_msg(read(ready[0], &c, 1) == 1, "the holder failed");
+}
+
+static int hold_end(pid_t pid, int go)
+{
+	int st;
+
+	ck_assert_int_eq(write(go, "g", 1), 1);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* conns=2 for nobody: a third is refused with EUSERS; root is served. */
+START_TEST(test_conns_per_uid)
+{
+	int ready[2], go[2];
+	pid_t pid;
+
+	if (geteuid() != 0)
+		xt_skip(NOBODY_NEEDS_ROOT);
+	ck_assert_int_eq(xt_stop(&T), 0);
+	xt_start(&T, "allow * unprivileged\nallow uid:0 *\n"
+		 "limit uid:65534 conns=2\n", NULL);
+	ck_assert_int_eq(pipe(ready), 0);
+	ck_assert_int_eq(pipe(go), 0);
+	pid = hold_conns(65534, 0, 2, ready[1], go[0]);
+	hold_wait(ready, go);
+	ck_assert(served_once());
+	ck_assert_int_eq(hold_end(pid, go[1]), 0);
+	ck_assert(xt_log_has(&T, "uid 65534: 2 connections: refusing"));
+}
+END_TEST
+
+/*
+ * --max-clients 8 keeps one for privileged clients: nobody, with a limit
+ * of its own above that, gets 7 and the 8th is refused; a member of group
+ * xcall, then root, still get in.
+ */
+START_TEST(test_conns_reserve)
+{
+	static const char *const extra[] = { "--max-clients", "8", NULL };
+	int ready[2], go[2];
+	struct group *gr;
+	pid_t pid, member;
+	int st;
+
+	if (geteuid() != 0)
+		xt_skip(NOBODY_NEEDS_ROOT);
+	gr = getgrnam("xcall");
+	ck_assert_msg(gr, "group xcall is missing (make check-daemon creates "
+		      "it with systemd-sysusers)");
+	ck_assert_int_eq(xt_stop(&T), 0);
+	xt_start(&T, "allow * unprivileged\nallow uid:0 *\n"
+		 "allow group:xcall *\nlimit * conns=100\n", extra);
+	ck_assert_int_eq(pipe(ready), 0);
+	ck_assert_int_eq(pipe(go), 0);
+	pid = hold_conns(65534, 0, 7, ready[1], go[0]);
+	hold_wait(ready, go);
+	member = fork();
+	ck_assert_int_ge(member, 0);
+	if (!member) {
+		gid_t g = gr->gr_gid;
+
+		if (setgroups(1, &g) || setresgid(65533, 65533, 65533) ||
+		    setresuid(65533, 65533, 65533))
+			_exit(10);
+		_exit(served_once() ? 0 : 11);
+	}
+	ck_assert_int_eq(waitpid(member, &st, 0), member);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	ck_assert(served_once());
+	ck_assert_int_eq(hold_end(pid, go[1]), 0);
+}
+END_TEST
+
 /* ---- descriptors -------------------------------------------------------- */
 
 #define NOFILE		32		/* the daemon's RLIMIT_NOFILE */
@@ -1575,6 +1771,14 @@ static Suite *daemon_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_log_flood);
 	tcase_add_test(tc, test_log_protocol_error);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limits per uid");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_rate_per_uid);
+	tcase_add_test(tc, test_conns_per_uid);
+	tcase_add_test(tc, test_conns_reserve);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("descriptors");
