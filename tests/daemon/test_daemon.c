@@ -1367,13 +1367,12 @@ static bool served_once(void)
 }
 
 /*
- * A child that becomes @uid (in @gid and, unless 0, @extra too), holds
- * @n connections and finds the next one refused, then waits for a byte
+ * A child that becomes @uid (and gid @uid, no other group), holds @n
+ * connections and finds the next one refused, then waits for a byte
  * on @go. Its pid; a byte on @ready once it holds them, or its exit says
  * which step failed.
  */
-static pid_t hold_conns(uid_t uid, gid_t extra, unsigned int n,
-			int ready, int go)
+static pid_t hold_conns(uid_t uid, unsigned int n, int ready, int go)
 {
 	pid_t pid = fork();
 	unsigned int i;
@@ -1383,8 +1382,8 @@ static pid_t hold_conns(uid_t uid, gid_t extra, unsigned int n,
 	ck_assert_int_ge(pid, 0);
 	if (pid)
 		return pid;
-	if (setgroups(extra ? 1 : 0, &extra) ||
-	    setresgid(uid, uid, uid) || setresuid(uid, uid, uid))
+	if (setgroups(0, NULL) || setresgid(uid, uid, uid) ||
+	    setresuid(uid, uid, uid))
 		_exit(10);
 	for (i = 0; i < n; i++) {
 		fd = xt_connect(T.sock);
@@ -1399,14 +1398,28 @@ static pid_t hold_conns(uid_t uid, gid_t extra, unsigned int n,
 	_exit(0);
 }
 
-/* Wait until the child of hold_conns() holds its connections. */
-static void hold_wait(int ready[2], int go[2])
+/*
+ * The daemon again, with @policy and @extra arguments, and a child of
+ * hold_conns() (uid @uid, @n connections) that holds them: its pid; a
+ * byte on @go[1] lets it go (hold_end()).
+ */
+static pid_t restart_holding(const char *policy, const char *const *extra,
+			     uid_t uid, unsigned int n, int go[2])
 {
+	int ready[2];
+	pid_t pid;
 	char c;
 
+	ck_assert_int_eq(xt_stop(&T), 0);
+	xt_start(&T, policy, extra);
+	ck_assert_int_eq(pipe(ready), 0);
+	ck_assert_int_eq(pipe(go), 0);
+	pid = hold_conns(uid, n, ready[1], go[0]);
 	close(ready[1]);
 	close(go[0]);
 	ck_assert_msg(read(ready[0], &c, 1) == 1, "the holder failed");
+	close(ready[0]);
+	return pid;
 }
 
 static int hold_end(pid_t pid, int go)
@@ -1421,18 +1434,13 @@ static int hold_end(pid_t pid, int go)
 /* conns=2 for nobody: a third is refused with EUSERS; root is served. */
 START_TEST(test_conns_per_uid)
 {
-	int ready[2], go[2];
+	int go[2];
 	pid_t pid;
 
 	if (geteuid() != 0)
 		xt_skip(NOBODY_NEEDS_ROOT);
-	ck_assert_int_eq(xt_stop(&T), 0);
-	xt_start(&T, "allow * unprivileged\nallow uid:0 *\n"
-		 "limit uid:65534 conns=2\n", NULL);
-	ck_assert_int_eq(pipe(ready), 0);
-	ck_assert_int_eq(pipe(go), 0);
-	pid = hold_conns(65534, 0, 2, ready[1], go[0]);
-	hold_wait(ready, go);
+	pid = restart_holding("allow * unprivileged\nallow uid:0 *\n"
+			      "limit uid:65534 conns=2\n", NULL, 65534, 2, go);
 	ck_assert(served_once());
 	ck_assert_int_eq(hold_end(pid, go[1]), 0);
 	ck_assert(xt_log_has(&T, "uid 65534: 2 connections: refusing"));
@@ -1447,23 +1455,18 @@ END_TEST
 START_TEST(test_conns_reserve)
 {
 	static const char *const extra[] = { "--max-clients", "8", NULL };
-	int ready[2], go[2];
 	struct group *gr;
 	pid_t pid, member;
-	int st;
+	int go[2], st;
 
 	if (geteuid() != 0)
 		xt_skip(NOBODY_NEEDS_ROOT);
 	gr = getgrnam("xcall");
 	ck_assert_msg(gr, "group xcall is missing (make check-daemon creates "
 		      "it with systemd-sysusers)");
-	ck_assert_int_eq(xt_stop(&T), 0);
-	xt_start(&T, "allow * unprivileged\nallow uid:0 *\n"
-		 "allow group:xcall *\nlimit * conns=100\n", extra);
-	ck_assert_int_eq(pipe(ready), 0);
-	ck_assert_int_eq(pipe(go), 0);
-	pid = hold_conns(65534, 0, 7, ready[1], go[0]);
-	hold_wait(ready, go);
+	pid = restart_holding("allow * unprivileged\nallow uid:0 *\n"
+			      "allow group:xcall *\nlimit * conns=100\n",
+			      extra, 65534, 7, go);
 	member = fork();
 	ck_assert_int_ge(member, 0);
 	if (!member) {
@@ -1734,6 +1737,9 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, test_shipped_policy);
 	tcase_add_test(tc, test_rate_limit);
 	tcase_add_test(tc, test_check_order);
+	tcase_add_test(tc, test_rate_per_uid);
+	tcase_add_test(tc, test_conns_per_uid);
+	tcase_add_test(tc, test_conns_reserve);
 	tcase_add_test(tc, test_bad_policy_refuses_start);
 	suite_add_tcase(s, tc);
 
@@ -1746,6 +1752,7 @@ static Suite *daemon_suite(void)
 			    sizeof(bad_frame) / sizeof(bad_frame[0]));
 	tcase_add_test(tc, test_fatal_frame_then_close);
 	tcase_add_test(tc, test_client_killed);
+	tcase_add_test(tc, test_out_of_fds);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("signals");
@@ -1766,25 +1773,11 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, test_slow_reader);
 	suite_add_tcase(s, tc);
 
+	/* Each a line the daemon would repeat, from refused clients. */
 	tc = tcase_create("logs");
 	tcase_add_checked_fixture(tc, one_client_setup, teardown);
-	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_log_flood);
 	tcase_add_test(tc, test_log_protocol_error);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("limits per uid");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_rate_per_uid);
-	tcase_add_test(tc, test_conns_per_uid);
-	tcase_add_test(tc, test_conns_reserve);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("descriptors");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_out_of_fds);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("isolated");
