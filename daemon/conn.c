@@ -175,6 +175,15 @@ void xd_conn_inflight_dec(struct xd_conn *c)
 				xd_conn_recv_arm(o);
 }
 
+/* Accept again after EMFILE/ENFILE paused it (xd_conn_on_accept()). */
+static void accept_resume(void)
+{
+	if (accept_paused && !xd.stopping && lfd >= 0) {
+		accept_paused = false;
+		xd_conn_arm_accept();
+	}
+}
+
 void xd_conn_put(struct xd_conn *c)
 {
 	struct xd_out *o;
@@ -189,10 +198,7 @@ void xd_conn_put(struct xd_conn *c)
 	close(c->fd);
 	c->user->nconns--;
 	free(c);
-	if (accept_paused && !xd.stopping && lfd >= 0) {
-		accept_paused = false;
-		xd_conn_arm_accept();
-	}
+	accept_resume();
 }
 
 /* Cancel the recv @c has on the ring, if it has one. */
@@ -580,7 +586,8 @@ void xd_conn_on_accept(int res, unsigned int flags)
 		/*
 		 * Out of descriptors: an accept now would fail again at
 		 * once, for ever. The next client freed re-arms it
-		 * (xd_conn_put()); those connecting meanwhile wait in the
+		 * (xd_conn_put()), or the tick when there is none
+		 * (xd_conn_tick()); those connecting meanwhile wait in the
 		 * backlog.
 		 */
 		if (res == -EMFILE || res == -ENFILE) {
@@ -769,6 +776,13 @@ void xd_conn_tick(uint64_t now)
 			xd_conn_close(c, "not reading");
 		}
 	}
+	/*
+	 * Out of descriptors with no client to leave (something else holds
+	 * them): try again each tick, at most 10 times a second, each
+	 * failure logged under the same rate limit.
+	 */
+	if (!conns)
+		accept_resume();
 }
 
 void xd_conn_init(void)
