@@ -1,19 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * xcalld's clients: the listening socket (multishot accept), credentials
- * (SO_PEERCRED, SO_PEERGROUPS, the pid namespace) and limits per client,
+ * (SO_PEERCRED, SO_PEERGROUPS, the pid namespace) and the limits of each
+ * uid over all its connections (struct xd_user: rate, inflight, conns),
  * frames in and replies out.
  *
  * Each client has one recv on the ring at a time (MSG_TRUNC tells an
  * oversized frame), then what else is queued is read with non-blocking
  * recv(2); its replies wait in a queue, up to MAX_SENDS of them in flight
- * as IORING_OP_SEND. A client's calls in flight are bounded (policy
- * `inflight`): past it nothing more is read from it, so it blocks in its
- * send. Its unsent replies are bounded too (OUT_MAX_BYTES), and a client
+ * as IORING_OP_SEND. A uid's calls in flight are bounded (policy
+ * `inflight`): past it nothing more is read from any of its connections,
+ * so it blocks in its send. A uid's connections are bounded (`conns`),
+ * and so are all (--max-clients), less a reserve that only privileged
+ * clients may take: one user cannot keep root out. Its unsent replies are bounded too (OUT_MAX_BYTES), and a client
  * that leaves replies unread for send_timeout_ms is disconnected.
  *
  * A client is freed when its last reference goes: the open connection,
- * each op on the ring, each request (struct xd_req) not yet freed.
+ * each op on the ring, each request (struct xd_req) not yet freed. Out
+ * of descriptors, accepting waits for that (xd_conn_put()) instead of
+ * failing again at once.
  */
 #include <errno.h>
 #include <poll.h>
@@ -36,7 +41,12 @@ static struct xd_conn *conns;		/* connected, newest first */
 static unsigned int conn_seq;		/* numbers them for log lines */
 static int lfd = -1;			/* listening */
 static bool accept_armed;
+static bool accept_paused;		/* out of descriptors: see below */
 static int nspid_self;			/* levels of our own pid namespace */
+static struct xd_user *users;		/* see struct xd_user */
+/* Every possible CPU, in the wire's layout: who is privileged (accept). */
+static uint8_t all_cpus[XCALL_MAX_CPUSET_BYTES];
+static size_t all_cpus_size;
 
 /*
  * Take what the client sent and will never get an answer to off the
@@ -47,20 +57,109 @@ static int nspid_self;			/* levels of our own pid namespace */
  * zero-length frame reads as 0, as the end does: FIONREAD tells whether
  * bytes remain.
  */
-static void conn_discard_input(struct xd_conn *c)
+static void discard_input(int fd)
 {
+	static uint8_t scratch[XCALL_WIRE_MAX_REQ];
 	int left;
 	ssize_t n;
 
 	for (;;) {
-		n = recv(c->fd, c->rbuf, sizeof(c->rbuf),
+		n = recv(fd, scratch, sizeof(scratch),
 			 MSG_DONTWAIT | MSG_TRUNC);
 		if (n > 0)
 			continue;
 		if (n < 0 && errno != ECONNRESET)
 			return;
-		if (ioctl(c->fd, FIONREAD, &left) || left <= 0)
+		if (ioctl(fd, FIONREAD, &left) || left <= 0)
 			return;
+	}
+}
+
+/* Refill @u's bucket up to its burst. */
+static void user_refill(struct xd_user *u, uint64_t now)
+{
+	double burst = u->lim.burst ? u->lim.burst : 1;
+
+	u->tokens += (double)(now - u->tok_ns) * u->lim.rate / 1e9;
+	if (u->tokens > burst)
+		u->tokens = burst;
+	u->tok_ns = now;
+}
+
+/*
+ * Free the uids with no connection whose bucket is full again: one kept
+ * longer would remember nothing. So the table holds the uids connected,
+ * and those gone within burst/rate seconds.
+ */
+static void users_sweep(uint64_t now)
+{
+	struct xd_user **pp = &users, *u;
+
+	while ((u = *pp)) {
+		if (!u->nconns && !u->inflight) {
+			user_refill(u, now);
+			if (!u->lim.rate ||
+			    u->tokens >= (u->lim.burst ? u->lim.burst : 1)) {
+				*pp = u->next;
+				free(u);
+				continue;
+			}
+		}
+		pp = &u->next;
+	}
+}
+
+static struct xd_user *user_find(uid_t uid)
+{
+	struct xd_user *u;
+
+	for (u = users; u; u = u->next)
+		if (u->uid == uid)
+			return u;
+	return NULL;
+}
+
+/* @uid's state, made with a full bucket if it has none; NULL: no memory. */
+static struct xd_user *user_get(uid_t uid, const struct xd_limits *lim)
+{
+	struct xd_user *u = user_find(uid);
+	uint64_t now = xd_now_ns();
+
+	if (!u) {
+		u = calloc(1, sizeof(*u));
+		if (!u)
+			return NULL;
+		u->uid = uid;
+		u->lim = *lim;
+		u->tokens = lim->burst ? lim->burst : 1;
+		u->tok_ns = now;
+		u->next = users;
+		users = u;
+		return u;
+	}
+	/* The newest connection's: a reload reaches a uid as it connects. */
+	user_refill(u, now);
+	u->lim = *lim;
+	user_refill(u, now);
+	return u;
+}
+
+void xd_conn_exit(void)
+{
+	struct xd_user *u;
+
+	while ((u = users)) {
+		users = u->next;
+		free(u);
+	}
+}
+
+/* Accept again after EMFILE/ENFILE paused it (xd_conn_on_accept()). */
+static void accept_resume(void)
+{
+	if (accept_paused && !xd.stopping && lfd >= 0) {
+		accept_paused = false;
+		xd_conn_arm_accept();
 	}
 }
 
@@ -74,9 +173,11 @@ void xd_conn_put(struct xd_conn *c)
 		c->oq_head = o->next;
 		free(o);
 	}
-	conn_discard_input(c);
+	discard_input(c->fd);
 	close(c->fd);
+	c->user->nconns--;
 	free(c);
+	accept_resume();
 }
 
 /* Cancel the recv @c has on the ring, if it has one. */
@@ -95,11 +196,21 @@ static void cancel_recv(struct xd_conn *c)
 /* Drop @c: no more reads or replies; freed when its last op lets go. */
 void xd_conn_close(struct xd_conn *c, const char *why)
 {
+	static struct xd_ratelimit rl = { .what = "protocol errors" };
+
 	if (c->closing)
 		return;
 	c->closing = true;
-	xd_log(XD_DEBUG, "client %u (pid %d uid %u): closed: %s", c->seq,
-	       (int)c->cred.pid, (unsigned int)c->cred.uid, why);
+	/* A client that broke the protocol is worth a word; others not. */
+	if (c->proto_err)
+		xd_log_ratelimited(&rl, XD_NOTICE, "client %u (pid %d uid %u): "
+				   "closed: protocol error: %s", c->seq,
+				   (int)c->cred.pid, (unsigned int)c->cred.uid,
+				   strerror(c->proto_err));
+	else
+		xd_log(XD_DEBUG, "client %u (pid %d uid %u): closed: %s",
+		       c->seq, (int)c->cred.pid, (unsigned int)c->cred.uid,
+		       why);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -131,7 +242,8 @@ void xd_conn_recv_arm(struct xd_conn *c)
 
 	if (c->recv_armed || c->closing || c->eof || xd.stopping)
 		return;
-	if (c->inflight >= c->lim.inflight || c->out_bytes >= OUT_MAX_BYTES)
+	if (c->user->inflight >= c->user->lim.inflight ||
+	    c->out_bytes >= OUT_MAX_BYTES)
 		return;		/* back-pressure: the client waits */
 	sqe = xd_get_sqe();
 	io_uring_prep_recv(sqe, c->fd, c->rbuf, sizeof(c->rbuf), MSG_TRUNC);
@@ -229,31 +341,36 @@ void xd_send_error(struct xd_conn *c, uint64_t id, int type, int err)
 void xd_conn_call_start(struct xd_conn *c)
 {
 	c->inflight++;
+	c->user->inflight++;
 }
 
 void xd_conn_call_end(struct xd_conn *c)
 {
+	struct xd_user *u = c->user;
+	bool was_full = u->inflight >= u->lim.inflight;
+	struct xd_conn *o;
+
 	c->inflight--;
+	u->inflight--;
+	/* Room again: the uid's other connections read on too. */
+	if (was_full && u->inflight < u->lim.inflight)
+		for (o = conns; o; o = o->next)
+			if (o->user == u && o != c)
+				xd_conn_recv_arm(o);
 	xd_conn_recv_arm(c);
 	xd_conn_maybe_finish(c);
 }
 
 bool xd_conn_rate_ok(struct xd_conn *c)
 {
-	uint64_t now;
-	double burst;
+	struct xd_user *u = c->user;
 
-	if (!c->lim.rate)
+	if (!u->lim.rate)
 		return true;
-	now = xd_now_ns();
-	burst = c->lim.burst ? c->lim.burst : 1;
-	c->tokens += (double)(now - c->tok_ns) * c->lim.rate / 1e9;
-	if (c->tokens > burst)
-		c->tokens = burst;
-	c->tok_ns = now;
-	if (c->tokens < 1.0)
+	user_refill(u, xd_now_ns());
+	if (u->tokens < 1.0)
 		return false;
-	c->tokens -= 1.0;
+	u->tokens -= 1.0;
 	return true;
 }
 
@@ -288,7 +405,7 @@ static void conn_recv_more(struct xd_conn *c)
 
 	for (i = 0; i < RECV_BATCH; i++) {
 		if (c->closing || c->eof || xd.stopping ||
-		    c->inflight >= c->lim.inflight ||
+		    c->user->inflight >= c->user->lim.inflight ||
 		    c->out_bytes >= OUT_MAX_BYTES)
 			return;
 		n = recv(c->fd, c->rbuf, sizeof(c->rbuf),
@@ -352,6 +469,7 @@ void xd_conn_on_send(struct xd_out *o, int res)
 
 static void get_cred(int fd, struct xd_cred *cr)
 {
+	static struct xd_ratelimit rl = { .what = "clients of many groups" };
 	struct ucred uc;
 	socklen_t len = sizeof(uc);
 
@@ -367,8 +485,9 @@ static void get_cred(int fd, struct xd_cred *cr)
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, cr->groups, &len) == 0)
 		cr->ngroups = (int)(len / sizeof(gid_t));
 	else if (errno == ERANGE)
-		xd_log(XD_WARN, "pid %d: over %d groups, only the primary "
-		       "group counts", (int)cr->pid, XD_MAX_GROUPS);
+		xd_log_ratelimited(&rl, XD_WARN, "pid %d: over %d groups, "
+				   "only the primary group counts",
+				   (int)cr->pid, XD_MAX_GROUPS);
 }
 
 /*
@@ -406,41 +525,131 @@ void xd_conn_arm_accept(void)
 	accept_armed = true;
 }
 
+/*
+ * Privileged, for the reserve of connections: the policy lets @cr run
+ * "where" on every CPU (in the built-in policy, root and group xcall).
+ */
+static bool privileged(const struct xd_cred *cr)
+{
+	return !xd_policy_check(xd.policy, cr, XCALL_FN_WHERE, all_cpus,
+				all_cpus_size);
+}
+
+/* Connections only privileged clients may take: an eighth, at least 1. */
+static unsigned int reserved(void)
+{
+	unsigned int n = xd.cfg->max_clients;
+
+	return n < 2 ? 0 : n / 8 ? n / 8 : 1;
+}
+
+/*
+ * May a client of @cr, limits @lim, connect now? 0 or -EUSERS (logged):
+ * over --max-clients (less the reserve unless privileged), or over the
+ * connections of its uid.
+ */
+static int conn_admit(const struct xd_cred *cr, const struct xd_limits *lim)
+{
+	static struct xd_ratelimit rl_full = { .what = "refused clients" };
+	static struct xd_ratelimit rl_uid = { .what = "refused connections" };
+	const struct xd_user *u = user_find(cr->uid);
+	unsigned int most = xd.cfg->max_clients;
+
+	if (!privileged(cr))
+		most -= reserved();
+	if (xd.nconns >= most) {
+		xd_log_ratelimited(&rl_full, XD_WARN, "%u clients: refusing "
+				   "another (uid %u)", xd.nconns,
+				   (unsigned int)cr->uid);
+		return -EUSERS;
+	}
+	if (u && u->nconns >= lim->conns) {
+		xd_log_ratelimited(&rl_uid, XD_WARN, "uid %u: %u connections: "
+				   "refusing another", (unsigned int)cr->uid,
+				   u->nconns);
+		return -EUSERS;
+	}
+	return 0;
+}
+
+/*
+ * Tell a client we do not take why (an ERROR frame, id 0), and close.
+ * Its socket is new and empty: the frame fits. What it sent is taken off
+ * first, after our side stops reading, so that it reads the frame rather
+ * than ECONNRESET.
+ */
+static void conn_refuse(int fd, int err)
+{
+	uint8_t frame[XCALL_WIRE_MAX_REPLY];
+	int len = __xcall_wire_enc_error(frame, sizeof(frame), 0, err);
+
+	shutdown(fd, SHUT_RD);
+	discard_input(fd);
+	if (len > 0 && send(fd, frame, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		xd_log(XD_DEBUG, "refusing a client: %s", strerror(errno));
+	close(fd);
+}
+
 void xd_conn_on_accept(int res, unsigned int flags)
 {
+	static struct xd_ratelimit rl_err = { .what = "accept errors" };
+	struct xd_limits lim;
+	struct xd_cred cred;
 	struct xd_conn *c;
+	int ret;
 
 	if (!(flags & IORING_CQE_F_MORE)) {
 		accept_armed = false;
+		/*
+		 * Out of descriptors: an accept now would fail again at
+		 * once, for ever. The next client freed re-arms it
+		 * (xd_conn_put()), or the tick when there is none
+		 * (xd_conn_tick()); those connecting meanwhile wait in the
+		 * backlog.
+		 */
+		if (res == -EMFILE || res == -ENFILE) {
+			accept_paused = true;
+			xd_log_ratelimited(&rl_err, XD_WARN, "accept: %s: not "
+					   "accepting until a client leaves",
+					   strerror(-res));
+			return;
+		}
 		if (!xd.stopping && res != -ECANCELED)
 			xd_conn_arm_accept();
 	}
 	if (res < 0) {
 		if (res != -ECANCELED)
-			xd_log(XD_WARN, "accept: %s", strerror(-res));
+			xd_log_ratelimited(&rl_err, XD_WARN, "accept: %s",
+					   strerror(-res));
 		return;
 	}
-	if (xd.stopping || xd.nconns >= xd.cfg->max_clients) {
-		if (!xd.stopping)
-			xd_log(XD_WARN, "%u clients: refusing another",
-			       xd.nconns);
+	if (xd.stopping) {
 		close(res);
+		return;
+	}
+	users_sweep(xd_now_ns());
+	get_cred(res, &cred);
+	xd_policy_limits(xd.policy, &cred, &lim);
+	ret = conn_admit(&cred, &lim);
+	if (ret) {
+		conn_refuse(res, ret);
 		return;
 	}
 	c = calloc(1, sizeof(*c));
-	if (!c) {
-		close(res);
+	if (c)
+		c->user = user_get(cred.uid, &lim);
+	if (!c || !c->user) {
+		free(c);
+		conn_refuse(res, -ENOMEM);
 		return;
 	}
+	c->user->nconns++;
 	c->fd = res;
 	c->refs = 1;
 	c->seq = ++conn_seq;
-	get_cred(res, &c->cred);
+	c->cred = cred;
 	c->nopid = !c->cred.pid ||
 		   nspid_levels(c->cred.pid) != nspid_self;
-	xd_policy_limits(xd.policy, &c->cred, &c->lim);
-	c->tokens = c->lim.burst ? c->lim.burst : 1;
-	c->tok_ns = xd_now_ns();
 	c->next = conns;
 	if (conns)
 		conns->prev = c;
@@ -575,6 +784,7 @@ void xd_conn_stop_all(void)
  */
 void xd_conn_tick(uint64_t now)
 {
+	static struct xd_ratelimit rl = { .what = "clients not reading" };
 	const uint64_t limit = xd.cfg->send_timeout_ms * 1000000ULL;
 	struct xd_conn *c, *next;
 	uint64_t unread;
@@ -586,15 +796,31 @@ void xd_conn_tick(uint64_t now)
 		unread = now - c->progress_ns;
 		if (unread <= limit)
 			continue;
-		xd_log(XD_NOTICE, "client %u (pid %d uid %u): replies unread "
-		       "for %llu ms: disconnected", c->seq, (int)c->cred.pid,
-		       (unsigned int)c->cred.uid,
-		       (unsigned long long)(unread / 1000000));
+		xd_log_ratelimited(&rl, XD_NOTICE, "client %u (pid %d uid %u): "
+				   "replies unread for %llu ms: disconnected",
+				   c->seq, (int)c->cred.pid,
+				   (unsigned int)c->cred.uid,
+				   (unsigned long long)(unread / 1000000));
 		xd_conn_close(c, "not reading");
 	}
+	/*
+	 * Out of descriptors with no client to leave (something else holds
+	 * them): try again each tick, at most 10 times a second, each
+	 * failure logged under the same rate limit.
+	 */
+	if (!conns)
+		accept_resume();
 }
 
 void xd_conn_init(void)
 {
+	unsigned int cpu;
+
 	nspid_self = nspid_levels(getpid());
+	for (cpu = 0; cpu < XCALL_MAX_CPUSET_BYTES * 8; cpu++) {
+		if (!CPU_ISSET_S(cpu, sizeof(xd.possible), &xd.possible.set))
+			continue;
+		all_cpus[cpu / 8] |= 1U << (cpu % 8);
+		all_cpus_size = cpu / 8 + 1;
+	}
 }

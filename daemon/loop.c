@@ -156,6 +156,7 @@ static void expire(uint64_t now)
 		return;
 	next_tick = now + STALL_TICK_MS * 1000000ULL;
 	xd_conn_tick(now);
+	xd_log_flush_suppressed(false);
 }
 
 /*
@@ -396,17 +397,24 @@ static void teardown(void)
 	if (sfd >= 0)
 		close(sfd);
 	xd_conn_unlisten();
+	xd_conn_exit();
 }
 
 int xd_run(const struct xd_config *cfg)
 {
 	const char *via = "worker threads";
+	unsigned long nofile;
 	char msg[256];
 	int ret;
 
 	xd.cfg = cfg;
 	xd.exec = &xd_exec_pool;
 	xd.start_ns = xd_now_ns();
+	nofile = xd_raise_nofile();
+	if (nofile < (unsigned long)cfg->max_clients + XD_OWN_FDS)
+		xd_log(XD_WARN, "%lu descriptors: fewer than --max-clients %u "
+		       "needs (%u more); accepting stops at the limit",
+		       nofile, cfg->max_clients, XD_OWN_FDS);
 	ret = setup_signals();
 	if (ret)
 		goto out;
@@ -475,6 +483,7 @@ int xd_run(const struct xd_config *cfg)
 	xd_log(XD_NOTICE, "xcalld %s: serving on %s through %s", XCALL_VERSION,
 	       cfg->socket_path, via);
 	ret = loop();
+	xd_log_flush_suppressed(true);
 	if (!ret)
 		xd_log(XD_NOTICE, "stopped: %lu calls served",
 		       (unsigned long)xd.served);

@@ -64,18 +64,32 @@ struct xd_conn {
 	unsigned int refs;		/* open + armed ops + requests */
 	bool closing;			/* shut down, waiting for refs */
 	bool eof;			/* read no more; close when flushed */
+	int proto_err;			/* errno of the frame that ended it */
 	bool recv_armed;
 	unsigned int nsending;		/* sends on the ring */
 	unsigned int inflight;		/* calls not yet run (or let go) */
+	struct xd_user *user;		/* its uid's limits and counts */
 	struct xd_out *oq_head, *oq_tail;	/* replies not yet submitted */
 	size_t out_bytes;		/* queued + being sent */
 	uint64_t progress_ns;		/* last send submitted or completed */
 	struct xd_cred cred;
 	bool nopid;			/* in another pid namespace than ours */
-	struct xd_limits lim;
-	double tokens;
-	uint64_t tok_ns;
 	uint8_t rbuf[XCALL_WIRE_MAX_REQ];
+};
+
+/*
+ * The policy's limits apply to a uid, over all its connections: one of
+ * these per uid with a connection, or whose rate bucket has not filled up
+ * again since its last one left (so that reconnecting resets nothing).
+ */
+struct xd_user {
+	struct xd_user *next;
+	uid_t uid;
+	unsigned int nconns;		/* connections now */
+	unsigned int inflight;		/* calls not yet answered */
+	struct xd_limits lim;		/* of its newest connection */
+	double tokens;			/* the rate's bucket */
+	uint64_t tok_ns;
 };
 
 /* Before privileges go: what conn.c needs to know of this process. */
@@ -87,6 +101,8 @@ void xd_conn_arm_accept(void);
 void xd_conn_stop_accepting(void);
 void xd_conn_stop_all(void);
 void xd_conn_unlisten(void);
+/* Last, after every client is freed: what is left of the uids. */
+void xd_conn_exit(void);
 /* Drop the clients that have left replies unread for too long. */
 void xd_conn_tick(uint64_t now);
 bool xd_conn_any_sending(void);
@@ -99,10 +115,10 @@ void xd_conn_put(struct xd_conn *c);
 void xd_conn_close(struct xd_conn *c, const char *why);
 void xd_conn_maybe_finish(struct xd_conn *c);
 void xd_conn_recv_arm(struct xd_conn *c);
-/* A call of @c starts, ends: counted against the policy's `inflight`. */
+/* A call of @c starts, ends: counted against its uid's `inflight`. */
 void xd_conn_call_start(struct xd_conn *c);
 void xd_conn_call_end(struct xd_conn *c);
-/* Within the client's rate (policy `limit rate= burst=`)? Takes a token. */
+/* Within the uid's rate (policy `limit rate= burst=`)? Takes a token. */
 bool xd_conn_rate_ok(struct xd_conn *c);
 struct xd_out *xd_out_alloc(size_t len);
 void xd_conn_queue(struct xd_conn *c, struct xd_out *o);

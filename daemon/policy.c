@@ -5,11 +5,12 @@
  *
  *   allow WHO FUNCTIONS [cpus=LIST]
  *   deny  WHO FUNCTIONS [cpus=LIST]
- *   limit WHO [rate=N] [burst=N] [inflight=N]
+ *   limit WHO [rate=N] [burst=N] [inflight=N] [conns=N]
  *
  * The first allow/deny rule that matches the caller, the function and the
  * CPUs decides; none matching means deny. The first limit rule matching the
- * caller sets its connection's limits. Names are resolved once, at load.
+ * caller sets the limits of its uid, shared by all its connections (conn.c).
+ * Names are resolved once, at load.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,7 +32,7 @@ const char xd_policy_default[] =
 	"# root and the members of group xcall may run every function.\n"
 	"allow uid:0 *\n"
 	"allow group:xcall *\n"
-	"# At most 256 calls of one connection run at once.\n"
+	"# At most 256 calls of one user run at once, on 64 connections.\n"
 	"limit * inflight=256\n";
 
 enum who_kind { WHO_ANY, WHO_UID, WHO_GID, WHO_NOBODY };
@@ -61,7 +62,7 @@ struct xd_policy {
 };
 
 static const struct xd_limits default_limits = {
-	.rate = 0, .burst = 0, .inflight = 256,
+	.rate = 0, .burst = 0, .inflight = 256, .conns = 64,
 };
 
 void xd_policy_free(struct xd_policy *p)
@@ -267,7 +268,7 @@ static int parse_limit(struct parser *ps, struct xd_policy *p,
 
 	if (ntok < 2)
 		return fail(ps, "%s", "limit: expected WHO [rate=N] [burst=N] "
-			    "[inflight=N]");
+			    "[inflight=N] [conns=N]");
 	ret = parse_who(ps, tok[1], &l.who);
 	if (ret)
 		return ret;
@@ -284,9 +285,11 @@ static int parse_limit(struct parser *ps, struct xd_policy *p,
 			burst = true;
 		} else if (!strcmp(tok[i], "inflight")) {
 			v = &l.lim.inflight;
+		} else if (!strcmp(tok[i], "conns")) {
+			v = &l.lim.conns;
 		} else {
-			return fail(ps, "'%s': expected rate, burst or inflight",
-				    tok[i]);
+			return fail(ps, "'%s': expected rate, burst, inflight "
+				    "or conns", tok[i]);
 		}
 		if (parse_uint(eq + 1, 1000000, v))
 			return fail(ps, "'%s': not a number up to 1000000",
@@ -294,6 +297,8 @@ static int parse_limit(struct parser *ps, struct xd_policy *p,
 	}
 	if (!l.lim.inflight)
 		return fail(ps, "%s", "inflight=0 would never serve a call");
+	if (!l.lim.conns)
+		return fail(ps, "%s", "conns=0 would never serve a client");
 	if (!burst)
 		l.lim.burst = l.lim.rate;
 	nl = realloc(p->limits, (p->nlimits + 1) * sizeof(*nl));

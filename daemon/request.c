@@ -16,12 +16,6 @@
 
 #include "loop.h"
 
-#define DENY_LOG_PER_SEC	20
-
-/* Denials logged this second, and those not logged. */
-static uint64_t deny_sec;
-static unsigned int deny_logged, deny_dropped;
-
 void xd_req_put(struct xd_req *r)
 {
 	if (--r->refs)
@@ -111,26 +105,13 @@ static bool sets_meet(const uint8_t *set, size_t size, const uint8_t *bits)
 static void log_denial(struct xd_conn *c, const struct xcall_wire_callreq *cr,
 		       const char *why)
 {
+	static struct xd_ratelimit rl = { .what = "denials" };
 	const struct xcall_fn_info *fi = xcall_fn_by_id(cr->req.fn);
 	size_t sz = CPU_ALLOC_SIZE(cr->cpuset_size * 8);
 	cpu_set_t *set = CPU_ALLOC(cr->cpuset_size * 8);
-	uint64_t sec = xd_now_ns() / 1000000000ULL;
 	char cpus[256] = "?";
 	unsigned int i;
 
-	if (sec != deny_sec) {
-		if (deny_dropped)
-			xd_log(XD_NOTICE, "%u more denials not logged",
-			       deny_dropped);
-		deny_sec = sec;
-		deny_logged = 0;
-		deny_dropped = 0;
-	}
-	if (deny_logged++ >= DENY_LOG_PER_SEC) {
-		deny_dropped++;
-		CPU_FREE(set);
-		return;
-	}
 	if (set) {
 		CPU_ZERO_S(sz, set);
 		for (i = 0; i < cr->cpuset_size * 8; i++)
@@ -140,9 +121,25 @@ static void log_denial(struct xd_conn *c, const struct xcall_wire_callreq *cr,
 			strcpy(cpus, "(many)");
 		CPU_FREE(set);
 	}
-	xd_log(XD_NOTICE, "denied: uid %u gid %u pid %d: %s on CPUs %s: %s",
-	       (unsigned int)c->cred.uid, (unsigned int)c->cred.gid,
-	       (int)c->cred.pid, fi ? fi->name : "?", cpus, why);
+	xd_log_ratelimited(&rl, XD_NOTICE, "denied: uid %u gid %u pid %d: %s "
+			   "on CPUs %s: %s", (unsigned int)c->cred.uid,
+			   (unsigned int)c->cred.gid, (int)c->cred.pid,
+			   fi ? fi->name : "?", cpus, why);
+}
+
+/*
+ * A frame of @len bytes @c should not have sent, answered with @err: the
+ * connection stays. One that ends it says so when it closes.
+ */
+static void protocol_error(struct xd_conn *c, size_t len, int err)
+{
+	static struct xd_ratelimit rl = { .what = "protocol errors" };
+
+	xd.errors++;
+	xd_log_ratelimited(&rl, XD_NOTICE, "client %u (pid %d uid %u): "
+			   "protocol error: a frame of %zu bytes: %s", c->seq,
+			   (int)c->cred.pid, (unsigned int)c->cred.uid, len,
+			   strerror(-err));
 }
 
 static struct xd_req *req_alloc(struct xd_conn *c, uint64_t id,
@@ -175,7 +172,7 @@ static void handle_call(struct xd_conn *c, uint64_t id, size_t len)
 
 	ret = __xcall_wire_dec_call(c->rbuf, len, &id, &cr);
 	if (ret) {
-		xd.errors++;
+		protocol_error(c, len, ret);
 		xd_send_error(c, id, XCALL_WIRE_CALL, ret);
 		return;
 	}
@@ -259,7 +256,7 @@ void xd_req_frame(struct xd_conn *c, size_t len)
 
 	if (len > sizeof(c->rbuf)) {
 		/* The kernel dropped the rest; the frame boundary holds. */
-		xd.errors++;
+		protocol_error(c, len, -EMSGSIZE);
 		xd_send_error(c, __xcall_wire_peek_id(c->rbuf,
 						      sizeof(c->rbuf)),
 			      XCALL_WIRE_ERROR, -EMSGSIZE);
@@ -267,12 +264,16 @@ void xd_req_frame(struct xd_conn *c, size_t len)
 	}
 	type = __xcall_wire_hdr(c->rbuf, len, &h);
 	if (type < 0) {
-		xd.errors++;
 		xd_send_error(c, __xcall_wire_peek_id(c->rbuf, len),
 			      XCALL_WIRE_ERROR, type);
 		/* Not our protocol, or not this version: say so and part. */
-		if (type != -EINVAL)
+		if (type == -EINVAL) {
+			protocol_error(c, len, type);
+		} else {
+			xd.errors++;
+			c->proto_err = -type;	/* said at the close */
 			c->eof = true;
+		}
 		return;
 	}
 	switch (type) {
@@ -281,14 +282,14 @@ void xd_req_frame(struct xd_conn *c, size_t len)
 		break;
 	case XCALL_WIRE_STATUS:
 		if (len != sizeof(h) || h.error) {
-			xd.errors++;
+			protocol_error(c, len, -EBADMSG);
 			xd_send_error(c, h.id, XCALL_WIRE_ERROR, -EBADMSG);
 			break;
 		}
 		handle_status(c, h.id);
 		break;
 	default:
-		xd.errors++;
+		protocol_error(c, len, -EOPNOTSUPP);
 		xd_send_error(c, h.id, XCALL_WIRE_ERROR, -EOPNOTSUPP);
 		break;
 	}

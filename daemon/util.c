@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -32,28 +33,106 @@ uint64_t xd_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-void xd_log(int level, const char *fmt, ...)
+static void xd_vlog(int level, const char *fmt, va_list ap)
 {
 	static int journal = -1;
 	char line[1024];
-	va_list ap;
 	int n = 0;
 
-	if (level >= XD_DEBUG && !xd_verbose)
-		return;
 	if (journal < 0)
 		journal = getenv("JOURNAL_STREAM") != NULL;
 	if (journal)
 		n = snprintf(line, sizeof(line), "<%d>", level);
 	else
 		n = snprintf(line, sizeof(line), "xcalld: ");
-	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
-	va_end(ap);
 	strcat(line, "\n");
 	/* One write per line, so lines of a dying daemon are never torn. */
 	if (write(STDERR_FILENO, line, strlen(line)) < 0)
 		return;
+}
+
+void xd_log(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level >= XD_DEBUG && !xd_verbose)
+		return;
+	va_start(ap, fmt);
+	xd_vlog(level, fmt, ap);
+	va_end(ap);
+}
+
+/* The call sites that left lines out, to say how many once they may. */
+static struct xd_ratelimit *suppressing;
+
+static void say_suppressed(struct xd_ratelimit *rl)
+{
+	if (rl->suppressed)
+		xd_log(rl->level, "%s: suppressed %u lines", rl->what,
+		       rl->suppressed);
+	rl->suppressed = 0;
+}
+
+void xd_log_ratelimited(struct xd_ratelimit *rl, int level,
+			const char *fmt, ...)
+{
+	uint64_t now = xd_now_ns();
+	va_list ap;
+
+	if (level >= XD_DEBUG && !xd_verbose)
+		return;
+	if (!rl->start_ns || now - rl->start_ns >=
+	    XD_LOG_INTERVAL_S * 1000000000ULL) {
+		say_suppressed(rl);
+		rl->start_ns = now;
+		rl->printed = 0;
+	}
+	if (rl->printed >= XD_LOG_BURST) {
+		rl->level = level;
+		if (!rl->suppressed++ && !rl->listed) {
+			rl->next = suppressing;
+			suppressing = rl;
+			rl->listed = true;
+		}
+		return;
+	}
+	rl->printed++;
+	va_start(ap, fmt);
+	xd_vlog(level, fmt, ap);
+	va_end(ap);
+}
+
+void xd_log_flush_suppressed(bool all)
+{
+	uint64_t now = xd_now_ns();
+	struct xd_ratelimit **pp = &suppressing, *rl;
+
+	while ((rl = *pp)) {
+		if (!all && now - rl->start_ns <
+		    XD_LOG_INTERVAL_S * 1000000000ULL) {
+			pp = &rl->next;
+			continue;
+		}
+		say_suppressed(rl);
+		rl->start_ns = 0;
+		rl->listed = false;
+		*pp = rl->next;
+	}
+}
+
+unsigned long xd_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 0;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur;
 }
 
 void xd_notify(const char *msg)

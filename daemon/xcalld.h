@@ -31,11 +31,12 @@ struct xd_cred {
 	gid_t groups[XD_MAX_GROUPS];
 };
 
-/* Per-connection limits; 0 means unlimited for @rate. */
+/* Limits of one uid, over all its connections; 0 means unlimited for @rate. */
 struct xd_limits {
 	unsigned int rate;	/* calls per second */
 	unsigned int burst;	/* calls above the rate at once */
 	unsigned int inflight;	/* calls running at once */
+	unsigned int conns;	/* connections at once */
 };
 
 struct xd_policy;
@@ -70,11 +71,45 @@ enum { XD_ERR = 3, XD_WARN = 4, XD_NOTICE = 5, XD_INFO = 6, XD_DEBUG = 7 };
 extern int xd_verbose;
 void xd_log(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/*
+ * A line a client can make the daemon repeat: at most XD_LOG_BURST of one
+ * call site every XD_LOG_INTERVAL_S seconds. The lines left out are
+ * counted and said in one line, "WHAT: suppressed N lines", when the site
+ * logs again after its interval, on the loop's next tick after it, or when
+ * xcalld stops. One static state per call site:
+ *
+ *	static struct xd_ratelimit rl = { .what = "refused clients" };
+ *	xd_log_ratelimited(&rl, XD_WARN, "...", ...);
+ */
+#define XD_LOG_BURST		10
+#define XD_LOG_INTERVAL_S	5
+
+struct xd_ratelimit {
+	const char *what;
+	uint64_t start_ns;		/* of this interval; 0: none yet */
+	unsigned int printed, suppressed;
+	int level;			/* of the lines left out */
+	bool listed;
+	struct xd_ratelimit *next;	/* while it has some to say */
+};
+
+void xd_log_ratelimited(struct xd_ratelimit *rl, int level,
+			const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Say what was left out: of intervals that ended, or @all. */
+void xd_log_flush_suppressed(bool all);
 /* Send @msg to $NOTIFY_SOCKET if set; never blocks. */
 void xd_notify(const char *msg);
 /* Listening sockets passed by systemd: the first one, or -1. */
 int xd_listen_fds(void);
 uint64_t xd_now_ns(void);
+/*
+ * Raise the soft RLIMIT_NOFILE to the hard one: one descriptor per client,
+ * XD_OWN_FDS more for the daemon's own. Returns the soft limit now.
+ */
+unsigned long xd_raise_nofile(void);
+#define XD_OWN_FDS	32
 /*
  * Become @user (and its primary group, no supplementary groups) keeping no
  * capability in any set, bounding set included, and set no_new_privs.

@@ -31,7 +31,8 @@ $(B)/tests/daemon/test_heap: $(B)/tests/daemon/test_heap.o \
 		$(XCALLD_HEAP_O) $(XT_LIB) $(LIBXCALL_A)
 	$(call link,$(CHECK_LIBS))
 
-$(B)/tests/daemon/harness.o: XCFLAGS += $(XCALLD_INC)
+$(B)/tests/daemon/harness.o $(B)/tests/daemon/test_daemon.o: \
+	XCFLAGS += $(XCALLD_INC)
 # The harness reads the daemon's built-in policy (xd_policy_default).
 $(B)/tests/daemon/test_daemon: $(B)/tests/daemon/test_daemon.o \
 		$(B)/tests/daemon/harness.o $(XCALLD_POLICY_O) $(XT_LIB) $(LIBXCALL_A)

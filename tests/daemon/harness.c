@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -57,6 +59,13 @@ void xt_write_file(const char *path, const char *text)
 
 void xt_start(struct xd_test *t, const char *policy, const char *const *extra)
 {
+	xt_start_nofile(t, policy, extra, 0);
+}
+
+void xt_start_nofile(struct xd_test *t, const char *policy,
+		     const char *const *extra, unsigned int nofile)
+{
+	struct rlimit rl = { .rlim_cur = nofile, .rlim_max = nofile };
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *argv[32];
 	char notify[128], own[1024];
@@ -111,6 +120,9 @@ void xt_start(struct xd_test *t, const char *policy, const char *const *extra)
 
 		if (fd < 0 || dup2(fd, 2) < 0)
 			_exit(127);
+		/* Soft and hard: the daemon raises the one to the other. */
+		if (nofile && setrlimit(RLIMIT_NOFILE, &rl))
+			_exit(126);
 		setenv("NOTIFY_SOCKET", notify, 1);
 		unsetenv("JOURNAL_STREAM");
 		execv(argv[0], (char *const *)argv);
@@ -152,7 +164,7 @@ void xt_cleanup(struct xd_test *t)
 	rmdir(t->dir);
 }
 
-int xt_stop(struct xd_test *t)
+int xt_stop_keep(struct xd_test *t)
 {
 	int st;
 
@@ -162,8 +174,15 @@ int xt_stop(struct xd_test *t)
 	ck_assert_int_eq(waitpid(t->pid, &st, 0), t->pid);
 	t->pid = 0;
 	close(t->notify_fd);
-	xt_cleanup(t);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int xt_stop(struct xd_test *t)
+{
+	int ret = xt_stop_keep(t);
+
+	xt_cleanup(t);
+	return ret;
 }
 
 bool xt_log_has(struct xd_test *t, const char *what)
@@ -180,6 +199,38 @@ bool xt_log_has(struct xd_test *t, const char *what)
 		return false;
 	buf[n] = '\0';
 	return strstr(buf, what) != NULL;
+}
+
+unsigned int xt_log_count(struct xd_test *t, const char *what)
+{
+	unsigned int n = 0;
+	char line[1100];
+	FILE *f = fopen(t->log, "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, what))
+			n++;
+	fclose(f);
+	return n;
+}
+
+bool xt_log_wait(struct xd_test *t, const char *what, int ms)
+{
+	struct pollfd pfd = { .events = POLLIN };
+	char ev[4096];
+	bool found;
+
+	pfd.fd = inotify_init1(IN_CLOEXEC);
+	ck_assert_int_ge(pfd.fd, 0);
+	ck_assert_int_ge(inotify_add_watch(pfd.fd, t->log, IN_MODIFY), 0);
+	/* Each write to the log wakes us: look again after each. */
+	while (!(found = xt_log_has(t, what)) && poll(&pfd, 1, ms) == 1)
+		if (read(pfd.fd, ev, sizeof(ev)) < 0)
+			break;
+	close(pfd.fd);
+	return found;
 }
 
 int xt_connect(const char *path)

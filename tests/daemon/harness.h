@@ -35,14 +35,23 @@ const char *xt_daemon_user(void);
  * Fails the test if it is not ready within 20 s.
  */
 void xt_start(struct xd_test *t, const char *policy, const char *const *extra);
+/* The same with RLIMIT_NOFILE, soft and hard, at @nofile (0: ours). */
+void xt_start_nofile(struct xd_test *t, const char *policy,
+		     const char *const *extra, unsigned int nofile);
 /* SIGTERM, wait; returns the exit status (-1 if killed by a signal). */
 int xt_stop(struct xd_test *t);
+/* The same, keeping the directory and the log: xt_cleanup() after. */
+int xt_stop_keep(struct xd_test *t);
 /* Remove the temporary directory (after the daemon has gone). */
 void xt_cleanup(struct xd_test *t);
 /* Wait for a notification containing @what; false after @ms. */
 bool xt_notify_wait(struct xd_test *t, const char *what, int ms);
 /* Does the daemon's log contain @what? */
 bool xt_log_has(struct xd_test *t, const char *what);
+/* Lines of the daemon's log that contain @what. */
+unsigned int xt_log_count(struct xd_test *t, const char *what);
+/* Wait until the log contains @what; false if @ms pass with no write. */
+bool xt_log_wait(struct xd_test *t, const char *what, int ms);
 void xt_write_file(const char *path, const char *text);
 
 /* A connected client socket, or -errno. */

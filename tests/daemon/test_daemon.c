@@ -29,6 +29,7 @@
 #include "check.h"
 #include "harness.h"
 #include "conformance.h"
+#include "xcalld.h"
 
 static struct xd_test T;
 static int ncpus;
@@ -387,6 +388,13 @@ static void *client_main(void *arg)
 			cl->ok++;
 		}
 	}
+	/*
+	 * Gone from the daemon's count (64 connections of one uid, the
+	 * default limit) before the status that follows connects.
+	 */
+	shutdown(fd, SHUT_WR);
+	while (xt_recv(fd, buf, 30000) > 0)
+		;
 out:
 	close(fd);
 	free(want);
@@ -1386,6 +1394,372 @@ START_TEST(test_bad_policy_refuses_start)
 }
 END_TEST
 
+/* ---- logs --------------------------------------------------------------- */
+
+/* A STATUS on @fd, answered within @ms: 0, or -errno. */
+static int status_on(int fd, int ms)
+{
+	uint8_t buf[XCALL_WIRE_MAX_FRAME];
+	struct xcall_wire_hdr h;
+	int len = __xcall_wire_enc_status_req(buf, sizeof(buf), 77);
+
+	if (send(fd, buf, len, MSG_NOSIGNAL) != len)
+		return -errno;
+	len = xt_recv(fd, buf, ms);
+	if (len <= 0)
+		return len ? len : -ECONNRESET;
+	if (__xcall_wire_hdr(buf, len, &h) != XCALL_WIRE_STATUS_REPLY ||
+	    h.id != 77)
+		return -EPROTO;
+	return 0;
+}
+
+/* Connect and read until the daemon hangs up on us: its last word. */
+static int refused_client(void)
+{
+	uint8_t buf[XCALL_WIRE_MAX_FRAME];
+	int fd = xt_connect(T.sock), n;
+
+	ck_assert_int_ge(fd, 0);
+	while ((n = xt_recv(fd, buf, 10000)) > 0)
+		;
+	close(fd);
+	return n;
+}
+
+static double secs_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) +
+	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/*
+ * --max-clients 1, one client in: 300 more are refused, each a line the
+ * daemon would repeat. At most XD_LOG_BURST of them every
+ * XD_LOG_INTERVAL_S seconds reach the log, and the stop says how many
+ * were left out.
+ */
+START_TEST(test_log_flood)
+{
+	unsigned int i, lines, most;
+	struct timespec t0;
+	int keep = xt_connect(T.sock);
+
+	ck_assert_int_ge(keep, 0);
+	ck_assert_int_eq(status_on(keep, 10000), 0);	/* it is in */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < 300; i++)
+		ck_assert_int_eq(refused_client(), 0);
+	most = XD_LOG_BURST *
+	       ((unsigned int)secs_since(&t0) / XD_LOG_INTERVAL_S + 1);
+	close(keep);
+	ck_assert_int_eq(xt_stop_keep(&T), 0);
+	lines = xt_log_count(&T, "refusing another");
+	ck_assert_msg(lines >= 1 && lines <= most, "%u lines, at most %u",
+		      lines, most);
+	ck_assert(xt_log_has(&T, "refused clients: suppressed "));
+	xt_cleanup(&T);
+}
+END_TEST
+
+/*
+ * A frame that breaks the protocol is logged, and so is the close for
+ * one that ends the connection, with its reason.
+ */
+START_TEST(test_log_protocol_error)
+{
+	uint8_t frame[XCALL_WIRE_MAX_REQ], set[8] = { 1 };
+	struct xcall_req req = { .fn = XCALL_FN_PING };
+	int len;
+
+	len = __xcall_wire_enc_call(frame, sizeof(frame), 9, &req, set, 8);
+	frame[HDR_AT(reserved)] = 1;
+	garbage(frame, len, true);		/* EINVAL, kept */
+	frame[HDR_AT(reserved)] = 0;
+	frame[HDR_AT(magic)] ^= 0xff;
+	garbage(frame, len, false);		/* EBADMSG, closed */
+	ck_assert_int_eq(xt_stop_keep(&T), 0);
+	ck_assert(xt_log_has(&T, "bytes: Invalid argument"));
+	ck_assert(xt_log_has(&T, "closed: protocol error: Bad message"));
+	xt_cleanup(&T);
+}
+END_TEST
+
+/* ---- limits per uid ----------------------------------------------------- */
+
+/*
+ * rate=1 burst=6 for the uid: 21 calls over three connections, then 7 more
+ * on a new one after those closed, get 6 through, and one more per second
+ * the test took (each connection got 6 before, and a new one 6 more).
+ */
+START_TEST(test_rate_per_uid)
+{
+	unsigned int ok = 0, i, j;
+	struct timespec t0;
+	int fd[3], err;
+	uint64_t id;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	fd[0] = restart_with("allow * *\nlimit * rate=1 burst=6\n");
+	for (i = 1; i < 3; i++) {
+		fd[i] = xt_connect(T.sock);
+		ck_assert_int_ge(fd[i], 0);
+	}
+	for (i = 0; i < 3; i++)
+		for (j = 0; j < 7; j++)
+			ck_assert_int_eq(xt_send_call(fd[i], j, XCALL_FN_PING,
+						      0, NULL, 0, 0), 0);
+	for (i = 0; i < 3; i++) {
+		for (j = 0; j < 7; j++) {
+			err = next_reply(fd[i], &id);
+			ck_assert_msg(!err || err == -EAGAIN, "%d", err);
+			ok += !err;
+		}
+		close(fd[i]);
+	}
+	ck_assert_uint_ge(ok, 6);
+	/* Reconnecting gives nothing back. */
+	fd[0] = xt_connect(T.sock);
+	ck_assert_int_ge(fd[0], 0);
+	for (j = 0; j < 7; j++)
+		ck_assert_int_eq(xt_send_call(fd[0], j, XCALL_FN_PING, 0, NULL,
+					      0, 0), 0);
+	for (j = 0; j < 7; j++)
+		ok += !next_reply(fd[0], &id);
+	close(fd[0]);
+	ck_assert_msg(ok <= 6 + (unsigned int)secs_since(&t0),
+		      "%u calls passed in %.1f s", ok, secs_since(&t0));
+}
+END_TEST
+
+/* The daemon's answer to a connection it does not take: EUSERS, then EOF. */
+static bool refused(int fd)
+{
+	uint8_t buf[XCALL_WIRE_MAX_FRAME];
+	struct xcall_wire_hdr h;
+	int len = xt_recv(fd, buf, 10000);
+
+	return len > 0 && __xcall_wire_hdr(buf, len, &h) == XCALL_WIRE_ERROR &&
+	       h.id == 0 && h.error == -EUSERS && xt_recv(fd, buf, 10000) == 0;
+}
+
+/* Connected and served (a STATUS), then gone from the daemon's count. */
+static bool served_once(void)
+{
+	uint8_t buf[XCALL_WIRE_MAX_FRAME];
+	int fd = xt_connect(T.sock);
+	bool ok = fd >= 0 && !status_on(fd, 10000);
+
+	if (fd >= 0) {
+		shutdown(fd, SHUT_WR);
+		ok = ok && xt_recv(fd, buf, 10000) == 0;
+		close(fd);
+	}
+	return ok;
+}
+
+/*
+ * A child that becomes @uid (and gid @uid, no other group), holds @n
+ * connections and finds the next one refused, then waits for a byte
+ * on @go. Its pid; a byte on @ready once it holds them, or its exit says
+ * which step failed.
+ */
+static pid_t hold_conns(uid_t uid, unsigned int n, int ready, int go)
+{
+	pid_t pid = fork();
+	unsigned int i;
+	int fd;
+	char c;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid)
+		return pid;
+	if (setgroups(0, NULL) || setresgid(uid, uid, uid) ||
+	    setresuid(uid, uid, uid))
+		_exit(10);
+	for (i = 0; i < n; i++) {
+		fd = xt_connect(T.sock);
+		if (fd < 0 || status_on(fd, 10000))
+			_exit(11);
+	}
+	fd = xt_connect(T.sock);
+	if (fd < 0 || !refused(fd))
+		_exit(12);
+	if (write(ready, "r", 1) != 1 || read(go, &c, 1) != 1)
+		_exit(13);
+	_exit(0);
+}
+
+/*
+ * The daemon again, with @policy and @extra arguments, and a child of
+ * hold_conns() (uid @uid, @n connections) that holds them: its pid; a
+ * byte on @go[1] lets it go (hold_end()).
+ */
+static pid_t restart_holding(const char *policy, const char *const *extra,
+			     uid_t uid, unsigned int n, int go[2])
+{
+	int ready[2];
+	pid_t pid;
+	char c;
+
+	ck_assert_int_eq(xt_stop(&T), 0);
+	xt_start(&T, policy, extra);
+	ck_assert_int_eq(pipe(ready), 0);
+	ck_assert_int_eq(pipe(go), 0);
+	pid = hold_conns(uid, n, ready[1], go[0]);
+	close(ready[1]);
+	close(go[0]);
+	ck_assert_msg(read(ready[0], &c, 1) == 1, "the holder failed");
+	close(ready[0]);
+	return pid;
+}
+
+static int hold_end(pid_t pid, int go)
+{
+	int st;
+
+	ck_assert_int_eq(write(go, "g", 1), 1);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* conns=2 for nobody: a third is refused with EUSERS; root is served. */
+START_TEST(test_conns_per_uid)
+{
+	int go[2];
+	pid_t pid;
+
+	if (geteuid() != 0)
+		xt_skip(NOBODY_NEEDS_ROOT);
+	pid = restart_holding("allow * unprivileged\nallow uid:0 *\n"
+			      "limit uid:65534 conns=2\n", NULL, 65534, 2, go);
+	ck_assert(served_once());
+	ck_assert_int_eq(hold_end(pid, go[1]), 0);
+	ck_assert(xt_log_has(&T, "uid 65534: 2 connections: refusing"));
+}
+END_TEST
+
+/*
+ * --max-clients 8 keeps one for privileged clients: nobody, with a limit
+ * of its own above that, gets 7 and the 8th is refused; a member of group
+ * xcall, then root, still get in.
+ */
+START_TEST(test_conns_reserve)
+{
+	static const char *const extra[] = { "--max-clients", "8", NULL };
+	struct group *gr;
+	pid_t pid, member;
+	int go[2], st;
+
+	if (geteuid() != 0)
+		xt_skip(NOBODY_NEEDS_ROOT);
+	gr = getgrnam("xcall");
+	ck_assert_msg(gr, "group xcall is missing (make check-daemon creates "
+		      "it with systemd-sysusers)");
+	pid = restart_holding("allow * unprivileged\nallow uid:0 *\n"
+			      "allow group:xcall *\nlimit * conns=100\n",
+			      extra, 65534, 7, go);
+	member = fork();
+	ck_assert_int_ge(member, 0);
+	if (!member) {
+		gid_t g = gr->gr_gid;
+
+		if (setgroups(1, &g) || setresgid(65533, 65533, 65533) ||
+		    setresuid(65533, 65533, 65533))
+			_exit(10);
+		_exit(served_once() ? 0 : 11);
+	}
+	ck_assert_int_eq(waitpid(member, &st, 0), member);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	ck_assert(served_once());
+	ck_assert_int_eq(hold_end(pid, go[1]), 0);
+}
+END_TEST
+
+/* ---- descriptors -------------------------------------------------------- */
+
+#define NOFILE		32		/* the daemon's RLIMIT_NOFILE */
+#define NOFILE_CLIENTS	(NOFILE + 16)	/* more than it can take */
+
+/* Clients on @fd: the daemon's count, from a STATUS on that connection. */
+static unsigned int clients_seen_by(int fd)
+{
+	static uint8_t buf[XCALL_WIRE_MAX_FRAME];
+	struct xcall_wire_status st;
+	uint64_t id;
+	int len = __xcall_wire_enc_status_req(buf, sizeof(buf), 5);
+
+	ck_assert_int_eq(send(fd, buf, len, MSG_NOSIGNAL), len);
+	len = xt_recv(fd, buf, 10000);
+	ck_assert_int_gt(len, 0);
+	ck_assert_int_eq(__xcall_wire_dec_status(buf, len, &id, &st, NULL, 0),
+			 0);
+	return (unsigned int)st.clients;
+}
+
+/* The N of the log's first "@what N" (a count of lines left out), or 0. */
+static unsigned long log_number(const char *what)
+{
+	char line[1100], *p;
+	unsigned long n = 0;
+	FILE *f = fopen(T.log, "r");
+
+	ck_assert_ptr_nonnull(f);
+	while (!n && fgets(line, sizeof(line), f))
+		if ((p = strstr(line, what)))
+			n = strtoul(p + strlen(what), NULL, 10);
+	fclose(f);
+	return n;
+}
+
+/*
+ * RLIMIT_NOFILE of 32 (soft and hard) and more clients than that: the
+ * daemon takes what it can, stops accepting (it spun on EMFILE: millions
+ * of lines, written or suppressed) and serves those it has, and takes the
+ * next one waiting once a client leaves. Each time it runs out is one
+ * EMFILE, and one line: twice here.
+ */
+START_TEST(test_out_of_fds)
+{
+	int fd[NOFILE_CLIENTS], i;
+	unsigned long times;
+	unsigned int k;
+
+	ck_assert_int_eq(xt_stop(&T), 0);
+	xt_start_nofile(&T, NULL, NULL, NOFILE);
+	for (i = 0; i < NOFILE_CLIENTS; i++) {
+		fd[i] = xt_connect(T.sock);	/* the backlog holds them */
+		ck_assert_int_ge(fd[i], 0);
+	}
+	ck_assert(xt_log_wait(&T, "Too many open files", 10000));
+	/* Accepted in the order they came: the first k. */
+	k = clients_seen_by(fd[0]);
+	ck_assert_uint_gt(k, 1);
+	ck_assert_uint_lt(k, NOFILE);
+	for (i = 1; i < (int)k; i++)
+		ck_assert_int_eq(status_on(fd[i], 10000), 0);
+	/* The next one waits, its STATUS unread. */
+	ck_assert_int_eq(status_on(fd[k], 0), -ETIMEDOUT);
+	/* One leaves: the one waiting gets in, and is answered. */
+	close(fd[0]);
+	ck_assert_int_gt(xt_recv(fd[k], (uint8_t[XCALL_WIRE_MAX_FRAME]){ 0 },
+				 10000), 0);
+	ck_assert_int_eq(status_on(fd[1], 10000), 0);
+	/* The stop says what the log left out. */
+	ck_assert_int_eq(xt_stop_keep(&T), 0);
+	times = xt_log_count(&T, "Too many open files") +
+		log_number("accept errors: suppressed ");
+	ck_assert_msg(times <= 2, "EMFILE %lu times", times);
+	xt_cleanup(&T);
+	for (i = 1; i < NOFILE_CLIENTS; i++)
+		close(fd[i]);
+}
+END_TEST
+
 /* ---- socket activation --------------------------------------------------- */
 
 START_TEST(test_socket_activation)
@@ -1504,6 +1878,14 @@ static void slow_setup(void)
 	xt_start(&T, NULL, extra);
 }
 
+static void one_client_setup(void)
+{
+	static const char *const extra[] = { "--max-clients", "1", NULL };
+
+	ncpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	xt_start(&T, NULL, extra);
+}
+
 static Suite *daemon_suite(void)
 {
 	Suite *s = suite_create("xcalld");
@@ -1552,6 +1934,9 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, test_rate_limit);
 	tcase_add_test(tc, test_nowait_inflight);
 	tcase_add_test(tc, test_check_order);
+	tcase_add_test(tc, test_rate_per_uid);
+	tcase_add_test(tc, test_conns_per_uid);
+	tcase_add_test(tc, test_conns_reserve);
 	tcase_add_test(tc, test_bad_policy_refuses_start);
 	suite_add_tcase(s, tc);
 
@@ -1564,6 +1949,7 @@ static Suite *daemon_suite(void)
 			    sizeof(bad_frame) / sizeof(bad_frame[0]));
 	tcase_add_test(tc, test_fatal_frame_then_close);
 	tcase_add_test(tc, test_client_killed);
+	tcase_add_test(tc, test_out_of_fds);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("signals");
@@ -1582,6 +1968,13 @@ static Suite *daemon_suite(void)
 	tcase_add_checked_fixture(tc, slow_setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_slow_reader);
+	suite_add_tcase(s, tc);
+
+	/* Each a line the daemon would repeat, from refused clients. */
+	tc = tcase_create("logs");
+	tcase_add_checked_fixture(tc, one_client_setup, teardown);
+	tcase_add_test(tc, test_log_flood);
+	tcase_add_test(tc, test_log_protocol_error);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("isolated");

@@ -24,7 +24,8 @@ static const struct bad_file {
 	{ "allow * * extra\n", "cpus=LIST once" },
 	{ "permit * *\n", "expected allow, deny or limit" },
 	{ "limit * rate\n", "expected KEY=N" },
-	{ "limit * speed=3\n", "expected rate, burst or inflight" },
+	{ "limit * speed=3\n", "expected rate, burst, inflight or conns" },
+	{ "limit * conns=0\n", "never serve a client" },
 	{ "limit * rate=-1\n", "not a number" },
 	{ "limit * inflight=0\n", "never serve" },
 	{ "a b c d e f g h i j k l m n o p q\n", "too many words" },
@@ -50,7 +51,7 @@ static const char policy[] =
 	"allow gid:2000 spin cpus=2-3\n"
 	"allow * unprivileged\n"
 	"limit uid:0 inflight=1024\n"
-	"limit * rate=100 burst=10 inflight=8\n";
+	"limit * rate=100 burst=10 inflight=8 conns=3\n";
 
 static const struct decision {
 	uid_t uid;
@@ -103,10 +104,12 @@ START_TEST(test_limits)
 	xd_policy_limits(p, &root, &l);
 	ck_assert_uint_eq(l.inflight, 1024);
 	ck_assert_uint_eq(l.rate, 0);
+	ck_assert_uint_eq(l.conns, 64);		/* the default */
 	xd_policy_limits(p, &user, &l);
 	ck_assert_uint_eq(l.rate, 100);
 	ck_assert_uint_eq(l.burst, 10);
 	ck_assert_uint_eq(l.inflight, 8);
+	ck_assert_uint_eq(l.conns, 3);
 	xd_policy_free(p);
 }
 END_TEST

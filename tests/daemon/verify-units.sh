@@ -28,6 +28,17 @@ if printf '%s\n' "$out" | grep -E 'xcalld\.(service|socket)' >&2; then
 	exit 1
 fi
 pass
+# LimitNOFILE= leaves --max-clients (1024 unless ExecStart says) its
+# descriptors and the daemon 32 of its own, as xcalld(8) says.
+svc=$b/daemon/systemd/xcalld.service
+nofile=$(sed -n 's/^LimitNOFILE=\([0-9]*\)$/\1/p' "$svc")
+clients=$(sed -n 's/^ExecStart=.*--max-clients[= ]\([0-9]*\).*/\1/p' "$svc")
+clients=${clients:-1024}
+if [ -z "$nofile" ] || [ "$nofile" -lt $((clients + 32)) ]; then
+	fail "LimitNOFILE=${nofile:-unset}: under --max-clients $clients + 32"
+else
+	pass
+fi
 # The tmpfiles.d and sysusers.d files parse.
 mkdir -p "$t/etc" "$t/run"
 tmpf=$src/daemon/systemd/xcalld-tmpfiles.conf
