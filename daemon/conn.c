@@ -224,6 +224,8 @@ void xd_conn_close(struct xd_conn *c, const char *why)
 	 */
 	shutdown(c->fd, SHUT_RDWR);
 	cancel_recv(c);
+	/* Nobody hears the answers: what has not started never will. */
+	xd_req_cancel_all(c);
 	xd_conn_put(c);
 }
 
@@ -380,6 +382,11 @@ bool xd_conn_rate_ok(struct xd_conn *c)
  * nothing is left queued. Anything else means a frame of no bytes came in,
  * which xd_req_frame() refuses as too short. (A zero-length frame that the
  * client's shutdown follows before we look is taken for the end.)
+ *
+ * At the end, a client that only shut down its sending side still reads
+ * its answers (POLLRDHUP alone). One that closed its socket, or shut down
+ * both sides (POLLHUP), is gone: it is closed now, and its calls that have
+ * not started are dropped (xd_conn_close()).
  */
 static bool conn_at_end(struct xd_conn *c)
 {
@@ -390,8 +397,12 @@ static bool conn_at_end(struct xd_conn *c)
 		return true;
 	if (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
 		return false;
-	return poll(&pfd, 1, 0) == 1 &&
-	       (pfd.revents & (POLLRDHUP | POLLHUP));
+	if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & (POLLRDHUP | POLLHUP)))
+		return false;
+	c->eof = true;
+	if (pfd.revents & POLLHUP)
+		xd_conn_close(c, "client gone");
+	return true;
 }
 
 /*
@@ -415,10 +426,8 @@ static void conn_recv_more(struct xd_conn *c)
 				xd_conn_close(c, strerror(errno));
 			return;
 		}
-		if (n == 0 && conn_at_end(c)) {
-			c->eof = true;
+		if (n == 0 && conn_at_end(c))
 			return;
-		}
 		xd_req_frame(c, (size_t)n);
 	}
 }
@@ -430,7 +439,7 @@ void xd_conn_on_recv(struct xd_conn *c, int res)
 		if (res != -ECANCELED && !c->closing)
 			xd_conn_close(c, strerror(-res));
 	} else if (res == 0 && conn_at_end(c)) {
-		c->eof = true;	/* the client is done sending */
+		/* the client is done sending, or gone */
 	} else if (!c->closing) {
 		/*
 		 * Still armed for xd_conn_recv_arm() while the frames are

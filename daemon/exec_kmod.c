@@ -18,6 +18,10 @@
  * bound for this one open file (XCALL_MAX_NOWAIT_PER_FILE): a client could
  * queue without limit, or fill that bound and refuse the others (issue 9,
  * defect 4).
+ *
+ * A request whose client went away is cancelled with XCALL_IOC_CANCEL, by
+ * the address of its struct xcall_call: the calls the module has not
+ * started never run, and the command completes with -ECANCELED.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +35,7 @@
 struct kmod_req {
 	struct xd_req r;		/* first: xd_req_put() frees it */
 	unsigned int done;		/* records the module wrote */
+	bool answered;			/* its CQE came */
 	struct xcall_call call;
 	uint8_t *set;			/* the CPUs, after @res */
 	struct xcall_result res[];	/* one per CPU */
@@ -138,14 +143,25 @@ static void kmod_record(const struct xd_req *r, unsigned int i,
 }
 
 /*
- * Not yet: xcalld has never cancelled a call. The module times out
- * before the daemon's deadline, and a command that is late still
- * completes, after the request was answered. A later change implements
- * it.
+ * The module's count of CPUs whose call it dropped. ENOENT: the command
+ * has completed, or its CQE is on its way. A module without the ioctl
+ * (ENOTTY) lets the calls run, as xcalld did before it.
  */
 static int kmod_cancel(struct xd_req *r)
 {
-	return -EOPNOTSUPP;
+	struct kmod_req *k = container_of(r, struct kmod_req, r);
+	struct xcall_cancel a = {
+		.size = sizeof(a),
+		.call = (uintptr_t)&k->call,
+	};
+	int ret;
+
+	if (k->answered)
+		return 0;
+	ret = ioctl(devfd, XCALL_IOC_CANCEL, &a);
+	if (ret < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return ret;
 }
 
 /* The module answered @p: @res CPUs called, or -errno (NOWAIT: answered). */
@@ -153,6 +169,7 @@ static void kmod_complete(void *p, int res)
 {
 	struct kmod_req *k = container_of(p, struct kmod_req, r);
 
+	k->answered = true;
 	if (res >= 0)
 		k->done = (unsigned int)res < k->r.ncpus ? (unsigned int)res :
 			  k->r.ncpus;

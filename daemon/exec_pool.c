@@ -7,10 +7,12 @@
  * eventfd whose read completes there (XD_TAG_EXEC). The loop takes the
  * list after every wake-up and before it sleeps again.
  *
- * A call that missed its deadline still runs (the pool's contract): its
- * request is answered without it and freed only once the worker has let
- * go of every call. A call the loop has seen but whose worker is still on
- * its way out waits on the deferred list, swept every millisecond.
+ * Calls are queued cancellable: at the deadline, or when the client goes,
+ * those that have not started are cancelled (they never run); one that
+ * is running finishes, and the request is answered without it. A request
+ * is freed only once the worker has let go of every call: a call the loop
+ * has seen (or cancelled) but whose worker is still on its way out waits
+ * on the deferred list, swept every millisecond.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -41,6 +43,7 @@ struct xd_sub {
 	int cpu;
 	bool queued;			/* the pool has it */
 	bool completed;			/* the loop has seen its result */
+	bool cancelled;			/* never runs: on the deferred list */
 };
 
 struct pool_req {
@@ -196,7 +199,8 @@ static void pool_dispatch(struct xd_req *r,
 		r->refs++;
 		p->npending++;
 		s->queued = true;
-		ret = xcall_pool_call_async(pool, (int)c, &s->pc);
+		ret = xcall_pool_call_async_flags(pool, (int)c, &s->pc,
+						  XCALL_POOL_CANCELLABLE);
 		if (ret) {
 			xd_fail_record(&s->res, r->req.fn, (int)c, ret);
 			s->queued = false;
@@ -222,13 +226,30 @@ static void pool_record(const struct xd_req *r, unsigned int i,
 }
 
 /*
- * Not yet: xcalld has never cancelled a call. A call the pool has not
- * started still runs after its deadline, and its request waits for it
- * (bounded: at most the spin cap per call). A later change implements it.
+ * Cancel what the workers have not started. A call that the pool says is
+ * running or done is left alone: its worker pushes it, and sub_done()
+ * settles it. A cancelled one is never pushed; its worker still has to
+ * pass it by, so it waits on the deferred list with its reference.
  */
 static int pool_cancel(struct xd_req *r)
 {
-	return -EOPNOTSUPP;
+	struct pool_req *p = container_of(r, struct pool_req, r);
+	unsigned int i;
+	int n = 0;
+
+	for (i = 0; i < r->ncpus; i++) {
+		struct xd_sub *s = &p->subs[i];
+
+		if (!s->queued || s->completed || s->cancelled ||
+		    xcall_pool_cancel(&s->pc))
+			continue;
+		s->cancelled = true;
+		p->npending--;
+		n++;
+		s->next = deferred;
+		deferred = s;
+	}
+	return n;
 }
 
 /* The eventfd was written: a worker pushed calls while the loop slept. */

@@ -149,8 +149,7 @@ static void expire(uint64_t now)
 		struct xd_req *r = container_of(e, struct xd_req, dl);
 
 		xd_heap_del(&xd.deadlines, e);
-		xd.exec->cancel(r);	/* -EOPNOTSUPP so far: see exec_*.c */
-		xd_req_reply(r, 0);
+		xd_req_expire(r);
 	}
 	if (now < next_tick)
 		return;

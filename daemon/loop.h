@@ -74,6 +74,7 @@ struct xd_conn {
 	uint64_t progress_ns;		/* last send submitted or completed */
 	struct xd_cred cred;
 	bool nopid;			/* in another pid namespace than ours */
+	struct xd_req *reqs;		/* its requests not yet freed */
 	uint8_t rbuf[XCALL_WIRE_MAX_REQ];
 };
 
@@ -133,6 +134,7 @@ void xd_send_error(struct xd_conn *c, uint64_t id, int type, int err);
  */
 struct xd_req {
 	struct xd_conn *conn;
+	struct xd_req *cprev, *cnext;	/* on conn->reqs until freed */
 	uint64_t id;
 	struct xcall_req req;
 	unsigned int refs;		/* the reply owed + the executor's */
@@ -149,6 +151,13 @@ void xd_req_frame(struct xd_conn *c, size_t len);
  */
 void xd_req_reply(struct xd_req *r, int error);
 void xd_req_put(struct xd_req *r);
+/*
+ * @c is closing: drop the calls of its requests that have not started
+ * (xd.exec->cancel) and answer, into the void, those not answered yet.
+ */
+void xd_req_cancel_all(struct xd_conn *c);
+/* @r missed its deadline: drop its calls not started, answer it. */
+void xd_req_expire(struct xd_req *r);
 
 /* ---- executors (exec_pool.c, exec_kmod.c) ------------------------------ */
 
@@ -167,7 +176,11 @@ struct xd_exec_ops {
 	/* Record @i of @r as it stands: what came back, or ETIMEDOUT. */
 	void (*record)(const struct xd_req *r, unsigned int i,
 		       struct xcall_result *out);
-	/* @r missed its deadline: drop its calls not started; -errno. */
+	/*
+	 * Drop the calls of @r that have not started (its deadline passed,
+	 * or its client left): how many, or -errno. What was dropped never
+	 * runs; the request is still freed only once nothing holds it.
+	 */
 	int (*cancel)(struct xd_req *r);
 	/* A CQE of an SQE it tagged XD_TAG_EXEC. */
 	void (*complete)(void *p, int res);
@@ -205,6 +218,7 @@ struct xd_state {
 	struct xd_heap deadlines;	/* of the requests not answered */
 	uint64_t served, denied, errors;
 	uint64_t inflight;		/* calls not answered */
+	uint64_t cancelled;		/* calls dropped before they ran */
 	uint64_t live_reqs;		/* requests not freed */
 	uint64_t fn_calls[XCALL_WIRE_MAX_FNS];
 

@@ -21,6 +21,12 @@ void xd_req_put(struct xd_req *r)
 	if (--r->refs)
 		return;
 	xd_heap_del(&xd.deadlines, &r->dl);
+	if (r->cprev)
+		r->cprev->cnext = r->cnext;
+	else
+		r->conn->reqs = r->cnext;
+	if (r->cnext)
+		r->cnext->cprev = r->cprev;
 	xd_conn_call_end(r->conn);
 	xd_conn_put(r->conn);
 	free(r);
@@ -65,6 +71,39 @@ void xd_req_reply(struct xd_req *r, int error)
 	xd_conn_recv_arm(c);
 	xd_conn_maybe_finish(c);
 	xd_req_put(r);
+}
+
+/* Drop what has not started of @r's calls; count it for STATUS. */
+static void req_cancel(struct xd_req *r)
+{
+	int n = xd.exec->cancel(r);
+
+	if (n > 0)
+		xd.cancelled += (unsigned int)n;
+}
+
+void xd_req_expire(struct xd_req *r)
+{
+	req_cancel(r);
+	xd_req_reply(r, 0);
+}
+
+/*
+ * Every request of @c, NOWAIT ones answered already included: their calls
+ * not started would only cost the CPUs of a client that is gone. Each one
+ * holds @c, which xd_conn_close() still holds too.
+ */
+void xd_req_cancel_all(struct xd_conn *c)
+{
+	struct xd_req *r, *next;
+
+	for (r = c->reqs; r; r = next) {
+		r->refs++;		/* the reply may free it */
+		req_cancel(r);
+		xd_req_reply(r, -ECANCELED);
+		next = r->cnext;
+		xd_req_put(r);
+	}
 }
 
 /*
@@ -155,6 +194,10 @@ static struct xd_req *req_alloc(struct xd_conn *c, uint64_t id,
 	r->ncpus = cr->ncpus;
 	r->dl.idx = XD_HEAP_NONE;
 	r->refs = 1;		/* the reply still owed */
+	r->cnext = c->reqs;
+	if (c->reqs)
+		c->reqs->cprev = r;
+	c->reqs = r;
 	c->refs++;
 	xd_conn_call_start(c);
 	xd.inflight++;
@@ -241,6 +284,7 @@ static void handle_status(struct xd_conn *c, uint64_t id)
 	st.denied = xd.denied;
 	st.errors = xd.errors;
 	st.inflight = xd.live_reqs;
+	st.cancelled = xd.cancelled;
 	if (nfns > XCALL_WIRE_MAX_FNS)
 		nfns = XCALL_WIRE_MAX_FNS;
 	len = __xcall_wire_enc_status(o->data, XCALL_WIRE_MAX_STATUS, id, &st,

@@ -57,6 +57,7 @@
 #include <linux/user_namespace.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
+#include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/topology.h>
 #include <linux/uaccess.h>
@@ -106,6 +107,9 @@ struct xcall_file {
 	kuid_t uid;			/* the opener's */
 	struct user_namespace *user_ns;	/* the opener's: xcall_call.view's uid */
 	struct pid_namespace *pid_ns;	/* the opener's: pids are told in it */
+	spinlock_t lock;		/* @cmds */
+	struct list_head cmds;		/* waited io_uring commands, for
+					 * XCALL_IOC_CANCEL */
 	struct llist_node free_node;	/* on xcall_files_to_free */
 };
 
@@ -143,6 +147,7 @@ struct xcall_req {
 	u8 why;				/* XW_*: what finished it */
 	u64 ucall;			/* user struct xcall_call */
 	u64 uresults;
+	struct list_head file_node;	/* on xf->cmds until its task work */
 	/* On xcall_to_finish / xcall_to_free (xcall_defer()) */
 	struct llist_node finish_node;
 	struct llist_node free_node;
@@ -675,7 +680,7 @@ static const struct xcall_result *xcall_slot_result(struct xcall_slot *slot,
 	tmp->cpu = slot->cpu;
 	tmp->fn = slot->req->fn;
 	tmp->node = cpu_to_node(slot->cpu);
-	tmp->error = -ETIMEDOUT;
+	tmp->error = why == XW_CANCEL ? -ECANCELED : -ETIMEDOUT;
 	if (why == XW_TIMEOUT)
 		pr_notice_ratelimited("cpu %u did not answer within %u ms\n",
 				      slot->cpu, slot->req->timeout_ms);
@@ -1096,6 +1101,47 @@ out_put:
 	return ret < 0 ? ret : 0;
 }
 
+/*
+ * XCALL_IOC_CANCEL: settle the calls of @file's commands carrying @call
+ * that have not started, as a timeout does: the same claim of a slot
+ * (QUEUED -> ABANDONED) as xcall_slot_result(), against the handler's
+ * (QUEUED -> RUNNING) in xcall_slot_run(), so exactly one wins and an
+ * abandoned slot's function is skipped. A command on @xf->cmds is alive:
+ * its task work takes it off under the lock before it lets go.
+ */
+static long xcall_ioctl_cancel(struct file *file,
+			       struct xcall_cancel __user *ucancel)
+{
+	struct xcall_file *xf = file->private_data;
+	struct xcall_cancel a;
+	struct xcall_req *req;
+	bool found = false;
+	unsigned int i, n;
+	long total = 0;
+
+	if (copy_from_user(&a, ucancel, sizeof(a)))
+		return -EFAULT;
+	if (a.size != sizeof(a))
+		return -EMSGSIZE;
+	if (a.flags || a.reserved[0] || a.reserved[1])
+		return -EINVAL;
+	spin_lock(&xf->lock);
+	list_for_each_entry(req, &xf->cmds, file_node) {
+		if (req->ucall != a.call)
+			continue;
+		found = true;
+		for (n = 0, i = 0; i < req->nslots; i++)
+			n += atomic_cmpxchg(&req->slots[i].state, XS_QUEUED,
+					    XS_ABANDONED) == XS_QUEUED;
+		/* Abandoned slots answer only when their CPU gets there. */
+		if (n)
+			xcall_uring_finish(req, XW_CANCEL);
+		total += n;
+	}
+	spin_unlock(&xf->lock);
+	return found ? total : -ENOENT;
+}
+
 static long xcall_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
@@ -1105,6 +1151,8 @@ static long xcall_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return xcall_ioctl_info(uarg);
 	case XCALL_IOC_CALL:
 		return xcall_ioctl_call(file, uarg);
+	case XCALL_IOC_CANCEL:
+		return xcall_ioctl_cancel(file, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -1131,8 +1179,13 @@ static XCALL_URING_TW(xcall_uring_tw)
 {
 	struct xcall_req *req = *xcall_uring_pdu(ioucmd);
 	struct xcall_call __user *ucall = u64_to_user_ptr(req->ucall);
+	struct xcall_file *xf = req->xf;
 	int ret;
 
+	/* XCALL_IOC_CANCEL finds it no more: it is settled here. */
+	spin_lock(&xf->lock);
+	list_del_init(&req->file_node);
+	spin_unlock(&xf->lock);
 	hrtimer_cancel(&req->timer);
 	if (xcall_uring_task_dead(issue_flags)) {
 		/* No user memory to write to: settle the slots, say so. */
@@ -1206,6 +1259,7 @@ static int xcall_uring_issue(struct io_uring_cmd *ioucmd,
 	req = xcall_req_new(xf, &c, (u64)(uintptr_t)&ucall->ncalled);
 	if (IS_ERR(req))
 		return PTR_ERR(req);
+	INIT_LIST_HEAD(&req->file_node);
 
 	if (req->nowait) {
 		ret = xcall_submit(req, issue_flags & IO_URING_F_NONBLOCK, 0);
@@ -1235,6 +1289,17 @@ static int xcall_uring_issue(struct io_uring_cmd *ioucmd,
 	xcall_uring_mark_cancelable(ioucmd, issue_flags);
 	hrtimer_start(&req->timer, ms_to_ktime(req->timeout_ms),
 		      HRTIMER_MODE_REL_SOFT);
+	/*
+	 * Cancellable only now that the timer is armed (the task work
+	 * cancels it), and only if not finished already: then the task work
+	 * may have run (from an io-wq issue), and it never looks again.
+	 * Under the lock, the task work's removal comes after this, or the
+	 * finish it follows came before this looks.
+	 */
+	spin_lock(&xf->lock);
+	if (!atomic_read(&req->finished))
+		list_add_tail(&req->file_node, &xf->cmds);
+	spin_unlock(&xf->lock);
 	if (atomic_dec_and_test(&req->pending))
 		xcall_uring_finish(req, XW_DONE);
 	xcall_req_put(req);
@@ -1271,6 +1336,8 @@ static int xcall_open(struct inode *inode, struct file *file)
 	if (!xf)
 		return -ENOMEM;
 	refcount_set(&xf->ref, 1);
+	spin_lock_init(&xf->lock);
+	INIT_LIST_HEAD(&xf->cmds);
 	xf->admin = file_ns_capable(file, &init_user_ns, CAP_SYS_ADMIN);
 	xf->sees_all = xf->admin || perfmon_capable();
 	xf->uid = file->f_cred->uid;

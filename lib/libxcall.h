@@ -258,6 +258,20 @@ int xcall_pool_call_single(struct xcall_pool *p, int cpu, xcall_pool_fn fn,
  */
 int xcall_pool_call_async(struct xcall_pool *p, int cpu,
 			  struct xcall_pool_call *c);
+/* xcall_pool_call_async_flags(): xcall_pool_cancel() may stop the call. */
+#define XCALL_POOL_CANCELLABLE	(1U << 0)
+/* xcall_pool_call_async() with XCALL_POOL_* @flags; -EINVAL for others. */
+int xcall_pool_call_async_flags(struct xcall_pool *p, int cpu,
+				struct xcall_pool_call *c, unsigned int flags);
+/*
+ * Cancel @c, queued with XCALL_POOL_CANCELLABLE, if it has not started:
+ * 0 and fn never runs, -EBUSY it is running, -EALREADY it is not in
+ * flight (done, never queued, or cancelled already), -EINVAL it was not
+ * queued cancellable. A cancelled call is still in flight until its worker
+ * gets to it and lets go of it: wait for it, or for xcall_pool_done(), as
+ * for any call, before @c is reused or freed.
+ */
+int xcall_pool_cancel(struct xcall_pool_call *c);
 /* Wait for @c: 0 when it has run, -ETIMEDOUT. @timeout_ms < 0: forever. */
 int xcall_pool_wait(struct xcall_pool_call *c, int timeout_ms);
 /* Has @c run (and been released by its worker)? Also true if never queued. */

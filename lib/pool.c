@@ -22,7 +22,8 @@
  * worker for no-wait calls, handed out in order, and a shared free list.
  * A pool-owned call that times out before it has started is cancelled, so
  * a timeout never leaves the worker with a dangling call or a stale
- * argument; caller-owned calls always run (their owner waits for them).
+ * argument; caller-owned calls run unless their owner queued them
+ * cancellable and cancels them before they start (xcall_pool_cancel()).
  */
 #include <errno.h>
 #include <limits.h>
@@ -59,7 +60,8 @@
 #define ST_WAITERS	4u		/* someone sleeps on the futex */
 #define ST_ABANDONED	8u		/* a pool slot nobody waits for: the
 					 * worker releases it when it is done */
-#define ST_CANCELLABLE	16u		/* its waiter has a deadline: the worker
+#define ST_CANCELLABLE	16u		/* its waiter has a deadline, or its
+					 * owner may cancel it: the worker
 					 * claims it (QUEUED -> RUNNING) first */
 
 /* Low bit of a queue head: closed by xcall_pool_destroy(). */
@@ -821,22 +823,27 @@ static int call_queue(struct xcall_pool *p, struct pool_worker *w,
 }
 
 /**
- * xcall_pool_call_async() - queue caller-owned @c on @cpu
+ * xcall_pool_call_async_flags() - queue caller-owned @c on @cpu
+ * @flags: XCALL_POOL_CANCELLABLE, or 0
  *
  * @c->fn and @c->arg are set by the caller. Like
  * smp_call_function_single_async(): -EBUSY if @c is still in flight.
  * @c stays in use by the pool until xcall_pool_done(@c) or a successful
  * xcall_pool_wait(@c); a wait that times out leaves it queued: the call
- * still runs later, and the caller must not free or reuse @c (or @arg)
- * before it is done.
+ * still runs later (unless xcall_pool_cancel() stops it first), and the
+ * caller must not free or reuse @c (or @arg) before it is done.
+ *
+ * A cancellable call costs its worker one read-modify-write more, the
+ * claim (QUEUED -> RUNNING) that call_run() makes before fn runs and that
+ * a cancel races with: which is why it is asked for, not the default.
  */
-int xcall_pool_call_async(struct xcall_pool *p, int cpu,
-			  struct xcall_pool_call *c)
+int xcall_pool_call_async_flags(struct xcall_pool *p, int cpu,
+				struct xcall_pool_call *c, unsigned int flags)
 {
 	struct pool_worker *w;
 	int err;
 
-	if (!p || !c || !c->fn || cpu < 0)
+	if (!p || !c || !c->fn || cpu < 0 || flags & ~XCALL_POOL_CANCELLABLE)
 		return -EINVAL;
 	w = worker_of(p, cpu);
 	if (!w)
@@ -848,12 +855,56 @@ int xcall_pool_call_async(struct xcall_pool *p, int cpu,
 	 */
 	if (__atomic_load_n(&c->__state, __ATOMIC_ACQUIRE) & ST_PHASE)
 		return -EBUSY;
-	__atomic_store_n(&c->__state, ST_QUEUED, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->__state, ST_QUEUED |
+			 (flags & XCALL_POOL_CANCELLABLE ? ST_CANCELLABLE : 0),
+			 __ATOMIC_RELAXED);
 	c->__slot = 0;
 	err = call_queue(p, w, c);
 	if (err)
 		__atomic_store_n(&c->__state, ST_IDLE, __ATOMIC_RELEASE);
 	return err;
+}
+
+int xcall_pool_call_async(struct xcall_pool *p, int cpu,
+			  struct xcall_pool_call *c)
+{
+	return xcall_pool_call_async_flags(p, cpu, c, 0);
+}
+
+/**
+ * xcall_pool_cancel() - stop caller-owned @c before it starts
+ *
+ * The same claim as slot_abandon()'s: a CAS of QUEUED to CANCELLED against
+ * call_run()'s of QUEUED to RUNNING, so exactly one of them wins, and a
+ * call that its worker has claimed runs to its end. The worker still takes
+ * a cancelled call off its queue and sets it idle (waking its waiters), so
+ * the call's memory is released exactly once, the usual way.
+ *
+ * Return: 0 cancelled: fn never runs; -EBUSY running; -EALREADY not in
+ * flight, or cancelled already; -EINVAL not queued cancellable.
+ */
+int xcall_pool_cancel(struct xcall_pool_call *c)
+{
+	uint32_t old;
+
+	if (!c)
+		return -EINVAL;
+	old = __atomic_load_n(&c->__state, __ATOMIC_ACQUIRE);
+	do {
+		switch (old & ST_PHASE) {
+		case ST_IDLE:
+		case ST_CANCELLED:
+			return -EALREADY;
+		case ST_RUNNING:
+			return -EBUSY;
+		}
+		if (c->__slot || !(old & ST_CANCELLABLE))
+			return -EINVAL;
+	} while (!__atomic_compare_exchange_n(&c->__state, &old,
+					      (old & ~ST_PHASE) | ST_CANCELLED,
+					      true, __ATOMIC_ACQ_REL,
+					      __ATOMIC_ACQUIRE));
+	return 0;
 }
 
 /**

@@ -209,8 +209,33 @@ struct xcall_uring_cmd {
 	__u64 reserved[9];	/* must be zero; the SQE128 command area */
 };
 
+/*
+ * XCALL_IOC_CANCEL: cancel the waited io_uring commands of this open file
+ * whose xcall_uring_cmd.call was @call (IORING_OP_ASYNC_CANCEL does not
+ * reach them, and io_uring cancels them only when the task or ring exits).
+ * Each CPU whose call has not started is settled as a timeout settles it:
+ * its function never runs, and its record says ECANCELED. If any was, the
+ * command completes now with -ECANCELED (its records and @ncalled written;
+ * a CPU that was running then and had not answered by the completion says
+ * ECANCELED too). Commands whose calls have all started are left to finish.
+ * Returns the number of CPUs whose call was cancelled (0: all had started).
+ *   ENOENT       no waited command of this open file carries @call (none
+ *                was made, it has completed, it was an ioctl or NOWAIT, or
+ *                another open file made it)
+ *   EMSGSIZE     @size is not sizeof(struct xcall_cancel)
+ *   EINVAL       @flags or a reserved field is not zero
+ *   EFAULT       the argument cannot be read
+ */
+struct xcall_cancel {
+	__u32 size;		/* sizeof(struct xcall_cancel) */
+	__u32 flags;		/* must be zero */
+	__u64 call;		/* the command's xcall_uring_cmd.call */
+	__u64 reserved[2];	/* must be zero */
+};
+
 #define XCALL_IOC_MAGIC		0xC4
 #define XCALL_IOC_INFO		_IOWR(XCALL_IOC_MAGIC, 0, struct xcall_info)
 #define XCALL_IOC_CALL		_IOWR(XCALL_IOC_MAGIC, 1, struct xcall_call)
+#define XCALL_IOC_CANCEL	_IOW(XCALL_IOC_MAGIC, 2, struct xcall_cancel)
 
 #endif /* _UAPI_LINUX_XCALL_H */

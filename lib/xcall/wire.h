@@ -84,7 +84,8 @@ struct xcall_wire_status {
 	uint64_t denied;	/* calls refused by the policy */
 	uint64_t errors;	/* malformed frames */
 	uint64_t inflight;	/* calls running now */
-	uint64_t reserved[4];
+	uint64_t cancelled;	/* calls dropped before they ran */
+	uint64_t reserved[3];
 };
 
 /*

@@ -5,8 +5,9 @@
  * nothing, and readers whose calls time out lose no answer; the policy
  * refuses a second uid; privileges are really gone; bad input, a killed
  * client, a client that stops reading cost only that client (and the log
- * says how long it did not read); SIGTERM drains; SIGHUP reloads (and
- * keeps the old policy when the new one is wrong); socket activation.
+ * says how long it did not read), and the calls of a client that left and
+ * had not started never run; SIGTERM drains; SIGHUP reloads (and keeps the
+ * old policy when the new one is wrong); socket activation.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1056,6 +1057,113 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ULL + t.tv_nsec;
+}
+
+/* Send a STATUS on @fd and read until its reply: what came before is in. */
+static void sync_status(int fd)
+{
+	uint8_t buf[XCALL_WIRE_MAX_FRAME];
+	struct xcall_wire_hdr h;
+	int len;
+
+	len = __xcall_wire_enc_status_req(buf, sizeof(buf), 99);
+	ck_assert_int_eq(send(fd, buf, len, MSG_NOSIGNAL), len);
+	do {
+		len = xt_recv(fd, buf, 10000);
+		ck_assert_int_gt(len, 0);
+	} while (__xcall_wire_hdr(buf, len, &h) != XCALL_WIRE_STATUS_REPLY);
+}
+
+/*
+ * A client queues pings to CPU 0 behind a spin there and leaves: the
+ * daemon drops them, and they never run (STATUS counts them cancelled).
+ * Judged only if the daemon had seen the client leave (its STATUS says
+ * so) before the spin, which started after t0, could have ended: until
+ * then CPU 0's worker ran nothing queued behind it. Otherwise the pings
+ * may have run: try again.
+ */
+START_TEST(test_gone_client_cancelled)
+{
+	enum { K = 8 };
+	uint64_t calls[XCALL_WIRE_MAX_FNS], us = XCALL_SPIN_MAX_US, t0;
+	uint64_t before, got = 0;
+	struct xcall_wire_status st;
+	int fd, i, k, tries;
+	bool held = false;
+
+	for (tries = 0; tries < 20 && !held; tries++) {
+		wait_idle();
+		ck_assert_int_eq(xt_status(T.sock, &st, calls,
+					   XCALL_WIRE_MAX_FNS), 0);
+		before = st.cancelled;
+		fd = xt_connect(T.sock);
+		ck_assert_int_ge(fd, 0);
+		t0 = mono_ns();
+		ck_assert_int_eq(xt_send_call(fd, 1, XCALL_FN_SPIN, 1, &us, 0,
+					      10000), 0);
+		for (i = 0; i < K; i++)
+			ck_assert_int_eq(xt_send_call(fd, 2 + i, XCALL_FN_PING,
+						      0, NULL, 0, 10000), 0);
+		sync_status(fd);	/* the daemon has every call */
+		close(fd);
+		/* Until the daemon has dropped something, or all is over. */
+		for (k = 0; k < 100000; k++) {
+			ck_assert_int_eq(xt_status(T.sock, &st, calls,
+						   XCALL_WIRE_MAX_FNS), 0);
+			if (st.cancelled != before ||
+			    (st.clients == 1 && !st.inflight))
+				break;
+		}
+		held = mono_ns() < t0 + XCALL_SPIN_MAX_US * 1000ULL;
+		got = st.cancelled - before;
+	}
+	ck_assert_msg(held, "in %d tries the daemon never dropped the calls "
+		      "of a client that left while a spin held CPU 0", tries);
+	/* The pings, and the spin if its worker had not started it yet. */
+	ck_assert_uint_ge(got, K);
+	ck_assert_uint_le(got, K + 1);
+	wait_idle();
+	ck_assert_int_eq(xt_status(T.sock, &st, calls, XCALL_WIRE_MAX_FNS),
+			 0);
+	ck_assert_uint_eq(st.cancelled - before, got);
+}
+END_TEST
+
+/*
+ * A client that shuts down only its sending side still gets its answers
+ * (test_half_close); nothing of it is cancelled.
+ */
+START_TEST(test_half_close_not_cancelled)
+{
+	uint64_t calls[XCALL_WIRE_MAX_FNS], us = 20000;
+	uint8_t buf[XCALL_WIRE_MAX_FRAME];
+	struct xcall_wire_status st;
+	int fd = xt_connect(T.sock), i, len, n = 0;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(xt_send_call(fd, 1, XCALL_FN_SPIN, 1, &us, 0, 10000),
+			 0);
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(xt_send_call(fd, 2 + i, XCALL_FN_PING, 0,
+					      NULL, 0, 10000), 0);
+	ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+	while ((len = xt_recv(fd, buf, 10000)) > 0)
+		n++;
+	ck_assert_int_eq(len, 0);
+	ck_assert_int_eq(n, 5);
+	close(fd);
+	ck_assert_int_eq(xt_status(T.sock, &st, calls, XCALL_WIRE_MAX_FNS),
+			 0);
+	ck_assert_uint_eq(st.cancelled, 0);
+}
+END_TEST
+
 START_TEST(test_slow_reader)
 {
 	struct pollfd pfd;
@@ -1950,6 +2058,8 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, test_fatal_frame_then_close);
 	tcase_add_test(tc, test_client_killed);
 	tcase_add_test(tc, test_out_of_fds);
+	tcase_add_test(tc, test_gone_client_cancelled);
+	tcase_add_test(tc, test_half_close_not_cancelled);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("signals");

@@ -2,8 +2,8 @@
 /*
  * Check suite for the in-process cross-CPU call pool (lib/pool.c): every
  * call runs exactly once, on the CPU it was sent to, through every way of
- * sending it; timeouts against a worker the test holds; destroy drains;
- * every bad input.
+ * sending it; timeouts and cancels against a worker the test holds, and
+ * cancels racing the worker; destroy drains; every bad input.
  *
  * XCALL_POOL_STRESS_CALLS sets the number of calls of the stress cases
  * (default 1048576 for the spinning pool; sanitizer runs lower it).
@@ -543,6 +543,108 @@ START_TEST(test_timeout_stuck_worker)
 }
 END_TEST
 
+/*
+ * Cancel: behind a held worker a cancellable call is cancelled and never
+ * runs, yet completes (its worker lets go of it, once); the held call
+ * itself is running and cannot be; a plain call cannot be either.
+ */
+START_TEST(test_cancel_queued)
+{
+	struct xcall_pool *p = pool_new(0);
+	int cpu = cpu_list[ncpus - 1];
+	struct xcall_pool_call hold, *late = calloc(1, sizeof(*late));
+	struct xcall_pool_call plain;
+	struct rec r = { .cpu = cpu }, pr = { .cpu = cpu };
+	static struct blocker b;
+
+	blocker_init(&b);
+	memset(&hold, 0, sizeof(hold));
+	memset(&plain, 0, sizeof(plain));
+	hold.fn = blocker_fn;
+	hold.arg = &b;
+	ck_assert_int_eq(xcall_pool_call_async_flags(p, cpu, &hold,
+			 XCALL_POOL_CANCELLABLE), 0);
+	sem_wait_ok(&b.entered);
+	ck_assert_int_eq(xcall_pool_cancel(&hold), -EBUSY);
+
+	late->fn = rec_fn;
+	late->arg = &r;
+	ck_assert_int_eq(xcall_pool_call_async_flags(p, cpu, late,
+			 XCALL_POOL_CANCELLABLE), 0);
+	plain.fn = rec_fn;
+	plain.arg = &pr;
+	ck_assert_int_eq(xcall_pool_call_async(p, cpu, &plain), 0);
+	ck_assert_int_eq(xcall_pool_cancel(&plain), -EINVAL);
+	ck_assert_int_eq(xcall_pool_cancel(late), 0);
+	ck_assert_int_eq(xcall_pool_cancel(late), -EALREADY);
+	/* Still the worker's until it gets there. */
+	ck_assert(!xcall_pool_done(late));
+	ck_assert_int_eq(xcall_pool_call_async(p, cpu, late), -EBUSY);
+
+	sem_post(&b.release);
+	ck_assert_int_eq(xcall_pool_wait(&hold, -1), 0);
+	ck_assert_int_eq(xcall_pool_wait(late, -1), 0);
+	ck_assert_int_eq(xcall_pool_wait(&plain, -1), 0);
+	ck_assert(xcall_pool_done(late));
+	free(late);			/* ASan catches any later touch */
+	ck_assert_uint_eq(r.runs, 0);
+	ck_assert_uint_eq(pr.runs, 1);
+	ck_assert_uint_eq(b.runs, 1);
+	ck_assert_int_eq(xcall_pool_cancel(&hold), -EALREADY);
+	ck_assert_int_eq(xcall_pool_cancel(NULL), -EINVAL);
+	ck_assert_int_eq(xcall_pool_call_async_flags(p, cpu, &plain, 2),
+			 -EINVAL);
+	xcall_pool_destroy(p);
+}
+END_TEST
+
+/*
+ * The race itself: calls cancelled while their worker takes them. Each
+ * either ran once or was cancelled, never both nor neither, and every one
+ * completes.
+ */
+START_TEST(test_cancel_race)
+{
+	enum { N = 20000, W = 32 };
+	struct xcall_pool *p = pool_new(0);
+	struct xcall_pool_call c[W];
+	struct rec r[W];
+	unsigned long i, cancelled = 0, ran = 0;
+	int cpu = cpu_list[ncpus - 1], k;
+
+	memset(c, 0, sizeof(c));
+	for (i = 0; i < N; i++) {
+		k = (int)(i % W);
+		if (i >= W) {
+			ck_assert_int_eq(xcall_pool_wait(&c[k], -1), 0);
+			ran += r[k].runs;
+			ck_assert_uint_le(r[k].runs, 1);
+		}
+		r[k].cpu = cpu;
+		r[k].runs = 0;
+		c[k].fn = rec_fn;
+		c[k].arg = &r[k];
+		ck_assert_int_eq(xcall_pool_call_async_flags(p, cpu, &c[k],
+				 XCALL_POOL_CANCELLABLE), 0);
+		if (i % 2) {
+			int ret = xcall_pool_cancel(&c[k]);
+
+			ck_assert(ret == 0 || ret == -EBUSY ||
+				  ret == -EALREADY);
+			cancelled += ret == 0;
+		}
+	}
+	for (k = 0; k < W; k++) {
+		ck_assert_int_eq(xcall_pool_wait(&c[k], -1), 0);
+		ck_assert_uint_le(r[k].runs, 1);
+		ran += r[k].runs;
+	}
+	ck_assert_uint_eq(ran + cancelled, N);
+	ck_assert_uint_eq(wrong_cpu, 0);
+	xcall_pool_destroy(p);
+}
+END_TEST
+
 /* Every slot in flight behind a stuck worker: call_single times out. */
 START_TEST(test_timeout_no_slot)
 {
@@ -776,6 +878,13 @@ static Suite *pool_suite(void)
 	tcase_add_test(tc, test_timeout_running);
 	tcase_add_test(tc, test_timeout_stuck_worker);
 	tcase_add_test(tc, test_timeout_no_slot);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cancel");
+	tcase_add_checked_fixture(tc, setup_cpus, NULL);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_cancel_queued);
+	tcase_add_test(tc, test_cancel_race);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("destroy");

@@ -6,7 +6,8 @@
  * arm64 MIDR/REVIDR in sysfs and MPIDR in the device tree, ppc64 PIR against
  * sysfs physical_id and PVR against /proc/cpuinfo), the bad-input table with
  * its exact errnos, privilege checked against the opener, CPU hotplug during
- * a stream of calls, the timeout path, io_uring commands, and rmmod with
+ * a stream of calls, the timeout path, io_uring commands and their
+ * cancellation (XCALL_IOC_CANCEL), and rmmod with
  * the device open and closed ($XCALL_KO names the module to load again).
  *
  * Static: linked with libxcall.a, libcheck.a and liburing.a.
@@ -1975,6 +1976,93 @@ START_TEST(test_uring_timeout)
 }
 END_TEST
 
+/* XCALL_IOC_CANCEL through @f: what it returns, or -errno. */
+static int do_cancel(int f, struct xcall_cancel *a)
+{
+	int ret = ioctl(f, XCALL_IOC_CANCEL, a);
+
+	return ret < 0 ? -errno : ret;
+}
+
+/*
+ * XCALL_IOC_CANCEL: a ping queued through io_uring behind a held CPU is
+ * cancelled. The ioctl says 1, the command completes with ECANCELED, its
+ * record says so, and the module never ran it (calls_run rises by the
+ * hold's spins and our last ping only). Another open file cannot cancel
+ * it; a call not in flight is ENOENT. Judged only if the cancel came
+ * while the hold's first spin still ran: until then the ping was queued.
+ */
+START_TEST(test_uring_cancel_ioctl)
+{
+	struct xcall_cancel a = { .size = sizeof(a) };
+	struct xcall_result res, r;
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+	struct xcall_call c;
+	struct hold h;
+	uint64_t bits[1], before, ran = 0;
+	int f2, n = 0, other = 0, cqres = 0, tries = 0;
+	bool held;
+
+	ck_assert_int_ge(ncpus, 2);
+	pin(cpus[0]);
+	f2 = open(DEV, O_RDWR | O_CLOEXEC);
+	ck_assert_int_ge(f2, 0);
+	ck_assert_int_eq(io_uring_queue_init(8, &ring, IORING_SETUP_SQE128),
+			 0);
+	a.call = (uintptr_t)&c;
+	ck_assert_int_eq(do_cancel(fd, &a), -ENOENT);
+	a.size = 8;
+	ck_assert_int_eq(do_cancel(fd, &a), -EMSGSIZE);
+	a.size = sizeof(a);
+	a.flags = 1;
+	ck_assert_int_eq(do_cancel(fd, &a), -EINVAL);
+	a.flags = 0;
+	a.reserved[1] = 1;
+	ck_assert_int_eq(do_cancel(fd, &a), -EINVAL);
+	a.reserved[1] = 0;
+	ck_assert_int_eq(do_cancel(fd, NULL), -EFAULT);
+	do {
+		before = calls_run_settled();
+		ck_assert_int_eq(hold_start(&h, fd, cpus[1]), 0);
+		bits[0] = 1ULL << cpus[1];
+		c = mkcall(XCALL_FN_PING, bits, 1, &res, 1);
+		c.timeout_ms = 60000;
+		c.ncalled = 777;
+		memset(&res, 0, sizeof(res));
+		prep_cmd(io_uring_get_sqe(&ring), fd, &c, 0);
+		ck_assert_int_eq(io_uring_submit(&ring), 1);
+		other = do_cancel(f2, &a);
+		n = do_cancel(fd, &a);
+		held = hold_covers(&h, mono_ns());
+		ck_assert_int_eq(io_uring_wait_cqe(&ring, &cqe), 0);
+		cqres = cqe->res;
+		io_uring_cqe_seen(&ring, cqe);
+		ck_assert_int_eq(hold_stop(&h), 0);
+		/* Behind what was queued there: once it answers, all passed. */
+		ck_assert_int_eq(call1(fd, XCALL_FN_PING, cpus[1], 0, 0, 0,
+				       5000, &r), 0);
+		ran = calls_run() - before;
+		if (!held)
+			continue;
+		ck_assert_int_eq(other, -ENOENT);
+		ck_assert_int_eq(n, 1);
+		ck_assert_int_eq(cqres, -ECANCELED);
+		ck_assert_uint_eq(c.ncalled, 1);
+		ck_assert_int_eq(res.error, -ECANCELED);
+		ck_assert_uint_eq(res.cpu, cpus[1]);
+		ck_assert_uint_eq(ran, h.spins + 1);
+	} while (!held && ++tries < 20);
+	printf("uring cancel ioctl: judged at try %d\n", tries);
+	ck_assert_msg(held, "in %d tries the cancel never came while the CPU "
+		      "was held", tries);
+	/* Completed: nothing of it is left to cancel. */
+	ck_assert_int_eq(do_cancel(fd, &a), -ENOENT);
+	io_uring_queue_exit(&ring);
+	close(f2);
+}
+END_TEST
+
 /* /sys/module/xcall/refcnt, or -1. */
 static int refcnt(void)
 {
@@ -2287,6 +2375,7 @@ static Suite *kmod_suite(void)
 	tcase_add_test(tc, test_uring_timeout);
 	tcase_add_test(tc, test_uring_exit_in_flight);
 	tcase_add_test(tc, test_uring_cancel_at_exit);
+	tcase_add_test(tc, test_uring_cancel_ioctl);
 	suite_add_tcase(s, tc);
 
 	/* Last: unloads and loads the module again. */
