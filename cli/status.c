@@ -141,13 +141,15 @@ static void status_json(struct sbuf *sb, const char *bk, const char *path,
 	sb_printf(sb, ",\"uptime_s\":%.3f,\"clients\":%llu,"
 		  "\"clients_total\":%llu,\"calls_served\":%llu,"
 		  "\"denied\":%llu,\"malformed\":%llu,\"inflight\":%llu,"
-		  "\"calls\":{", (double)st->uptime_ns / 1e9,
+		  "\"cancelled\":%llu,\"calls\":{",
+		  (double)st->uptime_ns / 1e9,
 		  (unsigned long long)st->clients,
 		  (unsigned long long)st->clients_total,
 		  (unsigned long long)st->served,
 		  (unsigned long long)st->denied,
 		  (unsigned long long)st->errors,
-		  (unsigned long long)st->inflight);
+		  (unsigned long long)st->inflight,
+		  (unsigned long long)st->cancelled);
 	for (i = 0; i < st->nr_fns; i++) {
 		const struct xcall_fn_info *fi = xcall_fn_by_id(i);
 		char key[16];
@@ -187,9 +189,11 @@ static void status_text(struct sbuf *sb, const char *bk, const char *path,
 	sb_printf(sb, "  clients     %llu now, %llu since start\n",
 		  (unsigned long long)st->clients,
 		  (unsigned long long)st->clients_total);
-	sb_printf(sb, "  calls       %llu served, %llu in flight\n",
+	sb_printf(sb, "  calls       %llu served, %llu in flight, %llu cancelled "
+		  "(their client left)\n",
 		  (unsigned long long)st->served,
-		  (unsigned long long)st->inflight);
+		  (unsigned long long)st->inflight,
+		  (unsigned long long)st->cancelled);
 	sb_printf(sb, "  refused     %llu denied by policy, %llu malformed\n",
 		  (unsigned long long)st->denied,
 		  (unsigned long long)st->errors);

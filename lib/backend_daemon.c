@@ -223,8 +223,14 @@ static int daemon_run(struct xcall *x, const struct xcall_req *req,
 		ret = __xcall_wire_dec_reply(d->buf, (size_t)len, &id, &rep);
 		if (ret && __xcall_wire_hdr(d->buf, (size_t)len, &h) ==
 			   XCALL_WIRE_ERROR) {
-			/* An ERROR frame names a request it could not take. */
+			/*
+			 * An ERROR frame names a request it could not take;
+			 * id 0 is about the connection itself (refused, or
+			 * a frame it could not read), and ends the run.
+			 */
 			ret = h.error < 0 ? h.error : -EPROTO;
+			if (!h.id)
+				return ret;
 			id = h.id;
 		} else if (ret) {
 			return -EPROTO;	/* not a reply we can read */

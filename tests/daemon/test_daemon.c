@@ -188,6 +188,7 @@ START_TEST(test_cli_status)
 	ck_assert_msg(strstr(out, "\"daemon\":{\"version\":\"" XCALL_VERSION
 			      "\",\"backend\":\"threads\""), "%s", out);
 	ck_assert_msg(strstr(out, "\"calls_served\":1,"), "%s", out);
+	ck_assert_msg(strstr(out, "\"cancelled\":0,"), "%s", out);
 	ck_assert_msg(strstr(out, "\"calls\":{\"ping\":1,"), "%s", out);
 	ck_assert_int_eq(xt_stop(&T), 0);
 	snprintf(cmd, sizeof(cmd), "XCALL_SOCKET=%s %s status --json "
@@ -1669,9 +1670,30 @@ static bool served_once(void)
 	return ok;
 }
 
+/* A ping through libxcall's daemon backend: what it fails with, or 0. */
+static int refused_lib(void)
+{
+	struct xcall_opts o = { .backend = XCALL_BACKEND_DAEMON,
+				.socket_path = T.sock };
+	struct xcall_req req = { .fn = XCALL_FN_PING };
+	struct xcall_result r;
+	struct xcall *x;
+	cpu_set_t set;
+	int ret = xcall_open(&x, &o);
+
+	if (ret)
+		return ret;
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	ret = xcall_run(x, &req, &set, sizeof(set), &r, 1);
+	xcall_close(x);
+	return ret < 0 ? ret : 0;
+}
+
 /*
  * A child that becomes @uid (and gid @uid, no other group), holds @n
- * connections and finds the next one refused, then waits for a byte
+ * connections and finds the next one refused (raw, and through
+ * libxcall: EUSERS), then waits for a byte
  * on @go. Its pid; a byte on @ready once it holds them, or its exit says
  * which step failed.
  */
@@ -1696,6 +1718,10 @@ static pid_t hold_conns(uid_t uid, unsigned int n, int ready, int go)
 	fd = xt_connect(T.sock);
 	if (fd < 0 || !refused(fd))
 		_exit(12);
+	close(fd);
+	/* Through libxcall the refusal is EUSERS too, not a generic error. */
+	if (refused_lib() != -EUSERS)
+		_exit(14);
 	if (write(ready, "r", 1) != 1 || read(go, &c, 1) != 1)
 		_exit(13);
 	_exit(0);
