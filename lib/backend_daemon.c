@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -89,6 +90,7 @@ static uint64_t now_ms(void)
 static int recv_frame(struct daemon *d, uint64_t deadline)
 {
 	struct pollfd pfd = { .fd = d->fd, .events = POLLIN };
+	bool reset = false;
 	uint64_t now;
 	ssize_t n;
 	int ret;
@@ -105,6 +107,15 @@ static int recv_frame(struct daemon *d, uint64_t deadline)
 		n = recv(d->fd, d->buf, sizeof(d->buf), MSG_TRUNC);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
+		/*
+		 * A daemon that closed with a frame of ours unread makes the
+		 * kernel report ECONNRESET once, before what it had sent
+		 * still queued here (the ERROR saying why, say): read on.
+		 */
+		if (n < 0 && errno == ECONNRESET && !reset) {
+			reset = true;
+			continue;
+		}
 		if (n < 0)
 			return errno == ENOTCONN ? -ECONNRESET : -errno;
 		if (n == 0)
@@ -125,6 +136,23 @@ static int send_frame(struct daemon *d, size_t len)
 	if (n < 0)
 		return errno == EPIPE ? -ECONNRESET : -errno;
 	return 0;
+}
+
+/*
+ * The daemon stopped taking our frames (EPIPE): why, if it said so before
+ * it closed (an ERROR frame with id 0: EUSERS for a connection it does not
+ * take), else -ECONNRESET.
+ */
+static int gone_why(struct daemon *d)
+{
+	struct xcall_wire_hdr h;
+	int len = recv_frame(d, now_ms() + DAEMON_GRACE_MS);
+
+	if (len > 0 &&
+	    __xcall_wire_hdr(d->buf, (size_t)len, &h) == XCALL_WIRE_ERROR &&
+	    !h.id && h.error < 0)
+		return h.error;
+	return -ECONNRESET;
 }
 
 /* Chunk @k of @set: up to XCALL_WIRE_MAX_CPUS CPUs from CPU @*from on. */
@@ -202,6 +230,8 @@ static int daemon_run(struct xcall *x, const struct xcall_req *req,
 		if (ret < 0)
 			return ret;
 		ret = send_frame(d, (size_t)ret);
+		if (ret == -ECONNRESET)
+			return gone_why(d);
 		if (ret)
 			return ret;
 	}

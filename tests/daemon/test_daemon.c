@@ -1693,7 +1693,8 @@ static int refused_lib(void)
 /*
  * A child that becomes @uid (and gid @uid, no other group), holds @n
  * connections and finds the next one refused (raw, and through
- * libxcall: EUSERS), then waits for a byte
+ * libxcall: EUSERS; exit 100 + errno says what libxcall said instead),
+ * then waits for a byte
  * on @go. Its pid; a byte on @ready once it holds them, or its exit says
  * which step failed.
  */
@@ -1701,7 +1702,7 @@ static pid_t hold_conns(uid_t uid, unsigned int n, int ready, int go)
 {
 	pid_t pid = fork();
 	unsigned int i;
-	int fd;
+	int fd, ret;
 	char c;
 
 	ck_assert_int_ge(pid, 0);
@@ -1720,8 +1721,9 @@ static pid_t hold_conns(uid_t uid, unsigned int n, int ready, int go)
 		_exit(12);
 	close(fd);
 	/* Through libxcall the refusal is EUSERS too, not a generic error. */
-	if (refused_lib() != -EUSERS)
-		_exit(14);
+	ret = refused_lib();
+	if (ret != -EUSERS)
+		_exit(!ret ? 14 : ret > 0 ? 15 : 100 + -ret % 100);
 	if (write(ready, "r", 1) != 1 || read(go, &c, 1) != 1)
 		_exit(13);
 	_exit(0);
@@ -1746,7 +1748,13 @@ static pid_t restart_holding(const char *policy, const char *const *extra,
 	pid = hold_conns(uid, n, ready[1], go[0]);
 	close(ready[1]);
 	close(go[0]);
-	ck_assert_msg(read(ready[0], &c, 1) == 1, "the holder failed");
+	if (read(ready[0], &c, 1) != 1) {
+		int st = 0;
+
+		waitpid(pid, &st, 0);
+		ck_abort_msg("the holder failed at step %d (see hold_conns)",
+			     WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	}
 	close(ready[0]);
 	return pid;
 }
