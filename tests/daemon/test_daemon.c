@@ -344,9 +344,15 @@ static void *client_main(void *arg)
 			int cpu = (int)(rand_r(&cl->seed) % ncpus);
 
 			want[sent] = (uint8_t)(cpu + 1);
-			/* ids that are not consecutive, to catch mix-ups */
+			/*
+			 * ids that are not consecutive, to catch mix-ups;
+			 * the longest timeout: this test is about answers
+			 * lost or mixed up, not about how fast they come
+			 * on a loaded machine (the default 1 s is not
+			 * always enough there).
+			 */
 			if (xt_send_call(fd, ID(sent), XCALL_FN_PING, 0, NULL,
-					 cpu, 0)) {
+					 cpu, XCALL_MAX_TIMEOUT_MS)) {
 				snprintf(cl->why, sizeof(cl->why), "send");
 				cl->bad++;
 				goto out;
