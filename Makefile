@@ -20,7 +20,10 @@ bindir		?= $(exec_prefix)/bin
 sbindir		?= $(exec_prefix)/sbin
 libdir		?= $(exec_prefix)/lib
 includedir	?= $(prefix)/include
-mandir		?= $(prefix)/share/man
+datarootdir	?= $(prefix)/share
+datadir		?= $(datarootdir)
+mandir		?= $(datarootdir)/man
+bashcompdir	?= $(datadir)/bash-completion/completions
 sysconfdir	?= /etc
 DESTDIR		?=
 

@@ -4,7 +4,8 @@
 #   check-cli    run the built xcall: JSON parses (jq) and names the CPUs
 #                asked for, every bad input gives its message and exit
 #                status with nothing on stdout, --help, xcall(1) and
-#                `xcall list` agree with the catalogue
+#                `xcall list` agree with the catalogue, the bash
+#                completion (cli/xcall.bash) offers what they say
 #   check-asan   check-unit and check-cli again, built with ASan+UBSan in
 #                $(O)/asan
 #   check-cross  lib and cli cross-built for aarch64 and ppc64le in
