@@ -18,7 +18,8 @@ $(LIBXCALL_SO): $(LIB_OBJS) $(SRC)/lib/libxcall.map
 	$(call quiet_cmd,LD,$@)
 	$(Q)$(CC) -shared -Wl,-soname,libxcall.so.$(LIBXCALL_SOVER) \
 		-Wl,--version-script=$(SRC)/lib/libxcall.map -Wl,-z,defs \
-		$(filter-out -static,$(XLDFLAGS)) -o $@ $(LIB_OBJS) $(LIBXCALL_LIBS)
+		$(filter-out -static,$(XLDFLAGS)) $(LDFLAGS) \
+		-o $@ $(LIB_OBJS) $(LIBXCALL_LIBS)
 	$(Q)ln -sf libxcall.so.$(LIBXCALL_SOVER) $(B)/lib/libxcall.so
 
 # pkg-config: the paths of `make install` and VERSION, written at build
