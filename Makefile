@@ -118,6 +118,7 @@ include $(SRC)/cli/cli.mk
 include $(SRC)/daemon/daemon.mk
 include $(SRC)/kmod/kmod.mk
 include $(SRC)/man/man.mk
+include $(SRC)/debian/deb.mk
 include $(SRC)/tests/tests.mk
 
 all: $(ALL_TARGETS)
