@@ -54,6 +54,8 @@ Q		:= @
 MAKEFLAGS	+= --no-print-directory
 endif
 
+# CFLAGS, and CPPFLAGS and LDFLAGS when set, come after the project's own
+# flags (a package build passes dpkg-buildflags' hardening this way).
 CFLAGS		?= -O2 -g
 XCFLAGS		:= -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
 		   -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
@@ -85,7 +87,7 @@ quiet_cmd	= $(if $(Q),@printf '  %-8s %s\n' '$(1)' '$(patsubst $(B)/%,%,$(2))';)
 # own, then what libxcall needs.
 define link
 	$(call quiet_cmd,LD,$@)
-	$(Q)$(CC) $(XLDFLAGS) -o $@ \
+	$(Q)$(CC) $(XLDFLAGS) $(LDFLAGS) -o $@ \
 		$(filter-out $(LIBXCALL_A),$(filter %.o %.a,$^)) $(LIBXCALL_A) \
 		$(1) $(LIBXCALL_LIBS)
 endef
@@ -95,7 +97,7 @@ endef
 $(B)/%.o: $(SRC)/%.c | $(XCALL_VERSION_H)
 	$(call quiet_cmd,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(XCFLAGS) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(XCFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 CHECK_TARGETS	:=
 BENCH_TARGETS	:=
@@ -119,6 +121,7 @@ include $(SRC)/cli/cli.mk
 include $(SRC)/daemon/daemon.mk
 include $(SRC)/kmod/kmod.mk
 include $(SRC)/man/man.mk
+include $(SRC)/debian/deb.mk
 include $(SRC)/tests/tests.mk
 
 all: $(ALL_TARGETS)
