@@ -70,7 +70,8 @@ script() {
 }
 
 echo "  CHECK    package contents"
-has xcall usr/bin/xcall usr/share/man/man1/xcall.1.gz
+has xcall usr/bin/xcall usr/share/man/man1/xcall.1.gz \
+	usr/share/bash-completion/completions/xcall
 has libxcall1 "usr/lib/$ma/libxcall.so.1"
 has libxcall-dev usr/include/libxcall.h usr/include/xcall.h \
 	usr/include/xcall/wire.h usr/include/xcall_version.h \
