@@ -116,6 +116,7 @@ include $(SRC)/cli/cli.mk
 include $(SRC)/daemon/daemon.mk
 include $(SRC)/kmod/kmod.mk
 include $(SRC)/man/man.mk
+include $(SRC)/python/python.mk
 include $(SRC)/tests/tests.mk
 
 all: $(ALL_TARGETS)

@@ -109,8 +109,10 @@ BACKENDS = {1: "threads", 2: "kmod"}
 # What a record's error says, as xcall(1) words it.
 _RECORD_ERRORS = {_errno.ETIMEDOUT: "timed out",
                   _errno.ENXIO: "went offline"}
-# ERROR frames after which the daemon reads no more (ERRORS).
-_FATAL = {_errno.EBADMSG, _errno.EPROTONOSUPPORT, _errno.EUSERS}
+# ERROR frames after which the daemon reads no more (ERRORS): these, and
+# EBADMSG with id 0. An EBADMSG with an id may end it (a len that is not
+# the packet's) or not (a STATUS with a body): the end of the stream tells.
+_FATAL = {_errno.EPROTONOSUPPORT, _errno.EUSERS}
 
 
 class XcallError(OSError):
@@ -435,8 +437,9 @@ class Client:
         """The next Answer; XcallError(ETIMEDOUT) if none comes within
         timeout_ms (None: wait), XcallError(ECONNRESET) at the end of the
         stream. An ERROR frame is returned, not raised; one that ends the
-        connection (EBADMSG, EPROTONOSUPPORT, EUSERS) makes later sends
-        raise it."""
+        connection (EPROTONOSUPPORT, EUSERS, EBADMSG with id 0) makes
+        later sends raise it, as the end of the stream makes them raise
+        ECONNRESET."""
         if timeout_ms is not None:
             r, _, _ = select.select([self.sock], [], [], timeout_ms / 1000)
             if not r:
@@ -448,13 +451,14 @@ class Client:
         except OSError as e:
             raise XcallError(e.errno, "recv: " + e.strerror) from None
         if not data:
-            self._dead = XcallError(_errno.ECONNRESET,
-                                    "xcalld closed the connection")
-            raise self._dead
+            end = XcallError(_errno.ECONNRESET, "xcalld closed the connection")
+            self._dead = self._dead or end
+            raise end
         if flags & socket.MSG_TRUNC:
             raise XcallError(_errno.EPROTO, "frame over %d bytes" % MAX_FRAME)
         ans = decode(data)
-        if ans.type == T_ERROR and ans.error in _FATAL:
+        if ans.type == T_ERROR and (ans.error in _FATAL or (
+                ans.error == _errno.EBADMSG and not ans.id)):
             self._dead = ans.exception("xcalld ended the connection")
         return ans
 
