@@ -413,12 +413,31 @@ class Client:
         if self._dead:
             raise self._dead
         try:
-            self.sock.send(frame, 0 if block else socket.MSG_DONTWAIT)
+            self.sock.send(frame, socket.MSG_NOSIGNAL |
+                           (0 if block else socket.MSG_DONTWAIT))
         except BlockingIOError:
             return False
         except OSError as e:
+            # A connection the daemon refused (EUSERS) or ended is closed
+            # after its ERROR frame: that frame says why, not EPIPE.
+            why = self._error_waiting()
+            if why:
+                raise why from None
             raise XcallError(e.errno, "send: " + e.strerror) from None
         return True
+
+    def _error_waiting(self):
+        try:
+            data = self.sock.recv(MAX_FRAME, socket.MSG_DONTWAIT |
+                                  socket.MSG_PEEK)
+            if len(data) < HDR_SIZE or data[3] != T_ERROR:
+                return None
+            ans = self.recv()
+        except (OSError, XcallError):
+            return None
+        self._dead = self._dead or ans.exception("xcalld ended the "
+                                                 "connection")
+        return self._dead
 
     def send_call(self, fn, cpus, args=(), timeout_ms=None, nowait=False):
         """Send a CALL (at most 256 CPUs) and return its id."""
