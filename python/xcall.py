@@ -108,7 +108,9 @@ CTX_NAMES = ("none", "idle", "user", "kernel", "other")
 BACKENDS = {1: "threads", 2: "kmod"}
 # What a record's error says, as xcall(1) words it.
 _RECORD_ERRORS = {_errno.ETIMEDOUT: "timed out",
-                  _errno.ENXIO: "went offline"}
+                  _errno.ENXIO: "CPU is offline"}
+# hwid when the system does not expose it (JSON null).
+HWID_UNKNOWN = (1 << 64) - 1
 # ERROR frames after which the daemon reads no more (ERRORS): these, and
 # EBADMSG with id 0. An EBADMSG with an id may end it (a len that is not
 # the packet's) or not (a STATUS with a body): the end of the stream tells.
@@ -253,9 +255,10 @@ def decode_record(b):
         rec["error"] = _RECORD_ERRORS.get(e, os.strerror(e))
         rec["raw"] = raw
         return rec
-    ctxs = CTX_NAMES[ctx] if ctx < len(CTX_NAMES) else str(ctx)
+    ctxs = CTX_NAMES[ctx] if ctx < len(CTX_NAMES) else "?"
     if name == "probe":
-        rec.update(node=node, hwid=hwid, cycles=cycles, mono_ns=mono,
+        rec.update(node=node, hwid=None if hwid == HWID_UNKNOWN else hwid,
+                   cycles=cycles, mono_ns=mono,
                    ctx=ctxs, pid=pid, comm=raw["comm"])
     elif name == "clock":
         rec.update(cycles=cycles, mono_ns=mono)
@@ -266,7 +269,7 @@ def decode_record(b):
                 rec[k] = "0x%08x" % v
         elif _ARCH == "arm64":
             for k, v in zip(("midr", "revidr", "mpidr"), vals):
-                rec[k] = "0x%016x" % v
+                rec[k] = "0x%08x" % v
         elif _ARCH == "ppc64":
             rec["pvr"] = "0x%08x" % vals[0]
     elif name == "spin":

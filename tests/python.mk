@@ -9,6 +9,7 @@ check-python: $(XCALLD_BIN) $(XCALL_BIN)
 	$(Q)if [ "$$(id -u)" = 0 ] && ! getent passwd xcalld >/dev/null; then \
 		systemd-sysusers $(XCALLD_SYSUSERS); fi
 	@echo "  RUN      tests/python/test_xcall.py"
-	$(Q)XCALLD=$(XCALLD_BIN) XCALL=$(XCALL_BIN) PYTHONPATH=$(SRC)/python \
+	$(Q)XCALLD=$(XCALLD_BIN) XCALL=$(XCALL_BIN) XCALL_SRC=$(SRC) \
+		PYTHONPATH=$(SRC)/python \
 		$(PYTHON) -B $(SRC)/tests/python/test_xcall.py
 CHECK_TARGETS += check-python

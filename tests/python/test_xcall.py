@@ -214,10 +214,39 @@ class TestRecords(Base):
         self.assertEqual(xcall.cpuset_bytes([0, 9]), b"\x01\x02" + bytes(6))
         self.assertEqual(xcall.cpuset_bytes([64]), bytes(8) + b"\1" +
                          bytes(7))
+        # A record as the module may write it: hwid not known, a ctx
+        # this client does not know yet (xcall(1) prints null and "?").
+        raw = struct.pack("=IiIIQQQII16s64s", 3, 0, 1, 0, (1 << 64) - 1,
+                          5, 6, 9, 0, b"", b"")
+        r = xcall.decode_record(raw)
+        self.assertEqual((r["cpu"], r["fn"], r["hwid"], r["ctx"],
+                          r["cycles"], r["mono_ns"]),
+                         (3, "probe", None, "?", 5, 6))
         self.assertRaises(ValueError, xcall.parse_cpus, "3-1")
         self.assertRaises(ValueError, xcall.parse_cpus, [8192])
         self.assertRaises(ValueError, self.c.run, "bogus", 0)
         self.assertRaises(ValueError, self.c.run, "ping", 0, (1,) * 5)
+
+
+class TestCatalogue(unittest.TestCase):
+    def test_functions_as_xcall_list(self):
+        # The client's table, and the id table of xcall-protocol(7), are
+        # the catalogue's: a new function fails here until both have it.
+        out = subprocess.run([XCALL, "list", "--json"], check=True,
+                             stdout=subprocess.PIPE,
+                             universal_newlines=True).stdout
+        cat = [json.loads(l) for l in out.splitlines()]
+        self.assertEqual({f["name"]: (f["id"], f["min_args"], f["max_args"],
+                                      tuple(f["fields"])) for f in cat},
+                         xcall.FUNCTIONS)
+        page = open(os.path.join(os.environ.get("XCALL_SRC", "."), "man",
+                                 "xcall-protocol.7")).read()
+        table = page.split("id  function  nargs  privileged\n", 1)[1]
+        rows = [l.split() for l in table.split("\n.EE", 1)[0].splitlines()]
+        self.assertEqual([(int(r[0]), r[1], r[-1]) for r in rows],
+                         [(f["id"], f["name"],
+                           "yes" if f["priv"] == "admin" else "no")
+                          for f in cat])
 
 
 class TestStatus(Base):
