@@ -122,6 +122,7 @@ include $(SRC)/daemon/daemon.mk
 include $(SRC)/kmod/kmod.mk
 include $(SRC)/man/man.mk
 include $(SRC)/debian/deb.mk
+include $(SRC)/python/python.mk
 include $(SRC)/tests/tests.mk
 
 all: $(ALL_TARGETS)
