@@ -24,7 +24,7 @@ trap 'rm -rf "$tmp"' EXIT
 # deb PACKAGE: the .deb of PACKAGE.
 deb() {
 	local a=$arch
-	[ "$1" != xcall-dkms ] || a=all
+	case $1 in xcall-dkms|python3-xcall) a=all ;; esac
 	echo "$debdir/${1}_${ver}_$a.deb"
 }
 
@@ -73,6 +73,7 @@ echo "  CHECK    package contents"
 has xcall usr/bin/xcall usr/share/man/man1/xcall.1.gz \
 	usr/share/bash-completion/completions/xcall
 has libxcall1 "usr/lib/$ma/libxcall.so.1"
+has python3-xcall usr/lib/python3/dist-packages/xcall.py
 has libxcall-dev usr/include/libxcall.h usr/include/xcall.h \
 	usr/include/xcall/wire.h usr/include/xcall_version.h \
 	"usr/lib/$ma/libxcall.a" "usr/lib/$ma/libxcall.so" \
