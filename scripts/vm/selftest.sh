@@ -12,6 +12,7 @@
 #   - a guest booting another kernel than its row's;
 #   - a guest program that fails;
 #   - a kernel WARNING in the log while everything else passes;
+#   - a kernel that dies before /init: booted twice, then failed;
 #   - tests/vm/test_ipi.c with its "module" calls sent through the threads
 #     backend, which raises no IPI.
 #
@@ -40,6 +41,7 @@ cases=(
 "other-kernel|x86_64-rt-6.1|^not the kernel fetched||--boot --kernel amd64-6.1"
 "program-fails|arm64-gicv3-6.1|^the guest reports FAIL|^guest: selftest_fail: FAIL|--add-test $top/bin/selftest_fail --append XCALL_TESTS=selftest_fail"
 "kernel-warning|arm64-gicv2-6.1|^the kernel log reports: .*WARNING: selftest||--add-test $top/bin/selftest_warn --append XCALL_TESTS=selftest_warn"
+"dies-before-init|x86_64-xapic-6.1|^the kernel log reports: .*Kernel panic.*\\(it died before /init twice\\)\$||--boot --append 'rdinit=/nonexistent init=/nonexistent'"
 "no-ipi|x86_64-xapic-6.12|^the guest reports FAIL|^test_ipi: FAIL: xcall.ko|--append 'XCALL_TESTS=test_ipi XCALL_TEST_IPI_BACKEND=threads'"
 )
 
