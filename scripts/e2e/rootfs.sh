@@ -40,7 +40,7 @@ flock 9
 
 if [ -e "$dir/.complete" ]; then
 	say "$(cat "$dir/version") (cached, $key)"
-	ln -sfn "$key" "$top/current"
+	switch_current "$top" "$key"
 	exit 0
 fi
 
@@ -128,9 +128,5 @@ mkfs.ext4 -q -F -L xcall-root -d "$root" "$tmp/rootfs.ext4" ||
 rm -rf "$root"
 touch "$tmp/.complete"
 mv -T "$tmp" "$dir"
-ln -sfn "$key" "$top/current"
-for f in "$top"/*/; do
-	f=${f%/}
-	[ "${f##*/}" = "$key" ] || [ -L "$f" ] || rm -rf "$f"
-done
+switch_current "$top" "$key"
 say "$(cat "$dir/version") in $(($(date +%s) - t0)) s"

@@ -161,3 +161,19 @@ xapt_download() {
 	echo "$out" >&2
 	return 1
 }
+
+# Point $top/current at version key $key atomically, make the stable names
+# resolve through it, and drop superseded versions (the lock is held).
+switch_current() {
+	local top=$1 key=$2 f
+	shift 2
+	ln -sfn "$key" "$top/current.new"
+	mv -T "$top/current.new" "$top/current"
+	for f in "$@"; do
+		[ -L "$top/$f" ] || ln -sfn "current/$f" "$top/$f"
+	done
+	for f in "$top"/*/; do
+		f=${f%/}
+		[ "${f##*/}" = "$key" ] || [ -L "$f" ] || rm -rf "$f"
+	done
+}

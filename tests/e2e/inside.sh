@@ -38,18 +38,6 @@ step() { echo "e2e: step $*"; }
 ok() { pass; echo "  ok: $*"; }
 bad() { fail "$*"; }
 
-# wait_for SECONDS CMD...: until CMD succeeds, at most SECONDS.
-wait_for() {
-	local n=$(($1 * 10))
-
-	shift
-	while ! "$@"; do
-		n=$((n - 1))
-		[ "$n" -gt 0 ] || return 1
-		sleep 0.1
-	done
-}
-
 prop() { systemctl show -p "$1" --value xcalld.service; }
 status_is() { prop StatusText | grep -q "^$1"; }
 restarted_since() { [ "$(prop NRestarts)" -gt "$1" ]; }
