@@ -113,14 +113,7 @@ sed -e '/^XCALL-VM-DMESG-BEGIN$/,/^XCALL-VM-DMESG-END$/d' "$log" |
 	sed 's/^/  /'
 if [ -n "$why" ]; then
 	echo "$why" >"$out/why"
-	echo "---- e2e: console without the kernel log ($log) ----"
-	sed -e '/^XCALL-VM-DMESG-BEGIN$/,/^XCALL-VM-DMESG-END$/d' "$log" |
-		grep -v '^\[ *[0-9]*\.[0-9]*\] ' | tail -n 120
-	if [ -s "$out/bad.txt" ]; then
-		echo "---- e2e: kernel log from the first report ----"
-		grep -m1 -F -A 60 -- "$(head -n1 "$out/bad.txt")" "$log"
-	fi
-	echo "----"
+	vm_failure_report e2e "$log" "$out/bad.txt" 120
 	fail "$why (${secs}s)"
 else
 	pass

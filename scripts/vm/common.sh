@@ -177,3 +177,21 @@ switch_current() {
 		[ "${f##*/}" = "$key" ] || [ -L "$f" ] || rm -rf "$f"
 	done
 }
+
+# vm_failure_report NAME LOG BAD LINES: what a person needs of a failed
+# guest: the last LINES of its own output (without its boot report and
+# the dump of the kernel log), then the kernel's report from the first
+# line of file BAD on.
+vm_failure_report() {
+	local n=$1 log=$2 bad=$3 lines=$4
+
+	echo "---- $n: console without the kernel log ($log) ----"
+	sed -e '/^XCALL-VM-FACTS-BEGIN$/,/^XCALL-VM-FACTS-END$/d' \
+	    -e '/^XCALL-VM-DMESG-BEGIN$/,/^XCALL-VM-DMESG-END$/d' "$log" |
+		grep -v '^\[ *[0-9]*\.[0-9]*\] ' | tail -n "$lines"
+	if [ -s "$bad" ]; then
+		echo "---- $n: kernel log from the first report ----"
+		grep -m1 -F -A 60 -- "$(head -n1 "$bad")" "$log"
+	fi
+	echo "----"
+}
