@@ -28,20 +28,28 @@ DEB_UNSET	= MAKEFLAGS MFLAGS MAKELEVEL \
 # What the packages are built with: at most 2 jobs on the shared machine.
 DEB_JOBS	?= 2
 
+# $(call deb_tree[,TAR OPTIONS]): a tar of the tree to $(DEB_SRC).
+define deb_tree
+if git -C $(SRC) rev-parse --git-dir >/dev/null 2>&1; then \
+	git -C $(SRC) ls-files -z --cached --others --exclude-standard | \
+	grep -zv '^$(if $(DEB_O_REL),$(DEB_O_REL)/,/)' | \
+	tar -C $(SRC) --null -T - --ignore-failed-read $(1) -cf - ; \
+else \
+	tar -C $(SRC) --exclude-vcs --exclude='./build*' \
+	$(if $(DEB_O_REL),--exclude='./$(DEB_O_REL)') $(1) -cf - . ; \
+fi
+endef
+# Its fingerprint: names, contents and modes, not times or owners.
+DEB_TAR_SAME	:= --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner
+
 .PHONY: deb
 deb:
 	$(Q)$(SRC)/scripts/deps.sh build
 	$(Q)$(SRC)/scripts/deps.sh deb
 	$(call quiet_cmd,COPY,$(DEB_SRC))
 	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_SRC)
-	$(Q)if git -C $(SRC) rev-parse --git-dir >/dev/null 2>&1; then \
-		git -C $(SRC) ls-files -z --cached --others --exclude-standard | \
-		grep -zv '^$(if $(DEB_O_REL),$(DEB_O_REL)/,/)' | \
-		tar -C $(SRC) --null -T - --ignore-failed-read -cf - ; \
-	else \
-		tar -C $(SRC) --exclude-vcs --exclude='./build*' \
-		$(if $(DEB_O_REL),--exclude='./$(DEB_O_REL)') -cf - . ; \
-	fi | tar -C $(DEB_SRC) -xf -
+	$(Q)$(call deb_tree) | tar -C $(DEB_SRC) -xf -
+	$(Q)$(call deb_tree,$(DEB_TAR_SAME)) | md5sum >$(DEB_DIR)/tree.md5.new
 	$(call quiet_cmd,GEN,$(DEB_SRC)/debian/changelog)
 	$(Q)d=$$(git -C $(SRC) log -1 --format=%cD 2>/dev/null) || d=; \
 	[ -n "$$d" ] || d=$$(date -R); \
@@ -56,4 +64,18 @@ deb:
 		tail -n 40 $(DEB_DIR)/build.log >&2; \
 		echo "xcall: dpkg-buildpackage failed: $(DEB_DIR)/build.log" >&2; \
 		exit 1; }
+	$(Q)mv $(DEB_DIR)/tree.md5.new $(DEB_DIR)/tree.md5
 	$(Q)cd $(DEB_DIR) && ls *.deb
+
+# The packages of the tree as it is now: `make deb`, unless the last one
+# built them from the same files (its $(DEB_DIR)/tree.md5). `make check`
+# builds them once, in check-deb, and check-e2e takes them from there.
+.PHONY: deb-once
+deb-once:
+	$(Q)if [ -s $(DEB_DIR)/tree.md5 ] && \
+	   [ "$$($(call deb_tree,$(DEB_TAR_SAME)) | md5sum)" = \
+	     "$$(cat $(DEB_DIR)/tree.md5)" ]; then \
+		echo "  DEB      $(patsubst $(B)/%,%,$(DEB_DIR)): up to date"; \
+	else \
+		$(MAKE) -f $(SRC)/Makefile O=$(B) deb; \
+	fi

@@ -161,3 +161,37 @@ xapt_download() {
 	echo "$out" >&2
 	return 1
 }
+
+# Point $top/current at version key $key atomically, make the stable names
+# resolve through it, and drop superseded versions (the lock is held).
+switch_current() {
+	local top=$1 key=$2 f
+	shift 2
+	ln -sfn "$key" "$top/current.new"
+	mv -T "$top/current.new" "$top/current"
+	for f in "$@"; do
+		[ -L "$top/$f" ] || ln -sfn "current/$f" "$top/$f"
+	done
+	for f in "$top"/*/; do
+		f=${f%/}
+		[ "${f##*/}" = "$key" ] || [ -L "$f" ] || rm -rf "$f"
+	done
+}
+
+# vm_failure_report NAME LOG BAD LINES: what a person needs of a failed
+# guest: the last LINES of its own output (without its boot report and
+# the dump of the kernel log), then the kernel's report from the first
+# line of file BAD on.
+vm_failure_report() {
+	local n=$1 log=$2 bad=$3 lines=$4
+
+	echo "---- $n: console without the kernel log ($log) ----"
+	sed -e '/^XCALL-VM-FACTS-BEGIN$/,/^XCALL-VM-FACTS-END$/d' \
+	    -e '/^XCALL-VM-DMESG-BEGIN$/,/^XCALL-VM-DMESG-END$/d' "$log" |
+		grep -v '^\[ *[0-9]*\.[0-9]*\] ' | tail -n "$lines"
+	if [ -s "$bad" ]; then
+		echo "---- $n: kernel log from the first report ----"
+		grep -m1 -F -A 60 -- "$(head -n1 "$bad")" "$log"
+	fi
+	echo "----"
+}

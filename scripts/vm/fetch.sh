@@ -44,22 +44,6 @@ get_debs() {
 	rm -rf "$dir/debs"
 }
 
-# Point $top/current at version key $key atomically, make the stable names
-# resolve through it, and drop superseded versions (the lock is held).
-switch_current() {
-	local top=$1 key=$2 f
-	shift 2
-	ln -sfn "$key" "$top/current.new"
-	mv -T "$top/current.new" "$top/current"
-	for f in "$@"; do
-		[ -L "$top/$f" ] || ln -sfn "current/$f" "$top/$f"
-	done
-	for f in "$top"/*/; do
-		f=${f%/}
-		[ "${f##*/}" = "$key" ] || [ -L "$f" ] || rm -rf "$f"
-	done
-}
-
 # Resolve the packages of kernel $kid (meta package $kpkg:$debarch, version
 # prefix $kver): prints "img ver common kbuild bbver".
 resolve_kernel() {

@@ -187,17 +187,7 @@ fi
 
 if [ -n "$why" ]; then
 	echo "$why" >"$out/why"
-	# What a person needs: the guest's own output (without its boot
-	# log), then the kernel's report from its first line on.
-	echo "---- $fl: console without the kernel log ($log) ----"
-	sed -e '/^XCALL-VM-FACTS-BEGIN$/,/^XCALL-VM-FACTS-END$/d' \
-	    -e '/^XCALL-VM-DMESG-BEGIN$/,/^XCALL-VM-DMESG-END$/d' "$log" |
-		grep -v '^\[ *[0-9]*\.[0-9]*\] ' | tail -n 100
-	if [ -s "$out/bad.txt" ]; then
-		echo "---- $fl: kernel log from the first report ----"
-		grep -m1 -F -A 60 -- "$(head -n1 "$out/bad.txt")" "$log"
-	fi
-	echo "----"
+	vm_failure_report "$fl" "$log" "$out/bad.txt" 100
 	echo "  FAIL     $fl: $why (${secs}s)"
 	exit 1
 fi

@@ -12,6 +12,8 @@
 #                     hardware, another architecture): a skip as root too
 #   finish            "<name>: P passed, F failed, S skipped", then exit 0,
 #                     1 if a check failed, 77 if every check skipped
+#   wait_for SECONDS CMD...   until CMD succeeds, at most SECONDS (polled
+#                     every 0.1 s); fails on the bound
 #
 # The caller leaves the check out itself (if ...; else xt_skip ...; fi).
 # $name (default: the script's file name) starts each line.
@@ -57,4 +59,16 @@ finish() {
 		exit 77
 	fi
 	exit 0
+}
+
+# wait_for SECONDS CMD...: until CMD succeeds, at most SECONDS.
+wait_for() {
+	local n=$(($1 * 10))
+
+	shift
+	while ! "$@"; do
+		n=$((n - 1))
+		[ "$n" -gt 0 ] || return 1
+		sleep 0.1
+	done
 }

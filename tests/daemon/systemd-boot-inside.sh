@@ -9,18 +9,6 @@ set -uo pipefail
 name=systemd-boot-inside
 . /run/xcall-tests/common/lib.sh
 
-# wait_for SECONDS CMD...: until CMD succeeds, at most SECONDS.
-wait_for() {
-	local n=$(($1 * 10))
-
-	shift
-	while ! "$@"; do
-		n=$((n - 1))
-		[ "$n" -gt 0 ] || return 1
-		sleep 0.1
-	done
-}
-
 prop() {
 	systemctl show -p "$1" --value xcalld.service
 }
