@@ -412,3 +412,11 @@ out_set:
 	CPU_FREE(set);
 	return status;
 }
+
+int xc_select_cpus(const char *cpu, int all, const char *node,
+		   cpu_set_t *set)
+{
+	const struct run_args a = { .cpu = cpu, .all = all, .node = node };
+
+	return select_cpus(&a, set);
+}

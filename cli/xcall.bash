@@ -2,22 +2,25 @@
 # bash completion for xcall(1): commands, each command's options, the
 # function names of `xcall run` (asked of `xcall list --json` at each
 # completion, so a new function needs nothing here), --backend names, the
-# online CPUs for --cpu (after a comma too) and the online NUMA nodes for
-# --node. Plain bash and compgen: the bash-completion package's helpers are
+# online CPUs for --cpu (after a comma too) and --ref, and the online NUMA
+# nodes for --node. Plain bash and compgen: the bash-completion package's helpers are
 # not needed. tests/cli/test_completion.sh drives it.
 #
 # Installed as $(datadir)/bash-completion/completions/xcall.
 
 # The commands and options of each, as `xcall ... --help` lists them
 # (tests/cli/test_completion.sh compares them), and those taking a value.
-_xcall_commands='run list topology status'
+_xcall_commands='run list topology status clock'
 _xcall_global_opts='--help --usage --version'
 _xcall_opts_run='--all --cpu --node --backend --json --timeout --interval
 	--repeat --help --usage --version'
 _xcall_opts_list='--json --help --usage --version'
 _xcall_opts_topology='--backend --json --timeout --help --usage --version'
 _xcall_opts_status='--json --socket --help --usage --version'
+_xcall_opts_clock='--all --cpu --node --ref --samples --backend --json
+	--help --usage --version'
 _xcall_arg_opts='--cpu --node --backend --timeout --interval --repeat --socket'
+_xcall_arg_opts+=' --ref --samples'
 _xcall_arg_shorts='cnbtirs'
 # The names lib/xcall.c:backend_names[] accepts (the test compares them).
 _xcall_backends='auto threads kmod daemon'
@@ -106,6 +109,10 @@ _xcall_values()
 {
 	case $1 in
 	--cpu) _xcall_cpus "$2" ;;
+	--ref)
+		compgen -W "$(_xcall_online /sys/devices/system/cpu/online)" \
+			-- "$2"
+		;;
 	--node)
 		compgen -W "$(_xcall_online /sys/devices/system/node/online)" \
 			-- "$2"
@@ -118,7 +125,7 @@ _xcall_values()
 			echo "$f"
 		done
 		;;
-	esac	# numbers (--timeout, --repeat, --interval): nothing
+	esac	# numbers (--timeout, --repeat, --interval, --samples): nothing
 }
 
 # The function names, from `xcall list --json` of the xcall being completed.
@@ -170,7 +177,7 @@ _xcall_words()
 		# FUNCTION, also after '--'; its arguments are numbers.
 		[[ -z $fn ]] && compgen -W "$(_xcall_functions "$xc")" -- "$cur"
 	elif [[ -z $dashdash ]]; then
-		opts=_xcall_opts_$cmd	# list, topology, status take no words
+		opts=_xcall_opts_$cmd	# the other commands take no words
 		compgen -W "${!opts}" -- "$cur"
 	fi
 }

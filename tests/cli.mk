@@ -60,3 +60,10 @@ check-cross:
 	$(call cross_build,powerpc64le,ppc64el,PowerPC64*)
 
 CHECK_TARGETS	+= check-cli check-asan check-cross
+
+# So does the unit test of `xcall clock`'s output, with cli/clockfmt.o.
+$(B)/tests/unit/test_clockfmt.o: XCFLAGS += -I$(SRC)/cli
+$(B)/tests/unit/test_clockfmt: $(B)/tests/unit/test_clockfmt.o \
+			       $(B)/cli/clockfmt.o $(B)/cli/format.o \
+			       $(XT_LIB) $(LIBXCALL_A)
+	$(call link,$(CHECK_LIBS))
