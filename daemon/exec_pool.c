@@ -7,6 +7,9 @@
  * eventfd whose read completes there (XD_TAG_EXEC). The loop takes the
  * list after every wake-up and before it sleeps again.
  *
+ * The calls of one turn of the loop (one batch of CQEs) are queued on the
+ * pool together at its end, held_flush(): a worker is woken once a turn.
+ *
  * A request to one CPU whose worker finds the loop asleep is answered by
  * the worker itself (sub_run(), "direct"): the client then waits for three
  * wake-ups (client, loop, worker) instead of four, and the loop, woken
@@ -52,6 +55,7 @@ struct xd_sub {
 	struct xcall_pool_call pc;
 	struct pool_req *req;
 	struct xd_sub *next;		/* completion list, then deferred list */
+	struct xd_sub *hnext;		/* held list, until the loop's turn ends */
 	struct xcall_result res;
 	int cpu;
 	int fd;				/* direct: the client's socket */
@@ -77,6 +81,7 @@ static uint64_t efd_val;
 static _Atomic(struct xd_sub *) done;	/* pushed by workers */
 static atomic_int sleeping;		/* the loop waits in the ring */
 static struct xd_sub *deferred;		/* completed, not yet released */
+static struct xd_sub *held, **held_tail = &held;	/* not yet queued */
 
 /* @s's worker has let go of it: drop the reference it held. */
 static void sub_release(struct xd_sub *s)
@@ -116,6 +121,45 @@ static void deferred_sweep(void)
 		} else {
 			pp = &s->next;
 		}
+	}
+}
+
+/* Give @s to its worker; a call the pool refuses is answered with why. */
+static void sub_queue(struct xd_sub *s)
+{
+	struct pool_req *p = s->req;
+	int ret;
+
+	ret = xcall_pool_call_async_flags(pool, s->cpu, &s->pc,
+					  XCALL_POOL_CANCELLABLE);
+	if (!ret)
+		return;
+	xd_fail_record(&s->res, p->r.req.fn, s->cpu, ret);
+	s->queued = false;
+	s->completed = true;
+	if (!--p->npending)
+		xd_req_reply(&p->r, 0);
+	xd_req_put(&p->r);
+}
+
+/*
+ * Queue the calls held since the turn began (pool_dispatch()), in order.
+ * A worker is woken (a futex wake, and its switch in) only by a call that
+ * finds its queue empty: the calls of one turn of the loop go to a worker
+ * together, so that a busy loop wakes each worker about once per turn
+ * instead of once per call. Every path that may cancel, sleep or stop
+ * comes through here first, so a held call is never cancelled, waited
+ * for or forgotten.
+ */
+static void held_flush(void)
+{
+	struct xd_sub *s = held, *next;
+
+	held = NULL;
+	held_tail = &held;
+	for (; s; s = next) {
+		next = s->hnext;
+		sub_queue(s);
 	}
 }
 
@@ -218,8 +262,10 @@ static int pool_start(void)
 
 static void pool_stop(void)
 {
-	if (pool)
+	if (pool) {
+		held_flush();
 		xcall_pool_destroy(pool);	/* runs what is pending */
+	}
 	pool = NULL;
 	/* Whatever the loop had not answered when it gave up. */
 	event_done();
@@ -242,7 +288,6 @@ static void pool_dispatch(struct xd_req *r,
 {
 	struct pool_req *p = container_of(r, struct pool_req, r);
 	unsigned int c, i = 0;
-	int ret;
 
 	for (c = 0; i < r->ncpus; c++) {
 		struct xd_sub *s = &p->subs[i];
@@ -266,15 +311,9 @@ static void pool_dispatch(struct xd_req *r,
 		r->refs++;
 		p->npending++;
 		s->queued = true;
-		ret = xcall_pool_call_async_flags(pool, (int)c, &s->pc,
-						  XCALL_POOL_CANCELLABLE);
-		if (ret) {
-			xd_fail_record(&s->res, r->req.fn, (int)c, ret);
-			s->queued = false;
-			s->completed = true;
-			p->npending--;
-			r->refs--;
-		}
+		s->hnext = NULL;
+		*held_tail = s;
+		held_tail = &s->hnext;
 	}
 	if (r->req.flags & XCALL_CALL_NOWAIT || !p->npending)
 		xd_req_reply(r, 0);
@@ -315,6 +354,7 @@ static int pool_cancel(struct xd_req *r)
 	unsigned int i;
 	int n = 0;
 
+	held_flush();
 	for (i = 0; i < r->ncpus; i++) {
 		struct xd_sub *s = &p->subs[i];
 
@@ -339,6 +379,7 @@ static void pool_complete(void *p, int res)
 
 static void pool_poll(void)
 {
+	held_flush();
 	event_done();
 	if (deferred)
 		deferred_sweep();
@@ -351,6 +392,7 @@ static void pool_poll(void)
  */
 static void pool_before_wait(int64_t *ns)
 {
+	held_flush();
 	/* Calls seen but not released: look again within a millisecond. */
 	if (deferred && (*ns < 0 || *ns > 1000000))
 		*ns = 1000000;
