@@ -7,9 +7,8 @@
  *
  * Each client has one recv on the ring at a time (MSG_TRUNC tells an
  * oversized frame), then what else is queued is read with non-blocking
- * recv(2); a reply goes out at once with a non-blocking send(2) when none
- * is waiting before it, else it waits in a queue, up to MAX_SENDS of them
- * in flight as IORING_OP_SEND. A uid's calls in flight are bounded (policy
+ * recv(2); its replies wait in a queue, up to MAX_SENDS of them in flight
+ * as IORING_OP_SEND. A uid's calls in flight are bounded (policy
  * `inflight`): past it nothing more is read from any of its connections,
  * so it blocks in its send. A uid's connections are bounded (`conns`),
  * and so are all (--max-clients), less a reserve that only privileged
@@ -296,20 +295,6 @@ static void conn_send_more(struct xd_conn *c)
 void xd_conn_queue(struct xd_conn *c, struct xd_out *o)
 {
 	if (c->closing) {
-		free(o);
-		return;
-	}
-	/*
-	 * A lone reply (nothing queued or on the ring before it, nothing
-	 * else to submit): try the socket now. One send(2) costs the loop
-	 * less than an SQE and its completion, and the reply leaves before
-	 * the next enter of the ring. Under load the replies go on the ring,
-	 * one io_uring_enter() for them all. A full socket, or any error,
-	 * takes the ring's way below, which reports it.
-	 */
-	if (!c->oq_head && !c->nsending && !io_uring_sq_ready(&xd.ring) &&
-	    send(c->fd, o->data, o->len, MSG_DONTWAIT | MSG_NOSIGNAL) ==
-	    (ssize_t)o->len) {
 		free(o);
 		return;
 	}
