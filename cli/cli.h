@@ -31,6 +31,7 @@ int cmd_run(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_topology(int argc, char **argv);
 int cmd_status(int argc, char **argv);	/* cli/status.c (daemon part) */
+int cmd_latency(int argc, char **argv);	/* cli/latency.c */
 
 /* util.c: diagnostics, `xcall: <what>: <why>` on one line of stderr. */
 void xc_err(const char *what, const char *fmt, ...)

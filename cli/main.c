@@ -19,6 +19,8 @@ static const struct xc_cmd cmds[] = {
 	{ "topology", cmd_topology, "CPUs, NUMA nodes, online state, "
 				    "hardware ids" },
 	{ "status", cmd_status, "the backend in use and the daemon's state" },
+	{ "latency", cmd_latency, "round-trip latency between every pair of "
+				  "CPUs, as a heatmap" },
 };
 
 #define NR_CMDS	(sizeof(cmds) / sizeof(cmds[0]))
