@@ -30,6 +30,7 @@
 #define MAX_DURATION	86400
 #define WARMUP		2		/* calls per pair not counted */
 #define PP_ROUNDS	16		/* ping-pong round trips per sample */
+#define MAX_CPUS	1024		/* a million pairs, 40 MB of cells */
 
 struct lat_args {
 	struct xc_opts o;		/* --json, --backend, --timeout */
@@ -44,7 +45,7 @@ enum {
 
 static const struct argp_option lat_options[] = {
 	{ "cpu", OPT_CPU, "LIST", 0,
-	  "CPUs to measure between, at least two: 0-3,8-15:2 or all "
+	  "CPUs to measure between, 2 to 1024: 0-3,8-15:2 or all "
 	  "(default: every online CPU)", 0 },
 	{ "samples", OPT_SAMPLES, "N", 0,
 	  "samples per pair (1..1000000, default 1000)", 0 },
@@ -383,6 +384,14 @@ static int select_cpus(struct run *r, cpu_set_t *set)
 			xc_err("--cpu", "'%s': no such CPU", r->a->cpu);
 			goto out;
 		}
+	}
+	/* Before the machine is asked: the bound holds on any machine. */
+	if (CPU_COUNT_S(XC_SETSIZE, set) > MAX_CPUS) {
+		xc_err("--cpu", "'%s': %d CPUs, a matrix takes %d at most",
+		       r->a->cpu ? r->a->cpu : "all",
+		       CPU_COUNT_S(XC_SETSIZE, set), MAX_CPUS);
+		status = XC_EXIT_USAGE;
+		goto out;
 	}
 	ret = xcall_cpus_check(set, possible, r->online, XC_SETSIZE, bad);
 	if (xcall_cpulist_format(bad, XC_SETSIZE, list, sizeof(list)) < 0)

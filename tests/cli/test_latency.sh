@@ -183,6 +183,8 @@ bad 64 "xcall: --measure: 'ipi': not call or pingpong" latency --measure ipi
 bad 64 "xcall: --measure: pingpong is in-process: only with --backend threads" \
 	latency --measure pingpong --backend kmod
 bad 64 "xcall: latency: 'probe': takes no arguments" latency probe
+bad 64 "xcall: --cpu: '0-1024': 1025 CPUs, a matrix takes 1024 at most" \
+	latency --cpu 0-1024
 absent=$(( $(echo "$possible" | tail -n1) + 1 ))
 bad 2 "xcall: cpu $absent: no such CPU" latency --cpu "$first_online,$absent"
 XCALL_DEVICE=/nonexistent bad 3 "$(XCALL_DEVICE=/nonexistent "$XCALL" run \
