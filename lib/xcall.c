@@ -255,14 +255,7 @@ static int check_cpus(const cpu_set_t *set, size_t setsize,
 	return xcall_cpus_check(&want.set, possible, &online.set, sz, NULL);
 }
 
-/**
- * xcall_run() - run a function on a set of CPUs
- *
- * See libxcall.h. Validation order: function (-EBADRQC), argument count and
- * flags (-EINVAL), argument values and timeout (-ERANGE), availability on
- * this backend (-EOPNOTSUPP), empty set (-EDESTADDRREQ), CPUs that do not
- * exist (-ENODEV), offline CPUs (-ENXIO), @nres too small (-EMSGSIZE).
- */
+/* xcall_run() and xcall_run_online(); @online NULL: read sysfs. */
 static int run(struct xcall *x, const struct xcall_req *req,
 	       const cpu_set_t *set, size_t setsize, const cpu_set_t *online,
 	       struct xcall_result *res, unsigned int nres)
@@ -283,6 +276,14 @@ static int run(struct xcall *x, const struct xcall_req *req,
 	return x->ops->run(x, req, set, setsize, res, nres);
 }
 
+/**
+ * xcall_run() - run a function on a set of CPUs
+ *
+ * See libxcall.h. Validation order: function (-EBADRQC), argument count and
+ * flags (-EINVAL), argument values and timeout (-ERANGE), availability on
+ * this backend (-EOPNOTSUPP), empty set (-EDESTADDRREQ), CPUs that do not
+ * exist (-ENODEV), offline CPUs (-ENXIO), @nres too small (-EMSGSIZE).
+ */
 int xcall_run(struct xcall *x, const struct xcall_req *req,
 	      const cpu_set_t *set, size_t setsize,
 	      struct xcall_result *res, unsigned int nres)
