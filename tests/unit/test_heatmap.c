@@ -219,6 +219,8 @@ static Suite *heatmap_suite(void)
 	TCase *tc = tcase_create("render");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
+	/* 4032 cells under ASan, on a loaded machine: not Check's 4 s. */
+	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_stats);
 	tcase_add_test(tc, test_text_plain);
 	tcase_add_test(tc, test_text_colour);
