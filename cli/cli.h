@@ -39,6 +39,7 @@ int cmd_clock(int argc, char **argv);	/* cli/clock.c */
  */
 int xc_select_cpus(const char *cpu, int all, const char *node,
 		   cpu_set_t *set);
+int cmd_latency(int argc, char **argv);	/* cli/latency.c */
 
 /* util.c: diagnostics, `xcall: <what>: <why>` on one line of stderr. */
 void xc_err(const char *what, const char *fmt, ...)

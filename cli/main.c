@@ -21,6 +21,8 @@ static const struct xc_cmd cmds[] = {
 	{ "status", cmd_status, "the backend in use and the daemon's state" },
 	{ "clock", cmd_clock, "are the CPUs' clocks in step? measured "
 			      "offsets and bounds" },
+	{ "latency", cmd_latency, "round-trip latency between every pair of "
+				  "CPUs, as a heatmap" },
 };
 
 #define NR_CMDS	(sizeof(cmds) / sizeof(cmds[0]))

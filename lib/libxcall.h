@@ -177,6 +177,19 @@ int xcall_run(struct xcall *x, const struct xcall_req *req,
 	      struct xcall_result *res, unsigned int nres);
 
 /*
+ * xcall_run() that takes @online, the online CPUs as the caller read them
+ * (xcall_cpus_online(), @setsize bytes like @set), instead of reading sysfs
+ * for each call: for a loop of calls whose time is measured. The same
+ * checks and errnos; a CPU that has gone offline since is refused by the
+ * backend all the same (-ENXIO, for the request or in its record).
+ * -EINVAL for a NULL @online.
+ */
+int xcall_run_online(struct xcall *x, const struct xcall_req *req,
+		     const cpu_set_t *set, size_t setsize,
+		     const cpu_set_t *online,
+		     struct xcall_result *res, unsigned int nres);
+
+/*
  * Check @req as xcall_run() does before anything runs, without I/O: the
  * function (-EBADRQC), argument count and flags (-EINVAL), argument values
  * and timeout (-ERANGE), and the function on backend @b (-EOPNOTSUPP;

@@ -21,6 +21,13 @@ $(B)/tests/unit/test_format: $(B)/tests/unit/test_format.o \
 			     $(B)/cli/format.o $(XT_LIB) $(LIBXCALL_A)
 	$(call link,$(CHECK_LIBS))
 
+# And that of `xcall latency`'s renderings, cli/heatmap.o with it.
+$(B)/tests/unit/test_heatmap.o: XCFLAGS += -I$(SRC)/cli
+$(B)/tests/unit/test_heatmap: $(B)/tests/unit/test_heatmap.o \
+			      $(B)/cli/heatmap.o $(B)/cli/format.o $(XT_LIB) \
+			      $(LIBXCALL_A)
+	$(call link,$(CHECK_LIBS))
+
 .PHONY: check-cli check-asan check-cross
 check-cli: $(XCALL_BIN)
 	$(Q)set -e; for t in $(CLI_TESTS); do \

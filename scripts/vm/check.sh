@@ -97,7 +97,7 @@ for fl in $names; do
 	printf '%-20s %-24s %5ss %6s  %s\n' "$fl" \
 		"$(cut -d' ' -f1 "$cache/kernel-$kid/version" 2>/dev/null)" \
 		"${tbuild[$fl]}" "$b" "$v"
-	sed -n -E 's/^guest: (ipi|flood|fuzz|isolated): /    \1: /p' "$B/vm/$fl/console.log" 2>/dev/null
+	sed -n -E 's/^guest: (ipi|flood|fuzz|isolated|latency): /    \1: /p' "$B/vm/$fl/console.log" 2>/dev/null
 done
 echo "fetch ${tfetch}s, total $(($(now) - t0))s, ${XCALL_VM_JOBS:-2} guests at a time"
 exit $rc

@@ -323,6 +323,39 @@ START_TEST(test_bad_handle)
 }
 END_TEST
 
+/*
+ * xcall_run_online() judges the CPUs against the set it is given, not
+ * sysfs: an online CPU left out of that set is refused as offline, and
+ * every other check is xcall_run()'s.
+ */
+START_TEST(test_run_online)
+{
+	struct xcall_req req = { .fn = XCALL_FN_PING, .timeout_ms = TMO };
+	cpu_set_t *fake = CPU_ALLOC(NCPUS);
+	int c;
+
+	ck_assert_int_eq(xcall_run_online(x, &req, online, SETSIZE, online,
+					  res, nonline), (int)nonline);
+	ck_assert_int_eq(res[0].error, 0);
+	ck_assert_int_eq(xcall_run_online(x, &req, online, SETSIZE, NULL,
+					  res, nonline), -EINVAL);
+	/* The first online CPU, said to be offline. */
+	CPU_ZERO_S(SETSIZE, set);
+	for (c = 0; !CPU_ISSET_S(c, SETSIZE, online); c++)
+		;
+	CPU_SET_S(c, SETSIZE, set);
+	CPU_XOR_S(SETSIZE, fake, online, set);
+	ck_assert_int_eq(xcall_run_online(x, &req, set, SETSIZE, fake, res, 1),
+			 -ENXIO);
+	ck_assert_int_eq(xcall_run_online(x, &req, set, SETSIZE, online, res,
+					  0), -EMSGSIZE);
+	req.fn = 1000;
+	ck_assert_int_eq(xcall_run_online(x, &req, set, SETSIZE, online, res,
+					  1), -EBADRQC);
+	CPU_FREE(fake);
+}
+END_TEST
+
 START_TEST(test_strerror)
 {
 	static const int known[] = {
@@ -592,6 +625,7 @@ static Suite *xcall_suite(void)
 	tcase_add_test(tc, test_results_too_small);
 	tcase_add_test(tc, test_partial_word_set);
 	tcase_add_test(tc, test_bad_handle);
+	tcase_add_test(tc, test_run_online);
 	tcase_add_test(tc, test_strerror);
 	suite_add_tcase(s, tc);
 
