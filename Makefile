@@ -74,8 +74,9 @@ ifneq ($(STATIC),)
 XLDFLAGS	+= -static
 endif
 
-# Libraries libxcall needs, for programs that link libxcall.a.
-LIBXCALL_LIBS	:= -lnuma
+# Libraries libxcall needs, for programs that link libxcall.a (beside
+# -pthread): none.
+LIBXCALL_LIBS	:=
 CHECK_CFLAGS	:= $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS	:= $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
 
