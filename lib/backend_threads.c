@@ -248,6 +248,27 @@ static void fail_record(struct xcall_result *res, unsigned int fn, int cpu,
 	res->error = err;
 }
 
+/*
+ * One CPU, and the calling thread is pinned to it alone: the function runs
+ * here, exactly as that CPU's worker would run it, with no thread to start
+ * or wake (`xcall run --cpu N` pins itself so). Not spin, whose timeout
+ * needs a worker to wait on, nor a call not waited for. 1 if it ran.
+ */
+static int run_here(const struct xcall_req *req, const cpu_set_t *set,
+		    size_t setsize, unsigned int n, struct xcall_result *res)
+{
+	long c = __xcall_set_next(set, setsize, 0);
+	cpu_set_t mine;
+
+	if (n != 1 || req->fn == XCALL_FN_SPIN ||
+	    (req->flags & XCALL_CALL_NOWAIT) || c >= CPU_SETSIZE ||
+	    pthread_getaffinity_np(pthread_self(), sizeof(mine), &mine) ||
+	    CPU_COUNT(&mine) != 1 || !CPU_ISSET(c, &mine))
+		return 0;
+	__xcall_fn_exec(req, c, res);
+	return 1;
+}
+
 static int threads_run(struct xcall *x, const struct xcall_req *req,
 		       const cpu_set_t *set, size_t setsize,
 		       struct xcall_result *res, unsigned int nres)
@@ -259,6 +280,8 @@ static int threads_run(struct xcall *x, const struct xcall_req *req,
 	long c;
 	int ret;
 
+	if (run_here(req, set, setsize, n, res))
+		return n;
 	p = get_pool(set, setsize, &ret);
 	if (!p)
 		return ret;
