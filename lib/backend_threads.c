@@ -44,7 +44,7 @@ struct run {
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct xcall_pool *pool;		/* under pool_lock */
-static int pool_full;			/* pool has every CPU online at its making */
+static int pool_full;			/* it had every online CPU */
 /* The first pool once a full one replaced it: calls may be in flight. */
 static struct xcall_pool *pool_first;
 static unsigned int pool_users;
@@ -143,8 +143,10 @@ out_free:
 	return err;
 }
 
-/* The pool that serves @set if any can (a CPU that came online since the
- * full pool was made is not served: its record says ENXIO). */
+/*
+ * The pool that serves @set if any can (a CPU that came online since the
+ * full pool was made is not served: its record says ENXIO).
+ */
 static struct xcall_pool *get_pool(const cpu_set_t *set, size_t setsize,
 				   int *err)
 {
