@@ -481,10 +481,15 @@ static const struct mode {
 
 /* The name of each figure in its record (tests/bench/targets names them). */
 static const char *const figure[NMODES] = {
-	[PINGPONG] = "pingpong", [FUTEX] = "futex", [LLIST_RT] = "llist_rt",
-	[LLIST] = "llist_handoff", [SPIN_SINGLE] = "call_single_spin",
-	[SPIN_ASYNC] = "call_async_spin", [NOWAIT_SINGLE] = "call_single_nowait",
-	[NOWAIT_ASYNC] = "call_async_nowait", [PARKED] = "call_single_parked",
+	[PINGPONG] = "pingpong",
+	[FUTEX] = "futex",
+	[LLIST_RT] = "llist_rt",
+	[LLIST] = "llist_handoff",
+	[SPIN_SINGLE] = "call_single_spin",
+	[SPIN_ASYNC] = "call_async_spin",
+	[NOWAIT_SINGLE] = "call_single_nowait",
+	[NOWAIT_ASYNC] = "call_async_nowait",
+	[PARKED] = "call_single_parked",
 };
 
 int main(int argc, char **argv)
