@@ -8,6 +8,7 @@
  */
 #include <argp.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -379,6 +380,16 @@ int cmd_run(int argc, char **argv)
 	status = xc_open_backend(&x, a.o.backend);
 	if (status)
 		goto out_res;
+	/*
+	 * One CPU, in this process: move there, as taskset would, and the
+	 * function runs on this thread with no worker to start (the threads
+	 * backend runs a call to the one CPU its caller is pinned to in
+	 * place). Never for the module or the daemon, whose records say what
+	 * the call interrupted there: it must not be this process. If the
+	 * move is not allowed, a worker there runs it as before.
+	 */
+	if (n == 1 && xcall_backend_of(x) == XCALL_BACKEND_THREADS)
+		sched_setaffinity(0, XC_SETSIZE, set);
 
 	for (round = 0; !repeat || round < repeat; round++) {
 		if (round)

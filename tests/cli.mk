@@ -51,7 +51,6 @@ define cross_build
 	$(MAKE) -f $(SRC)/Makefile O=$(B)/cross-$(1) \
 		CROSS_COMPILE=$(1)-linux-gnu- \
 		CFLAGS="-O2 -g -isystem $$sr/include" \
-		LIBXCALL_LIBS="-L$$sr/lib -lnuma" \
 		lib cli
 	$(Q)for f in $(B)/cross-$(1)/cli/xcall \
 		     $(B)/cross-$(1)/lib/libxcall.so.$(LIBXCALL_SOVER); do \

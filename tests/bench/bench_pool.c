@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "libxcall.h"
+#include "bench.h"
 
 static int cpu_a, cpu_b, nsamples = 101, realtime;
 
@@ -65,28 +66,6 @@ static void pin(int cpu)
 			strerror(errno));
 		exit(1);
 	}
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-struct stat {
-	double p10, med, p90;
-};
-
-static struct stat stat_of(double *v, int n)
-{
-	struct stat s;
-
-	qsort(v, n, sizeof(*v), cmp_double);
-	s.p10 = v[n / 10];
-	s.med = v[n / 2];
-	s.p90 = v[n - 1 - n / 10];
-	return s;
 }
 
 /* ------------------------------------------------------------------------
@@ -357,9 +336,9 @@ static void pool_async_nowait(long iters)
 }
 
 /* Throughput: the per-call ns samples as calls/s (p10 and p90 swap). */
-static struct stat rate_of(struct stat s)
+static struct xt_pct rate_of(struct xt_pct s)
 {
-	struct stat r = {
+	struct xt_pct r = {
 		.p10 = 1e3 / s.p90, .med = 1e3 / s.med, .p90 = 1e3 / s.p10,
 	};
 
@@ -500,11 +479,24 @@ static const struct mode {
 		     "<= 1.2x" },
 };
 
+/* The name of each figure in its record (tests/bench/targets names them). */
+static const char *const figure[NMODES] = {
+	[PINGPONG] = "pingpong",
+	[FUTEX] = "futex",
+	[LLIST_RT] = "llist_rt",
+	[LLIST] = "llist_handoff",
+	[SPIN_SINGLE] = "call_single_spin",
+	[SPIN_ASYNC] = "call_async_spin",
+	[NOWAIT_SINGLE] = "call_single_nowait",
+	[NOWAIT_ASYNC] = "call_async_nowait",
+	[PARKED] = "call_single_parked",
+};
+
 int main(int argc, char **argv)
 {
 	static double v[NMODES][1024];
 	const struct mode *m;
-	struct stat st[NMODES];
+	struct xt_pct st[NMODES];
 	uint64_t t0;
 	int opt, i, k;
 
@@ -567,7 +559,7 @@ int main(int argc, char **argv)
 		int prec;
 
 		m = &modes[k];
-		st[k] = stat_of(v[k], nsamples);
+		st[k] = xt_bench_pct(v[k], nsamples);
 		if (m->rate)
 			st[k] = rate_of(st[k]);
 		prec = m->rate ? 2 : 0;
@@ -581,6 +573,9 @@ int main(int argc, char **argv)
 			       *m->target ? 10 : 0, m->floor_name,
 			       m->target);
 		printf("\n");
+		xt_bench_record("pool", figure[k], m->rate ? "M/s" : "ns",
+				st[k].med, st[k].p10, st[k].p90, nsamples,
+				m->name);
 	}
 	return 0;
 }
