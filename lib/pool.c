@@ -854,7 +854,14 @@ static inline bool lane_pending(uint32_t st)
 	       (st & ST_PHASE) == ST_CANCELLED;
 }
 
-/* Run every lane of @w that holds a call; true if any did. */
+/*
+ * Run every lane of @w that holds a call; true if any did. A call queued
+ * before a lane's was posted (by its thread, or by one that told it) runs
+ * first, as if the lane were the queue: the acquire that sees the post sees
+ * that push too. So a waited call still flushes the no-wait calls before
+ * it, and the queue's line is only read, which costs nothing while nobody
+ * pushes.
+ */
 static bool lanes_run(struct pool_worker *w)
 {
 	uint64_t used = __atomic_load_n(&w->lanes_used, __ATOMIC_ACQUIRE);
@@ -865,10 +872,12 @@ static bool lanes_run(struct pool_worker *w)
 	for (; used; used &= used - 1) {
 		l = &w->lanes[__builtin_ctzll(used)];
 		st = __atomic_load_n(&l->call.__state, __ATOMIC_ACQUIRE);
-		if (lane_pending(st)) {
-			lane_run(w, l, st);
-			ran = true;
-		}
+		if (!lane_pending(st))
+			continue;
+		if (__atomic_load_n(&w->head, __ATOMIC_RELAXED) & ~Q_CLOSED)
+			worker_run(w->pool, queue_take(w));
+		lane_run(w, l, st);
+		ran = true;
 	}
 	return ran;
 }
@@ -886,13 +895,24 @@ static bool lanes_busy(struct pool_worker *w)
 	return false;
 }
 
-/* Lanes to @cpu that threads hold (for the tests: lib/pool.h). */
-int __xcall_pool_lanes(const struct xcall_pool *p, int cpu)
+/* Lanes to @cpu that threads hold, or hold a call (for the tests). */
+int __xcall_pool_lanes(const struct xcall_pool *p, int cpu, bool queued)
 {
+	const struct pool_worker *w;
+	uint64_t used;
+	int n = 0;
+
 	if (!p || cpu < 0 || cpu >= p->ncpu_map || p->cpu_worker[cpu] < 0)
 		return -ENXIO;
-	return __builtin_popcountll(__atomic_load_n(
-		&p->workers[p->cpu_worker[cpu]].lanes_used, __ATOMIC_ACQUIRE));
+	w = &p->workers[p->cpu_worker[cpu]];
+	used = __atomic_load_n(&w->lanes_used, __ATOMIC_ACQUIRE);
+	if (!queued)
+		return __builtin_popcountll(used);
+	for (; used; used &= used - 1)
+		n += lane_pending(__atomic_load_n(
+			&w->lanes[__builtin_ctzll(used)].call.__state,
+			__ATOMIC_ACQUIRE));
+	return n;
 }
 
 /* ------------------------------------------------------------------------
