@@ -1360,7 +1360,10 @@ int xcall_pool_done(const struct xcall_pool_call *c)
  *	slot is in flight, for a free slot
  *
  * The call lives in a pool-owned slot, never on the caller's stack, so a
- * timeout cannot leave the worker with a dangling call. On -ETIMEDOUT a
+ * timeout cannot leave the worker with a dangling call: with @wait, this
+ * thread's lane to @cpu if it has or can take one, else a shared slot on
+ * the queue, like a no-wait call (in a slot of @cpu's ring while there is
+ * one). Either way it runs after the calls queued to @cpu before it. On -ETIMEDOUT a
  * call that had not started is cancelled: fn never runs. One that was
  * already running goes on to the end, so @arg must stay valid until fn
  * returns; keep pool functions short (as in IPI context).
