@@ -586,6 +586,7 @@ static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct xcall_pool *reg_pools;	/* live pools, under reg_lock */
 static uint64_t reg_ids;		/* under reg_lock */
 static uint32_t reg_destroyed;		/* pools destroyed so far */
+static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
 
 static pthread_once_t lane_once = PTHREAD_ONCE_INIT;
 static pthread_key_t lane_key;
@@ -594,8 +595,26 @@ static bool lane_key_ok;
 /* THREAD_LANES entries, or NULL: this thread's lanes, by CPU. */
 static __thread struct lane_ref *tl_lanes;
 
+/*
+ * A child of fork() has none of the workers: no pool of the parent's is
+ * alive there (the threads backend makes its own), and reg_lock may have
+ * been held by a thread that the child does not have.
+ */
+static void reg_forget_in_child(void)
+{
+	pthread_mutex_init(&reg_lock, NULL);
+	reg_pools = NULL;
+	reg_destroyed++;
+}
+
+static void reg_init(void)
+{
+	pthread_atfork(NULL, NULL, reg_forget_in_child);
+}
+
 static void reg_add(struct xcall_pool *p)
 {
+	pthread_once(&reg_once, reg_init);
 	pthread_mutex_lock(&reg_lock);
 	p->id = ++reg_ids;
 	p->reg_next = reg_pools;

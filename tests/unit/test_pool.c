@@ -14,6 +14,8 @@
 #include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "libxcall.h"
@@ -1062,6 +1064,42 @@ START_TEST(test_lane_after_queue)
 }
 END_TEST
 
+/*
+ * A child of fork() has none of the parent's workers: its first pool gets
+ * lanes, though the forking thread's table still names the parent's pools
+ * at the same CPUs (which the child must not take for alive).
+ */
+START_TEST(test_lane_fork)
+{
+	struct xcall_pool *p = pool_new(0);
+	int cpu = cpu_list[ncpus - 1], status;
+	pid_t pid;
+
+	ck_assert_int_eq(xcall_pool_call_single(p, cpu, noop_fn, NULL, 1, -1),
+			 0);
+	ck_assert_int_eq(__xcall_pool_lanes(p, cpu, false), 1);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct xcall_pool *q = NULL;
+
+		/* Exit statuses, not asserts: this is the child. */
+		if (xcall_pool_create(&q, &cpus, sizeof(cpus), NULL))
+			_exit(2);
+		if (xcall_pool_call_single(q, cpu, noop_fn, NULL, 1, -1))
+			_exit(3);
+		if (__xcall_pool_lanes(q, cpu, false) != 1)
+			_exit(4);
+		xcall_pool_destroy(q);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "child: status %#x (4: its pool got no lane)", status);
+	xcall_pool_destroy(p);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------
  * Bad input.
  */
@@ -1203,6 +1241,7 @@ static Suite *pool_suite(void)
 	tcase_add_loop_test(tc, test_lanes_churn, 0, 2);
 	tcase_add_test(tc, test_lane_timeout_exit);
 	tcase_add_test(tc, test_lane_after_queue);
+	tcase_add_test(tc, test_lane_fork);
 
 	tc = pool_tcase(s, "bad input", 0);
 	tcase_add_test(tc, test_bad_create);
