@@ -572,8 +572,10 @@ static void slot_abandon(struct xcall_pool *p, struct pool_slot *s)
  * seen by that last look, a post after it fails with -ESHUTDOWN.
  */
 
-/* A thread's lane to one CPU of one pool: the pool's id tells a pool made
- * again at the same address from the one the lane came from. */
+/*
+ * A thread's lane to one CPU of one pool: the pool's id tells a pool made
+ * again at the same address from the one the lane came from.
+ */
 struct lane_ref {
 	struct xcall_pool *pool;
 	uint64_t id;
