@@ -315,8 +315,9 @@ int xcall_pool_has_cpu(const struct xcall_pool *p, int cpu);
 
 /*
  * smp_call_function_single(): run fn(arg) on @cpu; wait if @wait. The call
- * lives in a pool-owned slot, so a timeout never leaves the worker with a
- * dangling call. On -ETIMEDOUT a call that had not started is cancelled
+ * lives in a pool-owned slot (with @wait, this thread's lane to @cpu: see
+ * libxcall(3)), so a timeout never leaves the worker with a dangling call.
+ * A waited call runs after the calls queued to @cpu before it. On -ETIMEDOUT a call that had not started is cancelled
  * (fn never runs); one already running finishes, so @arg must stay valid
  * until fn returns. @timeout_ms also bounds the wait for a free slot when
  * thousands are in flight (then -ETIMEDOUT and nothing was queued).
