@@ -25,6 +25,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,7 +45,8 @@
 #define XCALLD		"/xcall/bin/xcalld"
 #define SOCK		"/tmp/xcalld-msr.sock"
 #define CONF		"/tmp/xcalld-msr.conf"
-#define NOTIFY		"/tmp/xcalld-msr.notify"
+/* Abstract: xcalld, uid 65534 by then, may send to it. */
+#define NOTIFY		"@xcalld-msr-notify"
 #define PERF_GID	4242	/* the group the policy grants msr to */
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -150,7 +152,7 @@ static void print_msr(unsigned int j, int err, uint64_t v)
 		       allow[j].addr, allow[j].name, cpus[0]);
 		return;
 	}
-	printf("test_msr: %#010x %-28s cpu %d: %#018llx = msr.ko%s\n",
+	printf("test_msr: %#010x %-28s cpu %d: 0x%016llx = msr.ko%s\n",
 	       allow[j].addr, allow[j].name, cpus[0], (unsigned long long)v,
 	       allow[j].kind == XCALL_MSR_COUNTER ?
 	       " (counter, between its reads)" : "");
@@ -162,6 +164,7 @@ static void print_msr(unsigned int j, int err, uint64_t v)
  */
 START_TEST(test_oracle)
 {
+	unsigned int nonzero = 0;
 	static uint64_t before[MAXCPU][XCALL_MSR_MAX];
 	static uint64_t after[MAXCPU][XCALL_MSR_MAX];
 	static int eb[MAXCPU][XCALL_MSR_MAX], ea[MAXCPU][XCALL_MSR_MAX];
@@ -252,21 +255,27 @@ START_TEST(test_oracle)
 		for (i = 0; i < n; i++) {
 			nfault += !!eb[0][i];
 			nread += !eb[0][i];
+			nonzero += !eb[0][i] && res[0].val[i];
 			print_msr(first + i, eb[0][i], res[0].val[i]);
 		}
 	}
-	printf("test_msr: %u of %zu allowlisted MSRs read, %u EIO, on %d "
-	       "CPUs, each equal to msr.ko's\n", nread, NALLOW, nfault,
-	       ncpus);
-	/* Every x86 CPU has a TSC: the oracle is not vacuous. */
-	ck_assert_uint_ge(nread, 1);
+	printf("test_msr: %u of %zu allowlisted MSRs read (%u not 0), %u "
+	       "EIO, on %d CPUs, each as msr.ko read it\n", nread, NALLOW,
+	       nonzero, nfault, ncpus);
+	/*
+	 * Not vacuous: some value is not 0 (qemu's TCG reads an MSR it does
+	 * not implement as 0, the TSC's too, where hardware faults; the
+	 * microcode revision, MISC_ENABLE and PERF_STATUS it has).
+	 */
+	ck_assert_uint_ge(nonzero, 1);
 }
 END_TEST
 
 /*
  * Several addresses are read in one interrupt, in order: the TSC read
- * twice in one call rises from the first slot to the second, and both lie
- * between msr.ko's reads around the call, on every CPU.
+ * four times in one call never goes back from one slot to the next, and
+ * lies between msr.ko's reads around the call, on every CPU; where the
+ * TSC MSR counts (hardware: qemu's TCG reads it as 0), strictly so.
  */
 START_TEST(test_one_round)
 {
@@ -282,12 +291,19 @@ START_TEST(test_one_round)
 	for (k = 0; k < ncpus; k++)
 		ck_assert_int_eq(oracle(cpus[k], 0x10, &hi[k]), 0);
 	for (k = 0; k < ncpus; k++) {
+		bool counts = hi[k] != lo[k];
+
 		ck_assert_int_eq(res[k].error, 0);
-		ck_assert_uint_gt(res[k].val[0], lo[k]);
+		ck_assert_uint_ge(res[k].val[0], lo[k] + counts);
 		for (i = 1; i < 4; i++)
 			ck_assert_uint_ge(res[k].val[i], res[k].val[i - 1]);
-		ck_assert_uint_lt(res[k].val[3], hi[k]);
+		ck_assert_uint_le(res[k].val[3] + counts, hi[k]);
 	}
+	printf("test_msr: TSC MSR read 4 times in one call on cpu %d: "
+	       "%#llx..%#llx, msr.ko %#llx before, %#llx after\n", cpus[0],
+	       (unsigned long long)res[0].val[0],
+	       (unsigned long long)res[0].val[3], (unsigned long long)lo[0],
+	       (unsigned long long)hi[0]);
 }
 END_TEST
 
@@ -341,11 +357,13 @@ static void daemon_start(const char *policy)
 	ck_assert_int_eq(write(f, policy, strlen(policy)), strlen(policy));
 	close(f);
 	unlink(SOCK);
-	unlink(NOTIFY);
-	strcpy(sa.sun_path, NOTIFY);
+	memcpy(sa.sun_path, NOTIFY, strlen(NOTIFY));
+	sa.sun_path[0] = '\0';
 	nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(nfd, 0);
-	ck_assert_int_eq(bind(nfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(bind(nfd, (struct sockaddr *)&sa,
+			      offsetof(struct sockaddr_un, sun_path) +
+			      strlen(NOTIFY)), 0);
 	daemon_pid = fork();
 	ck_assert_int_ge(daemon_pid, 0);
 	if (!daemon_pid) {
@@ -366,7 +384,6 @@ static void daemon_start(const char *policy)
 			break;
 	}
 	close(nfd);
-	unlink(NOTIFY);
 }
 
 /* SIGTERM: the daemon's wait status, which must be a clean exit. */
@@ -376,8 +393,16 @@ static int daemon_stop(void)
 
 	unlink(CONF);
 	if (kill(daemon_pid, SIGTERM) || waitpid(daemon_pid, &st, 0) < 0)
-		return -errno;
+		st = -errno;
+	daemon_pid = 0;
 	return st;
+}
+
+/* A test that failed with the daemon up leaves no daemon behind. */
+static void daemon_teardown(void)
+{
+	if (daemon_pid > 0)
+		daemon_stop();
 }
 
 /*
@@ -488,6 +513,9 @@ static Suite *msr_suite(void)
 	TCase *tc = tcase_create("msr");
 
 	tcase_add_checked_fixture(tc, setup, NULL);
+#if ON_X86
+	tcase_add_checked_fixture(tc, NULL, daemon_teardown);
+#endif
 	tcase_set_timeout(tc, 120);
 	/* One arch or the other: what the module's build for it has. */
 #if ON_X86
