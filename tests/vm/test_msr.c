@@ -408,7 +408,7 @@ static void daemon_teardown(void)
 /*
  * In a child that is uid 65534 with group @gid and no other: msr of
  * @a0 (and the TSC) on every CPU through the daemon. The exit status is
- * the errno of the call (0: it ran, and each record read the TSC).
+ * the errno of the call (0: it ran, and each record read both, in order).
  */
 static int as_user(gid_t gid, uint64_t a0)
 {
@@ -438,8 +438,9 @@ static int as_user(gid_t gid, uint64_t a0)
 		if (n != ncpus)
 			_exit(102);
 		for (i = 0; i < n; i++)
-			if (res[i].error || !res[i].val[1] ||
-			    (uint32_t)res[i].val[XCALL_MSR_MAX + 1] != 0x10)
+			if (res[i].error ||
+			    res[i].val[XCALL_MSR_MAX] != a0 ||
+			    res[i].val[XCALL_MSR_MAX + 1] != 0x10)
 				_exit(103);
 		xcall_close(x);
 		_exit(0);
