@@ -194,9 +194,9 @@ int xcall_run(struct xcall *x, const struct xcall_req *req,
  * architecture, as msr off x86), argument count and flags (-EINVAL),
  * argument values (-ERANGE), an msr address off XCALL_MSR_ALLOWLIST
  * (-EPERM), the timeout (-ERANGE), and the function on backend @b
- * (-EOPNOTSUPP; XCALL_BACKEND_AUTO: on any). 0 if it passes; -EINVAL for a NULL @req or
- * an unknown @b. The CPUs are xcall_cpus_check()'s. The one validator of
- * user space: xcall_run() and xcalld both use it.
+ * (-EOPNOTSUPP; XCALL_BACKEND_AUTO: on any). 0 if it passes; -EINVAL
+ * for a NULL @req or an unknown @b. The CPUs are xcall_cpus_check()'s.
+ * The one validator of user space: xcall_run() and xcalld both use it.
  */
 int xcall_req_check(const struct xcall_req *req, enum xcall_backend b);
 

@@ -258,8 +258,9 @@ static int check_cpus(const cpu_set_t *set, size_t setsize)
  * See libxcall.h. Validation order: function (-EBADRQC), a function on no
  * backend of this architecture (-EOPNOTSUPP), argument count and flags
  * (-EINVAL), argument values (-ERANGE), an MSR off the allowlist (-EPERM),
- * timeout (-ERANGE), availability on this backend (-EOPNOTSUPP), empty set (-EDESTADDRREQ), CPUs that do not
- * exist (-ENODEV), offline CPUs (-ENXIO), @nres too small (-EMSGSIZE).
+ * timeout (-ERANGE), availability on this backend (-EOPNOTSUPP), empty
+ * set (-EDESTADDRREQ), CPUs that do not exist (-ENODEV), offline CPUs
+ * (-ENXIO), @nres too small (-EMSGSIZE).
  */
 int xcall_run(struct xcall *x, const struct xcall_req *req,
 	      const cpu_set_t *set, size_t setsize,

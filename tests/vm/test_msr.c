@@ -14,9 +14,9 @@
  * reads, anyone else gets EPERM, and the allowlist still holds for the
  * member.
  *
- * Elsewhere (arm64, ppc64): msr is on no backend of the arch: the module does not
- * implement it (XCALL_IOC_INFO), a call is EOPNOTSUPP from the ioctl, the
- * kmod backend and the catalogue alike.
+ * Elsewhere (arm64, ppc64): msr is on no backend of the arch: the module
+ * does not implement it (XCALL_IOC_INFO), and a call is EOPNOTSUPP from
+ * the ioctl, the kmod backend and the catalogue alike.
  *
  * Static: linked with libxcall.a and libcheck.a.
  */
