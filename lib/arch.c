@@ -6,9 +6,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arch.h"
@@ -55,7 +57,64 @@ read_u64(const char *path, uint64_t *v)
 
 uint64_t __xcall_arch_cycles(void)
 {
-	return __rdtsc();
+	uint64_t v;
+
+	/* rdtsc is not ordered: fence it in, as the kernel's rdtsc_ordered. */
+	_mm_lfence();
+	v = __rdtsc();
+	_mm_lfence();
+	return v;
+}
+
+static uint64_t raw_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * One reading of the TSC and CLOCK_MONOTONIC_RAW at nearly the same
+ * instant: of a few tries, the one whose TSC bracket is narrowest.
+ */
+static void tsc_raw_pair(uint64_t *tsc, uint64_t *ns)
+{
+	uint64_t a, b, t, best = UINT64_MAX;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		a = __xcall_arch_cycles();
+		t = raw_ns();
+		b = __xcall_arch_cycles();
+		if (b - a < best) {
+			best = b - a;
+			*tsc = a + (b - a) / 2;
+			*ns = t;
+		}
+	}
+}
+
+uint64_t __xcall_arch_counter_hz(void)
+{
+	struct timespec nap = { 0, 20000000 };
+	uint64_t t0, n0, t1, n1;
+	unsigned int a, b, c, d;
+
+	/* Leaf 0x15: TSC = crystal (ecx Hz) * ebx / eax, when all are set. */
+	if (__get_cpuid_max(0, NULL) >= 0x15) {
+		__cpuid(0x15, a, b, c, d);
+		if (a && b && c)
+			return (uint64_t)c * b / a;
+	}
+	/* Else measure it: 20 ms make an error of about 1e-4. */
+	tsc_raw_pair(&t0, &n0);
+	while (nanosleep(&nap, &nap) && errno == EINTR)
+		;
+	tsc_raw_pair(&t1, &n1);
+	if (n1 <= n0 || t1 <= t0)
+		return 0;
+	return (uint64_t)((double)(t1 - t0) * 1e9 / (double)(n1 - n0) + 0.5);
 }
 
 uint64_t __xcall_arch_hwid(int cpu)
@@ -111,6 +170,14 @@ uint64_t __xcall_arch_cycles(void)
 	return v;
 }
 
+uint64_t __xcall_arch_counter_hz(void)
+{
+	uint64_t v;
+
+	__asm__ __volatile__("mrs %0, cntfrq_el0" : "=r"(v));
+	return v;
+}
+
 /*
  * The device tree `reg` of a CPU node is its MPIDR_EL1 affinity fields, as
  * one or two big-endian 32-bit cells.
@@ -163,7 +230,24 @@ uint64_t __xcall_arch_cycles(void)
 {
 	uint64_t v;
 
-	__asm__ __volatile__("mftb %0" : "=r"(v));
+	__asm__ __volatile__("isync; mftb %0" : "=r"(v) :: "memory");
+	return v;
+}
+
+/* "timebase\t: 512000000" in /proc/cpuinfo. */
+uint64_t __xcall_arch_counter_hz(void)
+{
+	char line[256];
+	uint64_t v = 0;
+	FILE *f;
+
+	f = fopen("/proc/cpuinfo", "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "timebase : %" SCNu64, &v) == 1)
+			break;
+	fclose(f);
 	return v;
 }
 
@@ -192,6 +276,11 @@ int __xcall_arch_ident(int cpu, uint32_t leaf, uint32_t subleaf,
 #else
 
 uint64_t __xcall_arch_cycles(void)
+{
+	return 0;
+}
+
+uint64_t __xcall_arch_counter_hz(void)
 {
 	return 0;
 }

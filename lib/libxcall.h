@@ -6,8 +6,8 @@
  * negative errno on failure; nothing here prints or exits. The ABI shared
  * with the kernel module (function ids, struct xcall_result) is in xcall.h.
  *
- * Sections: catalogue, cpu lists and topology, backends and calls, the
- * in-process cross-CPU call pool.
+ * Sections: catalogue, cpu lists and topology, backends and calls, clock
+ * offsets between CPUs, the in-process cross-CPU call pool.
  */
 #ifndef LIBXCALL_H
 #define LIBXCALL_H
@@ -188,6 +188,65 @@ int xcall_req_check(const struct xcall_req *req, enum xcall_backend b);
 
 /* A message for a whole-request errno from xcall_run(), or NULL. */
 const char *xcall_strerror(int err);
+
+/* ------------------------------------------------------------------------
+ * Clock offsets between CPUs, measured as NTP and the kernel's
+ * check_tsc_warp() do: the caller, pinned to the reference CPU, reads its
+ * clock (t0), has the target CPU read its own (t1) through the backend,
+ * and reads its clock again (t2). The target's offset is t1 - (t0 + t2) / 2,
+ * within +-(t2 - t0) / 2; of @samples round trips the shortest counts.
+ * The cycle counter is the TSC (x86), CNTVCT_EL0 (arm64) or the time base
+ * (ppc64); CLOCK_MONOTONIC is measured alike from the same round trips.
+ */
+
+#define XCALL_CLOCK_MAX_SAMPLES	10000	/* round trips per CPU, at most */
+
+struct xcall_clock_offset {
+	int cpu;
+	int64_t offset_ticks;	/* counter on cpu minus counter on ref_cpu, at the same instant */
+	uint64_t bound_ticks;	/* |error| <= bound_ticks */
+	int64_t offset_ns;	/* the same in ns (ticks converted with the counter frequency) */
+	uint64_t bound_ns;
+	int64_t mono_offset_ns;	/* CLOCK_MONOTONIC, same method */
+	uint64_t mono_bound_ns;
+	int unsynchronised;	/* |offset| > bound: provably out of step */
+	/* Added to the interface above: */
+	int mono_unsynchronised;	/* the same for CLOCK_MONOTONIC */
+	unsigned int samples;	/* round trips that counted (0 for ref_cpu) */
+	int error;		/* 0, or the -errno that stopped sampling @cpu
+				   (-ETIMEDOUT, -ENXIO); then the fields
+				   above are of the samples before it, if any */
+};
+
+/*
+ * Measure each CPU of set against ref_cpu through x's backend, best of
+ * samples round trips. out[] has one entry per CPU of set, in CPU order;
+ * returns the number of entries or a negative errno.
+ *
+ * The entry of ref_cpu, if in @set, is 0 within 0 by definition. Each
+ * round trip is one call of `clock`, with the default timeout; a CPU whose
+ * call fails is not called again (its entry's @error), so the time taken
+ * is bounded by (CPUs of @set) x (@samples round trips + one timeout).
+ * The calling thread runs on ref_cpu meanwhile; its CPU affinity is
+ * restored before return. Errors as a whole: -EINVAL (NULL @x, @set or
+ * @out), -ERANGE (@samples 0 or over XCALL_CLOCK_MAX_SAMPLES), -ENODEV
+ * (ref_cpu does not exist), -ENXIO (ref_cpu offline, or went offline),
+ * -EMSGSIZE (@n smaller than the CPUs of @set), the errno of
+ * sched_setaffinity() when the thread may not run on ref_cpu, and the
+ * errnos of xcall_run() for @set.
+ */
+int xcall_clock_offsets(struct xcall *x, const cpu_set_t *set, size_t setsize,
+			int ref_cpu, unsigned int samples,
+			struct xcall_clock_offset *out, size_t n);
+/*
+ * Counter ticks per second of this machine's cycle counter (TSC, CNTVCT,
+ * timebase), or 0 if unknown. x86: CPUID leaf 0x15 when it names the
+ * crystal, else measured once per process against CLOCK_MONOTONIC_RAW
+ * (20 ms); arm64: CNTFRQ_EL0; ppc64: "timebase" of /proc/cpuinfo.
+ */
+uint64_t xcall_counter_hz(void);
+/* "TSC", "CNTVCT" or "timebase"; "none" where there is no counter. */
+const char *xcall_counter_name(void);
 
 /* ------------------------------------------------------------------------
  * The in-process cross-CPU call pool: one pinned worker per CPU, a lock-free
