@@ -24,6 +24,27 @@ xc() {
 	err=$(cat "$T/err")
 }
 
+# expect STATUS REGEX ARGS...: xcall exits STATUS, writes nothing on
+# stdout, and one line matching REGEX on stderr.
+expect() {
+	local want=$1 re=$2
+	shift 2
+	xc "$@"
+	if [ "$rc" != "$want" ]; then
+		fail "xcall $*: exit $rc, want $want (stderr: $err)"
+		return
+	fi
+	if [ -s "$T/out" ]; then
+		fail "xcall $*: stdout not empty: $out"
+		return
+	fi
+	if [ "$(wc -l <"$T/err")" != 1 ] || ! grep -Eq -- "$re" "$T/err"; then
+		fail "xcall $*: stderr '$err' does not match '$re'"
+		return
+	fi
+	pass
+}
+
 # Expand a cpu list ("0-3,8-11:2") into one number per line.
 expand_cpus() {
 	local item a b s c
