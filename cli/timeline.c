@@ -117,7 +117,7 @@ int xc_run_timeline(struct xcall *x, const struct xcall_fn_info *fi,
 	struct xcall_timeline *tl = calloc(n, sizeof(*tl));
 	struct xcall_result *res = calloc(n, sizeof(*res));
 	struct tl_acc *acc = calloc(n, sizeof(*acc));
-	int status = XC_EXIT_REFUSED, ret;
+	int status = XC_EXIT_REFUSED, ret, err;
 	struct tl_offsets o = { 0 };
 	uint64_t round;
 	struct sbuf sb;
@@ -144,12 +144,12 @@ int xc_run_timeline(struct xcall *x, const struct xcall_fn_info *fi,
 			goto out_acc;
 		}
 		for (i = 0; i < (unsigned int)ret; i++) {
-			ret = tl_acc_add(&acc[i], res[i].error, &tl[i], &o.ck);
-			if (ret == -ENOMEM) {
+			err = tl_acc_add(&acc[i], res[i].error, &tl[i], &o.ck);
+			if (err == -ENOMEM) {
 				xc_err("memory", "%s", strerror(ENOMEM));
 				goto out_acc;
 			}
-			if (ret) {
+			if (err) {
 				xc_err("timeline", "cpu %u: a stage was read "
 				       "on a CPU that has no clock offset (it "
 				       "came online since)", tl[i].cpu);
