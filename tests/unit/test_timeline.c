@@ -3,7 +3,8 @@
  * Check suite for the arithmetic of `xcall run --timeline` (cli/tlstat.c):
  * stages read on CPUs whose counters are skewed by known offsets land on
  * one time axis, with the error bound of the two CPUs each interval spans;
- * the intervals' median and p99 by nearest rank; the JSON and the table.
+ * the intervals' median and p99 by nearest rank; the JSON and the table;
+ * and xcall_run_timeline()'s refusals where there is no module.
  * Linked with cli/tlstat.o and cli/format.o (tests/timeline.mk).
  */
 #include <errno.h>
@@ -207,6 +208,48 @@ START_TEST(test_table)
 }
 END_TEST
 
+/*
+ * xcall_run_timeline(): xcall_run()'s checks first, then what only the
+ * module has: the threads backend says EOPNOTSUPP.
+ */
+START_TEST(test_lib_refusals)
+{
+	struct xcall_opts o = { .backend = XCALL_BACKEND_THREADS };
+	struct xcall_req req = { .fn = XCALL_FN_PING };
+	struct xcall_timeline tl[1];
+	struct xcall_result r[1];
+	struct xcall *x;
+	cpu_set_t set, none;
+
+	ck_assert_int_eq(xcall_open(&x, &o), 0);
+	CPU_ZERO(&set);
+	CPU_ZERO(&none);
+	CPU_SET(0, &set);
+	ck_assert_int_eq(xcall_run_timeline(x, &req, &set, sizeof(set), r,
+					    tl, 1), -EOPNOTSUPP);
+	ck_assert_int_eq(xcall_run_timeline(x, &req, &set, sizeof(set), r,
+					    NULL, 1), -EINVAL);
+	ck_assert_int_eq(xcall_run_timeline(x, &req, &set, sizeof(set), NULL,
+					    tl, 1), -EINVAL);
+	ck_assert_int_eq(xcall_run_timeline(x, &req, &set, sizeof(set), r,
+					    tl, 0), -EMSGSIZE);
+	ck_assert_int_eq(xcall_run_timeline(x, &req, &none, sizeof(none), r,
+					    tl, 1), -EDESTADDRREQ);
+	req.flags = XCALL_CALL_NOWAIT;
+	ck_assert_int_eq(xcall_run_timeline(x, &req, &set, sizeof(set), r,
+					    tl, 1), -EINVAL);
+	/* The flag is the module's, not a flag of struct xcall_req. */
+	req.flags = XCALL_CALL_TIMELINE;
+	ck_assert_int_eq(xcall_run(x, &req, &set, sizeof(set), r, 1),
+			 -EINVAL);
+	req.flags = 0;
+	req.fn = XCALL_FN_COUNT;
+	ck_assert_int_eq(xcall_run_timeline(x, &req, &set, sizeof(set), r,
+					    tl, 1), -EBADRQC);
+	xcall_close(x);
+}
+END_TEST
+
 static Suite *timeline_suite(void)
 {
 	Suite *s = suite_create("timeline");
@@ -224,6 +267,9 @@ static Suite *timeline_suite(void)
 	tcase_add_test(tc, test_percentile_100);
 	tcase_add_test(tc, test_acc_json);
 	tcase_add_test(tc, test_table);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("lib");
+	tcase_add_test(tc, test_lib_refusals);
 	suite_add_tcase(s, tc);
 	return s;
 }
