@@ -674,19 +674,22 @@ static void xcall_enqueue(struct xcall_slot *slot)
 	bool first;
 	int err;
 
+	/*
+	 * Read before the slot is visible: once it is, a handler already
+	 * kicked may run it at once, before this CPU reads anything more.
+	 */
 	if (req->timeline) {
 		slot->tl_queued_cpu = smp_processor_id();
 		slot->tl_sflags = slot->cpu == slot->tl_queued_cpu ?
 				  XCALL_TLF_INLINE : 0;
+		slot->tl_queued = get_cycles();
 	}
 	first = llist_add(&slot->node, &pc->queue);
 	/*
-	 * Only the submitter reads these, once every slot has answered (or
-	 * from the task work that the submitter's own last pending count
-	 * lets start): they may be written after the slot is visible.
+	 * Only the submitter reads the flags, once every slot has answered
+	 * (or from the task work that the submitter's own last pending
+	 * count lets start): they may be written after the slot is visible.
 	 */
-	if (req->timeline)
-		slot->tl_queued = get_cycles();
 	if (!first) {
 		if (req->timeline)
 			slot->tl_sflags |= XCALL_TLF_RODE;

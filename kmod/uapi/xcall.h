@@ -220,8 +220,9 @@ struct xcall_call {
 enum xcall_tl_stage {
 	XCALL_TL_SUBMITTED,	/* the module took the request (ioctl or
 				   uring_cmd entry), on the caller's CPU */
-	XCALL_TL_QUEUED,	/* on the target's queue (llist_add), before
-				   the kick if this call kicked */
+	XCALL_TL_QUEUED,	/* going on the target's queue: read just
+				   before llist_add, so before any handler
+				   can take it, and before the kick */
 	XCALL_TL_HANDLER,	/* the handler that ran it started, on the
 				   target */
 	XCALL_TL_DONE,		/* the function returned, on the target */
