@@ -31,6 +31,15 @@ int cmd_run(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_topology(int argc, char **argv);
 int cmd_status(int argc, char **argv);	/* cli/status.c (daemon part) */
+int cmd_clock(int argc, char **argv);	/* cli/clock.c */
+/*
+ * The CPUs of `--cpu LIST`, `--all` or `--node N` (exactly one given),
+ * checked against the machine as `xcall run` checks them: XC_EXIT_OK, or
+ * the exit status after a message naming what is wrong (run.c).
+ */
+int xc_select_cpus(const char *cpu, int all, const char *node,
+		   cpu_set_t *set);
+int cmd_latency(int argc, char **argv);	/* cli/latency.c */
 
 /* util.c: diagnostics, `xcall: <what>: <why>` on one line of stderr. */
 void xc_err(const char *what, const char *fmt, ...)

@@ -19,6 +19,10 @@ static const struct xc_cmd cmds[] = {
 	{ "topology", cmd_topology, "CPUs, NUMA nodes, online state, "
 				    "hardware ids" },
 	{ "status", cmd_status, "the backend in use and the daemon's state" },
+	{ "clock", cmd_clock, "are the CPUs' clocks in step? measured "
+			      "offsets and bounds" },
+	{ "latency", cmd_latency, "round-trip latency between every pair of "
+				  "CPUs, as a heatmap" },
 };
 
 #define NR_CMDS	(sizeof(cmds) / sizeof(cmds[0]))
@@ -81,7 +85,8 @@ static const struct argp main_argp = {
 	       "  xcall run --cpu 3 probe\n"
 	       "  xcall run --cpu 0-3,7 --json clock\n"
 	       "  xcall run --node 1 ident\n"
-	       "  xcall run --cpu 2 ident 0x7 0",
+	       "  xcall run --cpu 2 ident 0x7 0\n"
+	       "  xcall clock --all",
 	.help_filter = main_help,
 };
 

@@ -8,6 +8,7 @@
  */
 #include <argp.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -400,6 +401,16 @@ int cmd_run(int argc, char **argv)
 		status = xc_run_timeline(x, fi, &req, set, repeat, a.o.json);
 		goto out_close;
 	}
+	/*
+	 * One CPU, in this process: move there, as taskset would, and the
+	 * function runs on this thread with no worker to start (the threads
+	 * backend runs a call to the one CPU its caller is pinned to in
+	 * place). Never for the module or the daemon, whose records say what
+	 * the call interrupted there: it must not be this process. If the
+	 * move is not allowed, a worker there runs it as before.
+	 */
+	if (n == 1 && xcall_backend_of(x) == XCALL_BACKEND_THREADS)
+		sched_setaffinity(0, XC_SETSIZE, set);
 
 	for (round = 0; !repeat || round < repeat; round++) {
 		if (round)
@@ -432,4 +443,12 @@ out_res:
 out_set:
 	CPU_FREE(set);
 	return status;
+}
+
+int xc_select_cpus(const char *cpu, int all, const char *node,
+		   cpu_set_t *set)
+{
+	const struct run_args a = { .cpu = cpu, .all = all, .node = node };
+
+	return select_cpus(&a, set);
 }

@@ -2,25 +2,33 @@
 # bash completion for xcall(1): commands, each command's options, the
 # function names of `xcall run` (asked of `xcall list --json` at each
 # completion, so a new function needs nothing here), --backend names, the
-# online CPUs for --cpu (after a comma too) and the online NUMA nodes for
-# --node. Plain bash and compgen: the bash-completion package's helpers are
-# not needed. tests/cli/test_completion.sh drives it.
+# online CPUs for --cpu (after a comma too) and --ref, the online NUMA
+# nodes for --node, latency's --measure words, and file names for --socket
+# and --svg. Plain bash and compgen: the bash-completion package's helpers
+# are not needed. tests/cli/test_completion.sh drives it.
 #
 # Installed as $(datadir)/bash-completion/completions/xcall.
 
 # The commands and options of each, as `xcall ... --help` lists them
 # (tests/cli/test_completion.sh compares them), and those taking a value.
-_xcall_commands='run list topology status'
+_xcall_commands='run list topology status clock latency'
 _xcall_global_opts='--help --usage --version'
 _xcall_opts_run='--all --cpu --node --backend --json --timeout --interval
 	--repeat --timeline --help --usage --version'
 _xcall_opts_list='--json --help --usage --version'
 _xcall_opts_topology='--backend --json --timeout --help --usage --version'
 _xcall_opts_status='--json --socket --help --usage --version'
+_xcall_opts_clock='--all --cpu --node --ref --samples --backend --json
+	--help --usage --version'
+_xcall_opts_latency='--cpu --samples --duration --measure --backend --timeout
+	--json --csv --svg --no-color --help --usage --version'
 _xcall_arg_opts='--cpu --node --backend --timeout --interval --repeat --socket'
-_xcall_arg_shorts='cnbtirs'
+_xcall_arg_opts+=' --ref --samples --duration --measure --svg'
+_xcall_arg_shorts='cnbtirsdm'
 # The names lib/xcall.c:backend_names[] accepts (the test compares them).
 _xcall_backends='auto threads kmod daemon'
+# What `xcall latency --measure` takes (cli/latency.c).
+_xcall_measures='call pingpong'
 
 # Expand a CPU or node list, "0-3,8-11:2", into one number per line;
 # what is not a list item is left out.
@@ -95,7 +103,7 @@ _xcall_long()
 		case ${1: -1} in
 		c) echo --cpu ;; n) echo --node ;; b) echo --backend ;;
 		t) echo --timeout ;; i) echo --interval ;; r) echo --repeat ;;
-		s) echo --socket ;;
+		s) echo --socket ;; d) echo --duration ;; m) echo --measure ;;
 		esac
 		;;
 	esac
@@ -106,19 +114,24 @@ _xcall_values()
 {
 	case $1 in
 	--cpu) _xcall_cpus "$2" ;;
+	--ref)
+		compgen -W "$(_xcall_online /sys/devices/system/cpu/online)" \
+			-- "$2"
+		;;
 	--node)
 		compgen -W "$(_xcall_online /sys/devices/system/node/online)" \
 			-- "$2"
 		;;
 	--backend) compgen -W "$_xcall_backends" -- "$2" ;;
-	--socket)
+	--measure) compgen -W "$_xcall_measures" -- "$2" ;;
+	--socket | --svg)
 		# A directory ends in '/', and gets no space after it.
 		compgen -f -- "$2" | while IFS= read -r f; do
 			[[ -d $f ]] && f+=/
 			echo "$f"
 		done
 		;;
-	esac	# numbers (--timeout, --repeat, --interval): nothing
+	esac	# numbers (--timeout, --repeat, --interval, --samples, ...): nothing
 }
 
 # The function names, from `xcall list --json` of the xcall being completed.
@@ -170,7 +183,7 @@ _xcall_words()
 		# FUNCTION, also after '--'; its arguments are numbers.
 		[[ -z $fn ]] && compgen -W "$(_xcall_functions "$xc")" -- "$cur"
 	elif [[ -z $dashdash ]]; then
-		opts=_xcall_opts_$cmd	# list, topology, status take no words
+		opts=_xcall_opts_$cmd	# the other commands take no words
 		compgen -W "${!opts}" -- "$cur"
 	fi
 }

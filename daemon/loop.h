@@ -150,6 +150,11 @@ void xd_req_frame(struct xd_conn *c, size_t len);
  * (none for NOWAIT). Drops the reference the owed reply held.
  */
 void xd_req_reply(struct xd_req *r, int error);
+/*
+ * Encode and queue the reply of @r as xd_req_reply() does, nothing else:
+ * for an executor whose own reply could not leave (exec_pool.c).
+ */
+void xd_req_send(struct xd_req *r, int error);
 void xd_req_put(struct xd_req *r);
 /*
  * @c is closing: drop the calls of its requests that have not started
@@ -182,6 +187,12 @@ struct xd_exec_ops {
 	 * runs; the request is still freed only once nothing holds it.
 	 */
 	int (*cancel)(struct xd_req *r);
+	/*
+	 * Optional: may the loop send @r's reply (true), or has the
+	 * executor sent it, or taken it to send (false)? Asked once, by
+	 * xd_req_reply(); the loop counts the answer either way.
+	 */
+	bool (*claim_reply)(struct xd_req *r);
 	/* A CQE of an SQE it tagged XD_TAG_EXEC. */
 	void (*complete)(void *p, int res);
 	/* After each batch of CQEs: answers that came by other ways. */

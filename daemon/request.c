@@ -33,28 +33,19 @@ void xd_req_put(struct xd_req *r)
 	xd.live_reqs--;
 }
 
-void xd_req_reply(struct xd_req *r, int error)
+void xd_req_send(struct xd_req *r, int error)
 {
 	struct xd_conn *c = r->conn;
 	unsigned int i, nres = 0;
 	struct xd_out *o;
 	int len;
 
-	if (r->replied)
-		return;
-	r->replied = true;
-	xd_heap_del(&xd.deadlines, &r->dl);
-	xd.inflight--;
-	xd.served++;
-	if (r->req.fn < XCALL_WIRE_MAX_FNS)
-		xd.fn_calls[r->req.fn]++;
 	if (!error && !(r->req.flags & XCALL_CALL_NOWAIT))
 		nres = r->ncpus;
 	o = xd_out_alloc(XCALL_WIRE_REPLY_RES +
 			 nres * sizeof(struct xcall_result));
 	if (!o) {
 		xd_conn_close(c, "out of memory");
-		xd_req_put(r);
 		return;
 	}
 	len = __xcall_wire_enc_reply(o->data, XCALL_WIRE_MAX_REPLY, r->id,
@@ -68,6 +59,23 @@ void xd_req_reply(struct xd_req *r, int error)
 	}
 	o->len = (uint32_t)len;
 	xd_conn_queue(c, o);
+}
+
+void xd_req_reply(struct xd_req *r, int error)
+{
+	struct xd_conn *c = r->conn;
+
+	if (r->replied)
+		return;
+	r->replied = true;
+	xd_heap_del(&xd.deadlines, &r->dl);
+	xd.inflight--;
+	xd.served++;
+	if (r->req.fn < XCALL_WIRE_MAX_FNS)
+		xd.fn_calls[r->req.fn]++;
+	/* Its worker may have sent it already (exec_pool.c, direct replies). */
+	if (!xd.exec->claim_reply || xd.exec->claim_reply(r))
+		xd_req_send(r, error);
 	xd_conn_recv_arm(c);
 	xd_conn_maybe_finish(c);
 	xd_req_put(r);
@@ -276,6 +284,9 @@ static void handle_status(struct xd_conn *c, uint64_t id)
 		xd_conn_close(c, "out of memory");
 		return;
 	}
+	/* Calls whose replies a worker sent are counted (exec_pool.c). */
+	if (xd.exec->poll)
+		xd.exec->poll();
 	snprintf(st.version, sizeof(st.version), "%s", XCALL_VERSION);
 	st.uptime_ns = xd_now_ns() - xd.start_ns;
 	st.clients = xd.nconns;

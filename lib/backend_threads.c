@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The threads backend: the functions run on the in-process call pool, one
- * pinned worker per online CPU. The pool is process-wide, created by the
- * first xcall_run() and destroyed (drained) when the last threads handle
- * closes. There is no privilege check: the workers are the caller's own
- * threads, so `spin` costs nobody but the caller.
+ * pinned worker per CPU. The pool is process-wide, created by the first
+ * xcall_run() for the CPUs it calls (`xcall run --cpu 1` makes one thread,
+ * not one per online CPU), replaced once by a pool of every online CPU
+ * when a later run calls a CPU it lacks, and destroyed (drained) with the
+ * one it replaced when the last threads handle closes: at most two pools,
+ * so at most the first run's CPUs plus the online ones in workers. There
+ * is no privilege check: the workers are the caller's own threads, so
+ * `spin` costs nobody but the caller.
  *
  * A call that times out is still referenced by its worker until the
  * function has run (the pool's contract), so the state of a run lives in
@@ -40,6 +44,9 @@ struct run {
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct xcall_pool *pool;		/* under pool_lock */
+static int pool_full;			/* it had every online CPU */
+/* The first pool once a full one replaced it: calls may be in flight. */
+static struct xcall_pool *pool_first;
 static unsigned int pool_users;
 /* Runs with calls still in flight, oldest first, to free once done. */
 static struct run *graveyard, **graveyard_tail = &graveyard;
@@ -88,29 +95,79 @@ static void bury(struct run *r)
 	pthread_mutex_unlock(&pool_lock);
 }
 
-static struct xcall_pool *get_pool(int *err)
+/* Does @p serve every CPU of @set? */
+static int pool_serves(const struct xcall_pool *p, const cpu_set_t *set,
+		       size_t setsize)
+{
+	long c;
+
+	xcall_for_each_cpu(c, set, setsize)
+		if (!xcall_pool_has_cpu(p, c))
+			return 0;
+	return 1;
+}
+
+/*
+ * A pool for the online CPUs of @set, or of all online CPUs when @set is
+ * NULL; *@full says whether it has every online CPU.
+ */
+static int pool_make(struct xcall_pool **pp, const cpu_set_t *set,
+		     size_t setsize, int *full)
 {
 	size_t sz = CPU_ALLOC_SIZE(XCALL_MAX_CPUSET_BYTES * 8);
+	cpu_set_t *online, *want, *use;
+	long c;
+	int err = -ENOMEM;
+
+	online = CPU_ALLOC(XCALL_MAX_CPUSET_BYTES * 8);
+	want = CPU_ALLOC(XCALL_MAX_CPUSET_BYTES * 8);
+	if (!online || !want)
+		goto out_free;
+	err = xcall_cpus_online(online, sz);
+	if (err)
+		goto out_free;
+	CPU_ZERO_S(sz, want);
+	if (set) {
+		xcall_for_each_cpu(c, set, setsize)
+			if (c < XCALL_MAX_CPUSET_BYTES * 8 &&
+			    CPU_ISSET_S(c, sz, online))
+				CPU_SET_S(c, sz, want);
+	}
+	/* None of @set online any more: all, and each record says ENXIO. */
+	use = set && CPU_COUNT_S(sz, want) ? want : online;
+	*full = CPU_EQUAL_S(sz, use, online);
+	err = xcall_pool_create(pp, use, sz, NULL);
+out_free:
+	CPU_FREE(want);
+	CPU_FREE(online);
+	return err;
+}
+
+/*
+ * The pool that serves @set if any can (a CPU that came online since the
+ * full pool was made is not served: its record says ENXIO).
+ */
+static struct xcall_pool *get_pool(const cpu_set_t *set, size_t setsize,
+				   int *err)
+{
 	struct xcall_pool *p;
-	cpu_set_t *online;
+	int full;
 
 	*err = 0;
 	pthread_mutex_lock(&pool_lock);
 	sweep();
 	p = pool;
-	if (p)
+	if (p && (pool_full || pool_serves(p, set, setsize)))
 		goto out_unlock;
-	*err = -ENOMEM;
-	online = CPU_ALLOC(XCALL_MAX_CPUSET_BYTES * 8);
-	if (!online)
-		goto out_unlock;
-	*err = xcall_cpus_online(online, sz);
-	if (!*err)
-		*err = xcall_pool_create(&p, online, sz, NULL);
-	if (*err)
+	/* The first run makes a pool for its CPUs, a second one for all. */
+	*err = pool_make(&p, pool ? NULL : set, setsize, &full);
+	if (*err) {
 		p = NULL;
+		goto out_unlock;
+	}
+	pool_first = pool;
 	pool = p;
-	CPU_FREE(online);
+	pool_full = full;
 out_unlock:
 	pthread_mutex_unlock(&pool_lock);
 	return p;
@@ -124,6 +181,7 @@ static void forget_pool_in_child(void)
 {
 	pthread_mutex_init(&pool_lock, NULL);
 	pool = NULL;
+	pool_first = NULL;
 	graveyard = NULL;
 	graveyard_tail = &graveyard;
 }
@@ -153,7 +211,9 @@ static void threads_close(struct xcall *x)
 		/* Destroy drains: after it, every call has run. */
 		if (pool)
 			xcall_pool_destroy(pool);
-		pool = NULL;
+		if (pool_first)
+			xcall_pool_destroy(pool_first);
+		pool = pool_first = NULL;
 		while ((r = graveyard)) {
 			graveyard = r->next;
 			free(r);
@@ -190,6 +250,27 @@ static void fail_record(struct xcall_result *res, unsigned int fn, int cpu,
 	res->error = err;
 }
 
+/*
+ * One CPU, and the calling thread is pinned to it alone: the function runs
+ * here, exactly as that CPU's worker would run it, with no thread to start
+ * or wake (`xcall run --cpu N` pins itself so). Not spin, whose timeout
+ * needs a worker to wait on, nor a call not waited for. 1 if it ran.
+ */
+static int run_here(const struct xcall_req *req, const cpu_set_t *set,
+		    size_t setsize, unsigned int n, struct xcall_result *res)
+{
+	long c = __xcall_set_next(set, setsize, 0);
+	cpu_set_t mine;
+
+	if (n != 1 || req->fn == XCALL_FN_SPIN ||
+	    (req->flags & XCALL_CALL_NOWAIT) || c >= CPU_SETSIZE ||
+	    pthread_getaffinity_np(pthread_self(), sizeof(mine), &mine) ||
+	    CPU_COUNT(&mine) != 1 || !CPU_ISSET(c, &mine))
+		return 0;
+	__xcall_fn_exec(req, c, res);
+	return 1;
+}
+
 static int threads_run(struct xcall *x, const struct xcall_req *req,
 		       const cpu_set_t *set, size_t setsize,
 		       struct xcall_result *res, unsigned int nres)
@@ -201,7 +282,9 @@ static int threads_run(struct xcall *x, const struct xcall_req *req,
 	long c;
 	int ret;
 
-	p = get_pool(&ret);
+	if (run_here(req, set, setsize, n, res))
+		return n;
+	p = get_pool(set, setsize, &ret);
 	if (!p)
 		return ret;
 	r = calloc(1, sizeof(*r) + n * sizeof(r->slot[0]));

@@ -64,7 +64,8 @@ static const struct xcall_field_info clock_fields[] = {
 	FIELD("cycles", cycles, NUM, "cycle counter read on the CPU"),
 	FIELD("mono_ns", mono_ns, NUM, "CLOCK_MONOTONIC read on the CPU, ns"),
 	FIELD("offset_ns", mono_ns, DELTA,
-	      "mono_ns minus the earliest mono_ns of the round"),
+	      "mono_ns minus the earliest mono_ns of the round "
+	      "(not a clock offset)"),
 	FIELDS_END,
 };
 
@@ -112,8 +113,8 @@ static const struct xcall_field_info where_fields[] = {
 #define ping_summary	"answer with the CPU that ran it"
 #define probe_summary	"CPU, NUMA node, hardware id, cycle counter, " \
 			"monotonic time"
-#define clock_summary	"cycle counter and monotonic time, offsets " \
-			"between CPUs"
+#define clock_summary	"cycle counter and monotonic time read on the " \
+			"CPU (see xcall clock)"
 #define ident_summary	"identification registers: x86 CPUID, arm64 " \
 			"MIDR, ppc PVR"
 #define spin_summary	"busy-wait on the CPU for US microseconds"

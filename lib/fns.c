@@ -7,6 +7,7 @@
  * Architecture-specific reads are in arch.c.
  */
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 #include <time.h>
 
@@ -55,18 +56,28 @@ static void spin(struct xcall_result *res, uint64_t us)
 void __xcall_fn_exec(const struct xcall_req *req, int cpu,
 		     struct xcall_result *res)
 {
-	int node, ran_on = sched_getcpu();
+	unsigned int ran_on, node;
+	int n;
 
 	memset(res, 0, sizeof(*res));
 	res->cpu = cpu;
 	res->fn = req->fn;
 	res->ctx = XCALL_CTX_NONE;
-	if (ran_on != cpu) {
+	/*
+	 * The CPU and its node from the kernel, as the module's
+	 * cpu_to_node(): no walk of every node's CPUs in sysfs for one call.
+	 */
+	if (getcpu(&ran_on, &node)) {
+		n = sched_getcpu();
+		ran_on = n;
+		n = n < 0 ? n : xcall_cpu_node(n);
+		node = n < 0 ? 0 : n;
+	}
+	if (ran_on != (unsigned int)cpu) {
 		res->error = -ENXIO;
 		return;
 	}
-	node = xcall_cpu_node(cpu);
-	res->node = node < 0 ? 0 : node;
+	res->node = node;
 	res->mono_ns = mono_ns();
 	res->cycles = __xcall_arch_cycles();
 

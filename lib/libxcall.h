@@ -177,6 +177,19 @@ int xcall_run(struct xcall *x, const struct xcall_req *req,
 	      struct xcall_result *res, unsigned int nres);
 
 /*
+ * xcall_run() that takes @online, the online CPUs as the caller read them
+ * (xcall_cpus_online(), @setsize bytes like @set), instead of reading sysfs
+ * for each call: for a loop of calls whose time is measured. The same
+ * checks and errnos; a CPU that has gone offline since is refused by the
+ * backend all the same (-ENXIO, for the request or in its record).
+ * -EINVAL for a NULL @online.
+ */
+int xcall_run_online(struct xcall *x, const struct xcall_req *req,
+		     const cpu_set_t *set, size_t setsize,
+		     const cpu_set_t *online,
+		     struct xcall_result *res, unsigned int nres);
+
+/*
  * xcall_run() with the timeline of every call (XCALL_CALL_TIMELINE in
  * xcall.h): @tl holds @nres records too, written in the order of @res,
  * each the cycle counter read on the CPU where a stage happened
@@ -317,8 +330,9 @@ int xcall_pool_has_cpu(const struct xcall_pool *p, int cpu);
 
 /*
  * smp_call_function_single(): run fn(arg) on @cpu; wait if @wait. The call
- * lives in a pool-owned slot, so a timeout never leaves the worker with a
- * dangling call. On -ETIMEDOUT a call that had not started is cancelled
+ * lives in a pool-owned slot (with @wait, this thread's lane to @cpu: see
+ * libxcall(3)), so a timeout never leaves the worker with a dangling call.
+ * A waited call runs after the calls queued to @cpu before it. On -ETIMEDOUT a call that had not started is cancelled
  * (fn never runs); one already running finishes, so @arg must stay valid
  * until fn returns. @timeout_ms also bounds the wait for a free slot when
  * thousands are in flight (then -ETIMEDOUT and nothing was queued).

@@ -24,6 +24,21 @@
  * a timeout never leaves the worker with a dangling call or a stale
  * argument; caller-owned calls run unless their owner queued them
  * cancellable and cancels them before they start (xcall_pool_cancel()).
+ *
+ * Lanes. Through the queue a waited call moves three lines: the queue head's
+ * and the call's to the worker, the call's back. A thread that waits for
+ * call_single() instead keeps a lane to each CPU it calls, as Seastar's
+ * smp_message_queue does: a single-producer single-consumer slot where the
+ * request and its completion share one line, so a round trip moves that one
+ * line each way, as two threads bouncing a line do. Each worker has
+ * POOL_LANES of them, made at create, and a bitmap of those that threads
+ * hold, so that it polls the lanes in use, not threads times CPUs. A thread
+ * finds its lanes in a table of its own (THREAD_LANES entries, one per CPU
+ * modulo its size) and gives them back when it exits (a pthread key's
+ * destructor, through the registry of live pools, since its pools may be
+ * gone by then) or when a call on one times out. Without a lane (all taken,
+ * or the entry for that CPU holds another) a call goes through the queue as
+ * before; the queue stays for no-wait calls, caller-owned calls and fan-in.
  */
 #include <errno.h>
 #include <limits.h>
@@ -39,6 +54,7 @@
 
 #include "cpuset.h"
 #include "libxcall.h"
+#include "pool.h"
 
 #define POOL_DEFAULT_SPIN_NS	50000u	/* about one futex wake on a VM */
 #define POOL_YIELD_NS		5000u	/* a spinning worker yields this often */
@@ -47,6 +63,8 @@
 #define POOL_SLOTS_MIN		1024u
 #define POOL_SLOTS_MAX		(1u << 20)
 #define POOL_LINE		128	/* two lines: beat the pair prefetcher */
+#define POOL_LANES		64	/* lanes of each worker: one bitmap word */
+#define THREAD_LANES		64	/* a thread's table of lanes, by CPU */
 
 /*
  * struct xcall_pool_call.__state: the phase in the low two bits, flags
@@ -63,6 +81,8 @@
 #define ST_CANCELLABLE	16u		/* its waiter has a deadline, or its
 					 * owner may cancel it: the worker
 					 * claims it (QUEUED -> RUNNING) first */
+#define ST_CLOSED	32u		/* a lane of a pool being destroyed:
+					 * nothing more is posted on it */
 
 /* Low bit of a queue head: closed by xcall_pool_destroy(). */
 #define Q_CLOSED	((uintptr_t)1)
@@ -77,6 +97,11 @@ struct pool_slot {
 	uint32_t seq;			/* ring slot: free for ticket seq */
 } __attribute__((aligned(64)));	/* one line: a slot moves alone */
 
+/* A lane: its call is the request and the completion, in one line. */
+struct pool_lane {
+	struct xcall_pool_call call;	/* __slot 0: never a pool slot */
+} __attribute__((aligned(POOL_LINE)));
+
 struct pool_worker {
 	/* Hot: written by producers and the worker. */
 	uintptr_t head;			/* llist of calls | Q_CLOSED */
@@ -85,9 +110,17 @@ struct pool_worker {
 	/* Written by producers only: the next ticket of the ring. */
 	uint32_t ring_tail __attribute__((aligned(POOL_LINE)));
 
+	/*
+	 * Bit i: lanes[i] is held by a thread (or in flight, abandoned).
+	 * Written when a thread takes or gives back a lane, read by the
+	 * worker at every poll: it stays in the worker's cache.
+	 */
+	uint64_t lanes_used __attribute__((aligned(POOL_LINE)));
+
 	/* Cold: the worker's own. */
 	struct xcall_pool *pool __attribute__((aligned(POOL_LINE)));
 	struct pool_slot *ring;		/* POOL_RING no-wait slots */
+	struct pool_lane *lanes;	/* POOL_LANES */
 	pthread_t thread;
 	int cpu;
 	uint32_t spin_ns;		/* current adaptive budget */
@@ -106,6 +139,10 @@ struct xcall_pool {
 
 	struct pool_slot *slots;
 	uint32_t nslots;
+
+	/* The registry of live pools (see lane_table_free()). */
+	uint64_t id;			/* unique in the process */
+	struct xcall_pool *reg_next;
 	/* Free slots: Treiber stack; low 32 bits index + 1, high a tag. */
 	uint64_t free_head __attribute__((aligned(POOL_LINE)));
 };
@@ -510,6 +547,396 @@ static void slot_abandon(struct xcall_pool *p, struct pool_slot *s)
 }
 
 /* ------------------------------------------------------------------------
+ * Lanes: a waiting caller thread's own slot to a worker.
+ *
+ * A lane holds one call at a time, posted by the thread that holds it:
+ * fn and arg, then a CAS of the state from idle to queued, which fails if
+ * destroy has closed the lane (ST_CLOSED). The worker polls the lanes of
+ * its bitmap, runs a queued one (claiming it first if it is cancellable,
+ * as call_run() does) and sets it idle, keeping ST_CLOSED, with one
+ * read-modify-write that also tells it whether to wake a sleeping waiter.
+ * The waiter is call_wait(), as for any call.
+ *
+ * A lane leaves its thread when the thread exits or when a call on it
+ * times out: lane_abandon() frees it at once if it is idle, else marks it
+ * ST_ABANDONED (cancelling it if it had not started) and the worker frees
+ * it once it has run, as it does a pool slot nobody waits for.
+ *
+ * Why the worker never misses a post: as for the queue (see queue_push()),
+ * the post is a seq_cst read-modify-write followed by a load of `parked`,
+ * and worker_park() stores parked = 1 before it loads the lanes (their
+ * bitmap, whose bit the caller set before it posted, then each state).
+ * Why destroy never strands one: pool_stop() closes every lane before it
+ * closes the queues, and a worker exits only once it has found its queue
+ * closed and then no lane queued; a post that got in before the close is
+ * seen by that last look, a post after it fails with -ESHUTDOWN.
+ */
+
+/*
+ * A thread's lane to one CPU of one pool: the pool's id tells a pool made
+ * again at the same address from the one the lane came from.
+ */
+struct lane_ref {
+	struct xcall_pool *pool;
+	uint64_t id;
+	struct pool_worker *w;
+	struct pool_lane *lane;		/* NULL: no lane */
+	uint32_t destroyed;		/* reg_destroyed when it was alive */
+};
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct xcall_pool *reg_pools;	/* live pools, under reg_lock */
+static uint64_t reg_ids;		/* under reg_lock */
+static uint32_t reg_destroyed;		/* pools destroyed so far */
+static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
+
+static pthread_once_t lane_once = PTHREAD_ONCE_INIT;
+static pthread_key_t lane_key;
+static bool lane_key_ok;
+
+/* THREAD_LANES entries, or NULL: this thread's lanes, by CPU. */
+static __thread struct lane_ref *tl_lanes;
+
+/*
+ * A child of fork() has none of the workers: no pool of the parent's is
+ * alive there (the threads backend makes its own), and reg_lock may have
+ * been held by a thread that the child does not have.
+ */
+static void reg_forget_in_child(void)
+{
+	pthread_mutex_init(&reg_lock, NULL);
+	reg_pools = NULL;
+	reg_destroyed++;
+}
+
+static void reg_init(void)
+{
+	pthread_atfork(NULL, NULL, reg_forget_in_child);
+}
+
+static void reg_add(struct xcall_pool *p)
+{
+	pthread_once(&reg_once, reg_init);
+	pthread_mutex_lock(&reg_lock);
+	p->id = ++reg_ids;
+	p->reg_next = reg_pools;
+	reg_pools = p;
+	pthread_mutex_unlock(&reg_lock);
+}
+
+static void reg_del(struct xcall_pool *p)
+{
+	struct xcall_pool **pp;
+
+	pthread_mutex_lock(&reg_lock);
+	for (pp = &reg_pools; *pp; pp = &(*pp)->reg_next) {
+		if (*pp == p) {
+			*pp = p->reg_next;
+			break;
+		}
+	}
+	__atomic_fetch_add(&reg_destroyed, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&reg_lock);
+}
+
+/* Is the pool of @r still alive? Under reg_lock. */
+static bool reg_alive(const struct lane_ref *r)
+{
+	struct xcall_pool *p;
+
+	for (p = reg_pools; p; p = p->reg_next)
+		if (p == r->pool && p->id == r->id)
+			return true;
+	return false;
+}
+
+static void lane_free(struct pool_worker *w, struct pool_lane *l)
+{
+	uint64_t bit = 1ull << (l - w->lanes);
+
+	__atomic_fetch_and(&w->lanes_used, ~bit, __ATOMIC_RELEASE);
+}
+
+/* Take a free lane of @w, or NULL when all POOL_LANES are held. */
+static struct pool_lane *lane_take(struct pool_worker *w)
+{
+	uint64_t used = __atomic_load_n(&w->lanes_used, __ATOMIC_RELAXED);
+	uint64_t bit;
+
+	do {
+		if (!~used)
+			return NULL;
+		bit = ~used & (used + 1);	/* the lowest free one */
+	} while (!__atomic_compare_exchange_n(&w->lanes_used, &used,
+					      used | bit, true,
+					      __ATOMIC_SEQ_CST,
+					      __ATOMIC_RELAXED));
+	return &w->lanes[__builtin_ctzll(bit)];
+}
+
+/*
+ * The holder lets go of @l: free it now if it is idle, else leave it to
+ * the worker, cancelled if it had not started and may be. Returns true if
+ * it was idle (its holder may keep it after all).
+ */
+static bool lane_abandon(struct pool_worker *w, struct pool_lane *l,
+			 bool keep_idle)
+{
+	uint32_t old = __atomic_load_n(&l->call.__state, __ATOMIC_ACQUIRE);
+	uint32_t new;
+
+	do {
+		if (!(old & ST_PHASE)) {
+			if (!keep_idle)
+				lane_free(w, l);
+			return true;
+		}
+		new = old | ST_ABANDONED;
+		if ((old & ST_PHASE) == ST_QUEUED && (old & ST_CANCELLABLE))
+			new = (new & ~ST_PHASE) | ST_CANCELLED;
+	} while (!__atomic_compare_exchange_n(&l->call.__state, &old, new,
+					      true, __ATOMIC_ACQ_REL,
+					      __ATOMIC_ACQUIRE));
+	return false;
+}
+
+/*
+ * The key's destructor: the thread exits, its lanes go back to the pools
+ * that are still alive. Under reg_lock, so that no pool is freed meanwhile
+ * (xcall_pool_destroy() leaves the registry first).
+ */
+static void lane_table_free(void *arg)
+{
+	struct lane_ref *t = arg;
+	unsigned int i;
+
+	if (t == tl_lanes)
+		tl_lanes = NULL;
+	pthread_mutex_lock(&reg_lock);
+	for (i = 0; i < THREAD_LANES; i++)
+		if (t[i].lane && reg_alive(&t[i]))
+			lane_abandon(t[i].w, t[i].lane, false);
+	pthread_mutex_unlock(&reg_lock);
+	free(t);
+}
+
+static void lane_key_init(void)
+{
+	lane_key_ok = !pthread_key_create(&lane_key, lane_table_free);
+}
+
+/* Unloaded (dlclose()): no thread may call into the unmapped destructor. */
+__attribute__((destructor)) static void lane_key_fini(void)
+{
+	if (lane_key_ok)
+		pthread_key_delete(lane_key);
+}
+
+/* This thread's table, made on its first waited call; NULL without memory. */
+static struct lane_ref *lane_table(void)
+{
+	struct lane_ref *t;
+
+	pthread_once(&lane_once, lane_key_init);
+	if (!lane_key_ok)
+		return NULL;
+	t = calloc(THREAD_LANES, sizeof(*t));
+	if (!t)
+		return NULL;
+	if (pthread_setspecific(lane_key, t)) {
+		free(t);
+		return NULL;
+	}
+	tl_lanes = t;
+	return t;
+}
+
+/*
+ * This thread's lane to @w, taken now if it has none: NULL if every lane of
+ * @w is held, or its entry holds a lane of a pool still alive (another
+ * pool, or another CPU of more than THREAD_LANES), or without memory.
+ */
+static struct pool_lane *lane_get_slow(struct xcall_pool *p,
+				       struct pool_worker *w)
+{
+	struct lane_ref *t = tl_lanes ?: lane_table(), *r;
+	uint32_t destroyed;
+	bool alive;
+
+	if (!t)
+		return NULL;
+	r = &t[w->cpu % THREAD_LANES];
+	destroyed = __atomic_load_n(&reg_destroyed, __ATOMIC_ACQUIRE);
+	if (r->lane && r->pool == p && r->id == p->id)
+		return NULL;		/* another CPU of this pool */
+	if (r->lane && r->pool != p) {
+		/* A pool at another address: no look if none has gone. */
+		if (r->destroyed == destroyed)
+			return NULL;
+		pthread_mutex_lock(&reg_lock);
+		alive = reg_alive(r);
+		pthread_mutex_unlock(&reg_lock);
+		if (alive) {
+			r->destroyed = destroyed;
+			return NULL;
+		}
+	}
+	/* Free, or a lane of a pool that is gone (with its lanes). */
+	r->lane = lane_take(w);
+	if (!r->lane)
+		return NULL;
+	r->pool = p;
+	r->id = p->id;
+	r->w = w;
+	r->destroyed = destroyed;
+	return r->lane;
+}
+
+static inline struct pool_lane *lane_get(struct xcall_pool *p,
+					 struct pool_worker *w)
+{
+	struct lane_ref *r = tl_lanes;
+
+	if (r) {
+		r += w->cpu % THREAD_LANES;
+		if (r->w == w && r->pool == p && r->id == p->id && r->lane)
+			return r->lane;
+	}
+	return lane_get_slow(p, w);
+}
+
+/* The call on this thread's lane @l timed out: the lane is no longer its. */
+static void lane_drop(struct pool_worker *w, struct pool_lane *l)
+{
+	struct lane_ref *r = &tl_lanes[w->cpu % THREAD_LANES];
+
+	if (!lane_abandon(w, l, true))
+		r->lane = NULL;
+}
+
+/*
+ * call_single() with wait, on this thread's lane @l to @w. Returns 1 if the
+ * lane holds a call already (only its thread posts on it, so a call that
+ * interrupted this thread's own: a signal handler's), so that the caller
+ * uses the queue.
+ */
+static int lane_call(struct xcall_pool *p, struct pool_worker *w,
+		     struct pool_lane *l, xcall_pool_fn fn, void *arg,
+		     uint64_t deadline)
+{
+	struct xcall_pool_call *c = &l->call;
+	uint32_t st = __atomic_load_n(&c->__state, __ATOMIC_ACQUIRE);
+	int err;
+
+	if (st & ST_CLOSED)
+		return -ESHUTDOWN;
+	if (st & ST_PHASE)
+		return 1;
+	c->fn = fn;
+	c->arg = arg;
+	if (!__atomic_compare_exchange_n(&c->__state, &st, ST_QUEUED |
+			(deadline != UINT64_MAX ? ST_CANCELLABLE : 0),
+			false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+		return -ESHUTDOWN;	/* destroy closed it meanwhile */
+	worker_wake(w);
+	err = call_wait(c, deadline, p->spin_ns);
+	if (err)
+		lane_drop(w, l);
+	return err;
+}
+
+/* Run what lane @l holds (its state was @st), then set it idle. */
+static void lane_run(struct pool_worker *w, struct pool_lane *l, uint32_t st)
+{
+	struct xcall_pool_call *c = &l->call;
+	uint32_t old = st;
+
+	if (st & ST_CANCELLABLE) {
+		do {
+			if ((old & ST_PHASE) != ST_QUEUED)
+				break;
+		} while (!__atomic_compare_exchange_n(&c->__state, &old,
+					(old & ~ST_PHASE) | ST_RUNNING, true,
+					__ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE));
+	}
+	if ((old & ST_PHASE) == ST_QUEUED)
+		c->fn(c->arg);
+	old = __atomic_fetch_and(&c->__state, ST_CLOSED, __ATOMIC_SEQ_CST);
+	if (old & ST_ABANDONED)
+		lane_free(w, l);
+	else if (old & ST_WAITERS)
+		futex_wake(&c->__state, INT_MAX);
+}
+
+/* Is lane state @st something for the worker to do? */
+static inline bool lane_pending(uint32_t st)
+{
+	return (st & ST_PHASE) == ST_QUEUED ||
+	       (st & ST_PHASE) == ST_CANCELLED;
+}
+
+/*
+ * Run every lane of @w that holds a call; true if any did. A call queued
+ * before a lane's was posted (by its thread, or by one that told it) runs
+ * first, as if the lane were the queue: the acquire that sees the post sees
+ * that push too. So a waited call still flushes the no-wait calls before
+ * it, and the queue's line is only read, which costs nothing while nobody
+ * pushes.
+ */
+static bool lanes_run(struct pool_worker *w)
+{
+	uint64_t used = __atomic_load_n(&w->lanes_used, __ATOMIC_ACQUIRE);
+	struct pool_lane *l;
+	bool ran = false;
+	uint32_t st;
+
+	for (; used; used &= used - 1) {
+		l = &w->lanes[__builtin_ctzll(used)];
+		st = __atomic_load_n(&l->call.__state, __ATOMIC_ACQUIRE);
+		if (!lane_pending(st))
+			continue;
+		if (__atomic_load_n(&w->head, __ATOMIC_RELAXED) & ~Q_CLOSED)
+			worker_run(w->pool, queue_take(w));
+		lane_run(w, l, st);
+		ran = true;
+	}
+	return ran;
+}
+
+/* Does a lane of @w hold a call? seq_cst: worker_park()'s side of Dekker. */
+static bool lanes_busy(struct pool_worker *w)
+{
+	uint64_t used = __atomic_load_n(&w->lanes_used, __ATOMIC_SEQ_CST);
+
+	for (; used; used &= used - 1)
+		if (lane_pending(__atomic_load_n(
+			&w->lanes[__builtin_ctzll(used)].call.__state,
+			__ATOMIC_SEQ_CST)))
+			return true;
+	return false;
+}
+
+/* Lanes to @cpu that threads hold, or hold a call (for the tests). */
+int __xcall_pool_lanes(const struct xcall_pool *p, int cpu, bool queued)
+{
+	const struct pool_worker *w;
+	uint64_t used;
+	int n = 0;
+
+	if (!p || cpu < 0 || cpu >= p->ncpu_map || p->cpu_worker[cpu] < 0)
+		return -ENXIO;
+	w = &p->workers[p->cpu_worker[cpu]];
+	used = __atomic_load_n(&w->lanes_used, __ATOMIC_ACQUIRE);
+	if (!queued)
+		return __builtin_popcountll(used);
+	for (; used; used &= used - 1)
+		n += lane_pending(__atomic_load_n(
+			&w->lanes[__builtin_ctzll(used)].call.__state,
+			__ATOMIC_ACQUIRE));
+	return n;
+}
+
+/* ------------------------------------------------------------------------
  * Workers.
  */
 
@@ -532,7 +959,8 @@ static bool worker_spin(struct pool_worker *w, uint64_t *t0)
 	/* The clock is read only once the spin lasts: calls come sooner. */
 	*t0 = 0;
 	for (;;) {
-		if (__atomic_load_n(&w->head, __ATOMIC_RELAXED))
+		if (__atomic_load_n(&w->head, __ATOMIC_RELAXED) ||
+		    lanes_busy(w))
 			return true;
 		cpu_relax();
 		if (++n & spin_mask(w->spin_ns))
@@ -556,7 +984,7 @@ static void worker_park(struct pool_worker *w, uint64_t idle_since)
 	uint32_t max = w->pool->spin_ns;
 
 	__atomic_store_n(&w->parked, 1, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&w->head, __ATOMIC_SEQ_CST)) {
+	if (__atomic_load_n(&w->head, __ATOMIC_SEQ_CST) || lanes_busy(w)) {
 		__atomic_store_n(&w->parked, 0, __ATOMIC_RELAXED);
 		return;
 	}
@@ -609,13 +1037,19 @@ static void *worker_main(void *arg)
 	current_worker = w;
 	for (;;) {
 		uintptr_t h = __atomic_load_n(&w->head, __ATOMIC_ACQUIRE);
+		bool ran = false;
 
-		if (h == Q_CLOSED)
-			break;		/* closed and drained */
-		if (h) {
+		/* A batch of the queue, then the lanes: neither starves. */
+		if (h & ~Q_CLOSED) {
 			worker_run(p, queue_take(w));
-			continue;
+			ran = true;
 		}
+		if (lanes_run(w))
+			ran = true;
+		if (ran)
+			continue;
+		if (h == Q_CLOSED)
+			break;		/* closed, and no lane queued after */
 		if (worker_spin(w, &idle_since))
 			continue;
 		worker_park(w, idle_since);
@@ -645,9 +1079,14 @@ int xcall_pool_has_cpu(const struct xcall_pool *p, int cpu)
 
 static void pool_stop(struct xcall_pool *p, unsigned int n)
 {
-	unsigned int i;
+	unsigned int i, k;
 
 	__atomic_store_n(&p->shutdown, 1, __ATOMIC_SEQ_CST);
+	/* The lanes first: see "Why destroy never strands one". */
+	for (i = 0; i < n; i++)
+		for (k = 0; k < POOL_LANES; k++)
+			__atomic_fetch_or(&p->workers[i].lanes[k].call.__state,
+					  ST_CLOSED, __ATOMIC_SEQ_CST);
 	for (i = 0; i < n; i++)
 		__atomic_fetch_or(&p->workers[i].head, Q_CLOSED,
 				  __ATOMIC_SEQ_CST);
@@ -666,8 +1105,10 @@ static void pool_free(struct xcall_pool *p)
 {
 	unsigned int i;
 
-	for (i = 0; p->workers && i < p->nworkers; i++)
+	for (i = 0; p->workers && i < p->nworkers; i++) {
 		free(p->workers[i].ring);
+		free(p->workers[i].lanes);
+	}
 	free(p->slots);
 	free(p->workers);
 	free(p->cpu_worker);
@@ -727,7 +1168,7 @@ int xcall_pool_create(struct xcall_pool **pp, const cpu_set_t *set,
 		      size_t setsize, const struct xcall_pool_opts *opts)
 {
 	struct xcall_pool *p;
-	unsigned int i, n;
+	unsigned int i, k, n;
 	int cpu, maxcpu = -1, err;
 
 	if (!pp || !set || !setsize)
@@ -761,15 +1202,17 @@ int xcall_pool_create(struct xcall_pool **pp, const cpu_set_t *set,
 	for (i = 0; i < n; i++) {
 		struct pool_slot *ring = zalloc_aligned(POOL_RING *
 							sizeof(*ring));
-		unsigned int k;
+		struct pool_lane *lanes = zalloc_aligned(POOL_LANES *
+							 sizeof(*lanes));
 
-		if (!ring)
+		p->workers[i].ring = ring;
+		p->workers[i].lanes = lanes;
+		if (!ring || !lanes)
 			goto out_free;
 		for (k = 0; k < POOL_RING; k++) {
 			ring[k].call.__slot = RING_SLOT;
 			ring[k].seq = k;
 		}
-		p->workers[i].ring = ring;
 	}
 	for (cpu = 0, i = 0; cpu < p->ncpu_map; cpu++) {
 		p->cpu_worker[cpu] = -1;
@@ -778,6 +1221,8 @@ int xcall_pool_create(struct xcall_pool **pp, const cpu_set_t *set,
 		p->workers[i].pool = p;
 		p->workers[i].cpu = cpu;
 		p->workers[i].spin_ns = p->spin_ns;
+		for (k = 0; k < POOL_LANES; k++)
+			p->workers[i].lanes[k].call.cpu = cpu;
 		p->cpu_worker[cpu] = i++;
 	}
 	for (i = 0; i < p->nslots; i++) {
@@ -789,6 +1234,7 @@ int xcall_pool_create(struct xcall_pool **pp, const cpu_set_t *set,
 	err = pool_start(p);
 	if (err)
 		goto out_free;
+	reg_add(p);
 	*pp = p;
 	return 0;
 
@@ -809,6 +1255,7 @@ void xcall_pool_destroy(struct xcall_pool *p)
 {
 	if (!p)
 		return;
+	reg_del(p);		/* exiting threads leave its lanes alone */
 	pool_stop(p, p->nworkers);
 	pool_free(p);
 }
@@ -934,7 +1381,10 @@ int xcall_pool_done(const struct xcall_pool_call *c)
  *	slot is in flight, for a free slot
  *
  * The call lives in a pool-owned slot, never on the caller's stack, so a
- * timeout cannot leave the worker with a dangling call. On -ETIMEDOUT a
+ * timeout cannot leave the worker with a dangling call: with @wait, this
+ * thread's lane to @cpu if it has or can take one, else a shared slot on
+ * the queue, like a no-wait call (in a slot of @cpu's ring while there is
+ * one). Either way it runs after the calls queued to @cpu before it. On -ETIMEDOUT a
  * call that had not started is cancelled: fn never runs. One that was
  * already running goes on to the end, so @arg must stay valid until fn
  * returns; keep pool functions short (as in IPI context).
@@ -947,6 +1397,7 @@ int xcall_pool_call_single(struct xcall_pool *p, int cpu, xcall_pool_fn fn,
 			   void *arg, int wait, int timeout_ms)
 {
 	struct pool_worker *w;
+	struct pool_lane *l;
 	struct pool_slot *s;
 	uint64_t deadline;
 	int err;
@@ -964,6 +1415,11 @@ int xcall_pool_call_single(struct xcall_pool *p, int cpu, xcall_pool_fn fn,
 		return -ESHUTDOWN;
 
 	deadline = deadline_of(timeout_ms);
+	if (wait && (l = lane_get(p, w))) {
+		err = lane_call(p, w, l, fn, arg, deadline);
+		if (err <= 0)
+			return err;
+	}
 	s = wait ? NULL : ring_get(w);
 	if (!s)
 		s = slot_get_wait(p, deadline);

@@ -21,6 +21,13 @@ $(B)/tests/unit/test_format: $(B)/tests/unit/test_format.o \
 			     $(B)/cli/format.o $(XT_LIB) $(LIBXCALL_A)
 	$(call link,$(CHECK_LIBS))
 
+# And that of `xcall latency`'s renderings, cli/heatmap.o with it.
+$(B)/tests/unit/test_heatmap.o: XCFLAGS += -I$(SRC)/cli
+$(B)/tests/unit/test_heatmap: $(B)/tests/unit/test_heatmap.o \
+			      $(B)/cli/heatmap.o $(B)/cli/format.o $(XT_LIB) \
+			      $(LIBXCALL_A)
+	$(call link,$(CHECK_LIBS))
+
 .PHONY: check-cli check-asan check-cross
 check-cli: $(XCALL_BIN)
 	$(Q)set -e; for t in $(CLI_TESTS); do \
@@ -44,7 +51,6 @@ define cross_build
 	$(MAKE) -f $(SRC)/Makefile O=$(B)/cross-$(1) \
 		CROSS_COMPILE=$(1)-linux-gnu- \
 		CFLAGS="-O2 -g -isystem $$sr/include" \
-		LIBXCALL_LIBS="-L$$sr/lib -lnuma" \
 		lib cli
 	$(Q)for f in $(B)/cross-$(1)/cli/xcall \
 		     $(B)/cross-$(1)/lib/libxcall.so.$(LIBXCALL_SOVER); do \
@@ -60,3 +66,10 @@ check-cross:
 	$(call cross_build,powerpc64le,ppc64el,PowerPC64*)
 
 CHECK_TARGETS	+= check-cli check-asan check-cross
+
+# So does the unit test of `xcall clock`'s output, with cli/clockfmt.o.
+$(B)/tests/unit/test_clockfmt.o: XCFLAGS += -I$(SRC)/cli
+$(B)/tests/unit/test_clockfmt: $(B)/tests/unit/test_clockfmt.o \
+			       $(B)/cli/clockfmt.o $(B)/cli/format.o \
+			       $(XT_LIB) $(LIBXCALL_A)
+	$(call link,$(CHECK_LIBS))

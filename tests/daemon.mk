@@ -127,5 +127,6 @@ $(BENCH_DAEMON): $(B)/tests/daemon/bench_daemon.o $(LIBXCALL_A)
 
 .PHONY: bench-daemon
 bench-daemon: $(BENCH_DAEMON) $(XCALLD_BIN)
-	$(Q)$(BENCH_DAEMON) $(XCALLD_BIN)
+	$(Q)$(call bench_records,daemon) $(BENCH_DAEMON) $(XCALLD_BIN) \
+		$(if $(BENCH_QUICK),0.5)
 BENCH_TARGETS += bench-daemon

@@ -28,6 +28,7 @@ $(BENCH_POOL): $(BENCH_POOL).o $(LIBXCALL_A)
 
 .PHONY: bench-pool
 bench-pool: $(BENCH_POOL)
-	$(Q)$(BENCH_POOL) $(BENCH_POOL_ARGS)
+	$(Q)$(call bench_records,pool) $(BENCH_POOL) \
+		$(if $(BENCH_QUICK),-s 21) $(BENCH_POOL_ARGS)
 BENCH_TARGETS += bench-pool
 ALL_TARGETS += $(BENCH_POOL)

@@ -60,5 +60,8 @@ fuzz-vm:
 
 bench-vm:
 	$(Q)$(SRC)/scripts/deps.sh build && $(SRC)/scripts/deps.sh vm
+	$(Q)rm -f $(B)/vm/$(VM_BENCH_FLAVOUR)/bench_*.txt
 	$(Q)$(VM_ENV) $(SRC)/scripts/vm/check.sh --bench $(VM_BENCH_FLAVOUR)
+	$(Q)$(call bench_records,vm) cat $(B)/vm/$(VM_BENCH_FLAVOUR)/bench_*.txt | \
+		grep -a '^XCALL-BENCH ' >$(BENCH_DIR)/vm.records
 BENCH_TARGETS += bench-vm

@@ -34,7 +34,8 @@ if [ "${1:-}" = --bench ]; then
 		p=${p##*/}
 		if "$here/run.sh" --bench "$p" "$fl"; then
 			echo "==> $p in the $fl guest ($(cut -d' ' -f1 "$cache/kernel-$kid/version"), $vm_smp vCPUs, TCG):"
-			cat "$B/vm/$fl/$p.txt"
+			# The table; its records are for `make bench`.
+			grep -av '^XCALL-BENCH ' "$B/vm/$fl/$p.txt"
 		else
 			rc=1
 		fi
@@ -97,7 +98,7 @@ for fl in $names; do
 	printf '%-20s %-24s %5ss %6s  %s\n' "$fl" \
 		"$(cut -d' ' -f1 "$cache/kernel-$kid/version" 2>/dev/null)" \
 		"${tbuild[$fl]}" "$b" "$v"
-	sed -n -E 's/^guest: (ipi|flood|fuzz|isolated): /    \1: /p' "$B/vm/$fl/console.log" 2>/dev/null
+	sed -n -E 's/^guest: (ipi|flood|fuzz|isolated|latency): /    \1: /p' "$B/vm/$fl/console.log" 2>/dev/null
 done
 echo "fetch ${tfetch}s, total $(($(now) - t0))s, ${XCALL_VM_JOBS:-2} guests at a time"
 exit $rc

@@ -10,7 +10,7 @@
 set -eu
 src=$1 lib=$2 out=$3
 cc=${CC:-cc}
-libs=${LIBS:--lnuma}
+libs=${LIBS:-}
 mkdir -p "$out"
 
 # The first .nf ... .fi block after .SH EXAMPLES, with groff's \e as \.

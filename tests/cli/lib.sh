@@ -45,6 +45,25 @@ expect() {
 	pass
 }
 
+# xcall_bound FILE TARGET: an xcall that sees FILE (or a directory)
+# bind-mounted over TARGET in /sys, in a mount namespace of its own (as
+# root; as another user, inside a user namespace if the kernel lets anyone
+# make one). Prints its path; fails if no such namespace can be made here.
+# Only /sys is made private there, not /: inside a chroot / is no mount
+# point, and unshare's default (make / private) fails with EINVAL.
+xcall_bound() {
+	local file=$1 target=$2 wrap userns=
+
+	wrap=$(mktemp "$T/xcall-bound.XXXXXX") || return 1
+	[ "$(id -u)" = 0 ] || userns=-r
+	cat >"$wrap" <<-EOF
+	#!/bin/sh
+	exec unshare $userns -m --propagation unchanged sh -c 'mount --make-rprivate /sys && mount --bind "\$0" "$target" && exec "\$@"' "$file" "$XCALL" "\$@"
+	EOF
+	chmod +x "$wrap"
+	"$wrap" --version >/dev/null 2>&1 && echo "$wrap"
+}
+
 # Expand a cpu list ("0-3,8-11:2") into one number per line.
 expand_cpus() {
 	local item a b s c

@@ -149,6 +149,21 @@ want "after --" "" "$X run --all probe -- -"
 want "after --" "" "$X run probe -- --cpu "
 want "after --" "$fns" "$X run --all -- "
 
+# xcall latency: --measure's words, each accepted; --svg a file; the
+# numbers of --samples and -d nothing (not --node's values).
+want "--measure" "$(printf '%s\n' call pingpong)" "$X latency --measure "
+want "-m" "pingpong" "$X latency -m p"
+for m in call pingpong; do
+	xc latency --measure "$m" --backend threads --samples 1 --json
+	[[ $err != *--measure* ]] && pass ||
+		fail "--measure $m offered, refused: $err"
+done
+want "--samples" "" "$X latency --samples "
+want "-d" "" "$X latency -d "
+want "--cpu of latency" "$(echo all; echo "$online")" "$X latency --cpu "
+mkdir "$T/svgdir"
+want "--svg" "$T/svgdir/" "$X latency --svg $T/svg"
+
 # --socket: file names, a directory with its '/'.
 mkdir "$T/sockdir"
 : >"$T/sockfile"

@@ -96,21 +96,9 @@ expect 2 "^xcall: --cpu: '100000': no such CPU \(possible: [0-9,-]+\)$" run --cp
 xc run --json --cpu "$c-$c:99999999999" ping
 [ "$rc" = 0 ] && [ "$(json_cpus)" = "$c" ] && pass ||
 	fail "huge stride: rc=$rc out=$out err=$err"
-# An xcall that sees FILE bind-mounted over sysfs' online list, in a mount
-# namespace of its own (as root; as another user, inside a user namespace
-# if the kernel lets anyone make one). Prints its path; fails if no such
-# namespace can be made here. Only /sys is made private there, not /:
-# inside a chroot / is no mount point, and unshare's default (make /
-# private) fails with EINVAL.
+# An xcall that sees FILE over sysfs' online list (xcall_bound).
 online_as() {
-	local file=$1 wrap=$T/xcall-${1##*/} userns=
-	[ "$(id -u)" = 0 ] || userns=-r
-	cat >"$wrap" <<-EOF
-	#!/bin/sh
-	exec unshare $userns -m --propagation unchanged sh -c 'mount --make-rprivate /sys && mount --bind "\$0" /sys/devices/system/cpu/online && exec "\$@"' "$file" "$XCALL" "\$@"
-	EOF
-	chmod +x "$wrap"
-	"$wrap" --version >/dev/null 2>&1 && echo "$wrap"
+	xcall_bound "$1" /sys/devices/system/cpu/online
 }
 # No CPU offline here: the last online one is, for an xcall that reads a
 # shorter online list.

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "wire.h"
+#include "bench.h"
 
 #define WINDOW		16	/* calls in flight per pipelining client */
 #define MAX_SAMPLES	(1 << 20)
@@ -248,13 +249,29 @@ static void daemon_bench(int nclients, int window, struct result *r)
 	free(c);
 }
 
-static void row(const char *name, int clients, int window, struct result *r,
-		double floor_p50)
+/*
+ * One line of the table, and two records: FIG_p50 (the round trip's
+ * median, p10 and p90) and FIG_rate (calls/s over the whole row).
+ */
+static void row(const char *fig, const char *name, int clients, int window,
+		struct result *r, double floor_p50)
 {
+	char what[80], f[48];
+
 	qsort(r->lat, r->n, sizeof(uint64_t), cmp_u64);
 	printf("%-26s %7d %6d %9.1f %9.1f %11.0f %9.2fx\n", name, clients,
 	       window, pct(r, 0.5), pct(r, 0.99), (double)r->n / r->elapsed,
 	       pct(r, 0.5) / floor_p50);
+	snprintf(what, sizeof(what), "%s, %d client(s), round trip", name,
+		 clients);
+	snprintf(f, sizeof(f), "%s_p50", fig);
+	xt_bench_record("daemon", f, "us", pct(r, 0.5), pct(r, 0.1),
+			pct(r, 0.9), r->n, what);
+	snprintf(what, sizeof(what), "%s, %d client(s), calls/s", name,
+		 clients);
+	snprintf(f, sizeof(f), "%s_rate", fig);
+	xt_bench_record("daemon", f, "calls/s", (double)r->n / r->elapsed,
+			NAN, NAN, 1, what);
 }
 
 int main(int argc, char **argv)
@@ -283,7 +300,7 @@ int main(int argc, char **argv)
 	echo_bench(&r);
 	qsort(r.lat, r.n, sizeof(uint64_t), cmp_u64);
 	floor_p50 = pct(&r, 0.5);
-	row("raw SEQPACKET echo", 1, 1, &r, floor_p50);
+	row("echo", "raw SEQPACKET echo", 1, 1, &r, floor_p50);
 
 	/* $XCALLD_BENCH_SOCKET: measure a daemon already running there. */
 	if (getenv("XCALLD_BENCH_SOCKET")) {
@@ -294,11 +311,11 @@ int main(int argc, char **argv)
 		pid = start_daemon(argv[1], dir);
 	}
 	daemon_bench(1, 1, &r);
-	row("xcalld", 1, 1, &r, floor_p50);
+	row("xcalld_1", "xcalld", 1, 1, &r, floor_p50);
 	daemon_bench(8, WINDOW, &r);
-	row("xcalld, pipelined", 8, WINDOW, &r, floor_p50);
+	row("xcalld_8", "xcalld, pipelined", 8, WINDOW, &r, floor_p50);
 	daemon_bench(64, WINDOW, &r);
-	row("xcalld, pipelined", 64, WINDOW, &r, floor_p50);
+	row("xcalld_64", "xcalld, pipelined", 64, WINDOW, &r, floor_p50);
 	free(r.lat);
 	if (!pid) {
 		rmdir(dir);

@@ -241,6 +241,101 @@ START_TEST(test_timeout)
 }
 END_TEST
 
+/*
+ * The next frame on @fd, which must be a CALL reply: its id, and its
+ * record's error through @err.
+ */
+static uint64_t reply_of(int fd, int *err)
+{
+	uint8_t buf[XCALL_WIRE_MAX_FRAME];
+	struct xcall_wire_callrep rep;
+	struct xcall_result r;
+	uint64_t id;
+	int len = xt_recv(fd, buf, 10000);
+
+	ck_assert_int_gt(len, 0);
+	ck_assert_int_eq(__xcall_wire_dec_reply(buf, len, &id, &rep), 0);
+	ck_assert_int_eq(rep.error, 0);
+	ck_assert_uint_eq(rep.nres, 1);
+	__xcall_wire_reply_res(&rep, 0, &r);
+	*err = r.error;
+	return id;
+}
+
+/*
+ * A call to one CPU is answered once, by its worker or by the loop, never
+ * both (exec_pool.c, the claim). The spin outlives its deadline: the loop
+ * answers ETIMEDOUT while the worker still runs it, and the worker, done,
+ * must not answer too. The ping queued behind the spin on the same worker
+ * answers after the spin has ended: a second reply to 7 comes before it.
+ */
+START_TEST(test_timeout_answered_once)
+{
+	uint64_t us = 50000;
+	int fd = xt_connect(T.sock), err;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(xt_send_call(fd, 7, XCALL_FN_SPIN, 1, &us, 0, 5), 0);
+	ck_assert_uint_eq(reply_of(fd, &err), 7);
+	ck_assert_int_eq(err, -ETIMEDOUT);
+	ck_assert_int_eq(xt_send_call(fd, 8, XCALL_FN_PING, 0, NULL, 0, 0), 0);
+	ck_assert_uint_eq(reply_of(fd, &err), 8);
+	ck_assert_int_eq(err, 0);
+	close(fd);
+}
+END_TEST
+
+/*
+ * A client that sends FULL_CALLS calls before it reads one: the replies the
+ * workers send themselves fill its socket, and those that find it full
+ * are left to the loop (sub_release()). Every call is answered exactly
+ * once: FULL_CALLS replies, each id once, and nothing more before the STATUS
+ * reply that follows.
+ */
+#define FULL_CALLS	3000
+START_TEST(test_full_socket_answered_once)
+{
+	static uint8_t seen[FULL_CALLS];
+	uint8_t buf[XCALL_WIRE_MAX_FRAME];
+	struct xcall_wire_hdr h;
+	struct pollfd pfd;
+	int fd = xt_connect(T.sock), i, err, len, ret;
+	uint64_t id;
+
+	ck_assert_int_ge(fd, 0);
+	memset(seen, 0, sizeof(seen));
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	for (i = 0; i < FULL_CALLS; ) {
+		ret = xt_send_call(fd, (uint64_t)i, XCALL_FN_PING, 0, NULL,
+				   i % ncpus, 0);
+		if (!ret) {
+			i++;
+			continue;
+		}
+		ck_assert_int_eq(ret, -EAGAIN);
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		ck_assert_int_eq(poll(&pfd, 1, 10000), 1);
+	}
+	fcntl(fd, F_SETFL, 0);
+	for (i = 0; i < FULL_CALLS; i++) {
+		id = reply_of(fd, &err);
+		ck_assert_uint_lt(id, FULL_CALLS);
+		ck_assert_msg(!seen[id], "call %llu answered twice",
+			      (unsigned long long)id);
+		seen[id] = 1;
+		ck_assert_int_eq(err, 0);
+	}
+	len = __xcall_wire_enc_status_req(buf, sizeof(buf), 99);
+	ck_assert_int_eq(send(fd, buf, len, MSG_NOSIGNAL), len);
+	len = xt_recv(fd, buf, 10000);
+	ck_assert_int_gt(len, 0);
+	ck_assert_int_eq(__xcall_wire_hdr(buf, len, &h),
+			 XCALL_WIRE_STATUS_REPLY);
+	close(fd);
+}
+END_TEST
+
 /* The daemon refuses spin NOWAIT itself, as the module and libxcall do. */
 START_TEST(test_spin_nowait)
 {
@@ -2045,6 +2140,8 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, test_auto_prefers_daemon);
 	tcase_add_test(tc, test_status);
 	tcase_add_test(tc, test_timeout);
+	tcase_add_test(tc, test_timeout_answered_once);
+	tcase_add_test(tc, test_full_socket_answered_once);
 	tcase_add_test(tc, test_spin_nowait);
 	tcase_add_test(tc, test_half_close);
 	tcase_add_test(tc, test_cli_status);

@@ -3,7 +3,8 @@
  * Check suite for the in-process cross-CPU call pool (lib/pool.c): every
  * call runs exactly once, on the CPU it was sent to, through every way of
  * sending it; timeouts and cancels against a worker the test holds, and
- * cancels racing the worker; destroy drains; every bad input.
+ * cancels racing the worker; destroy drains; lanes come and go with their
+ * threads and keep the queue's order; every bad input.
  *
  * XCALL_POOL_STRESS_CALLS sets the number of calls of the stress cases
  * (default 1048576 for the spinning pool; sanitizer runs lower it).
@@ -13,9 +14,12 @@
 #include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "libxcall.h"
+#include "pool.h"
 
 #define NPRODUCERS	4
 #define RING		64	/* async calls a producer keeps in flight */
@@ -735,6 +739,8 @@ START_TEST(test_destroy_drains)
 	ck_assert(xcall_pool_done(&xcalls[n]));	/* the refused one */
 	ck_assert_int_eq(xcall_pool_call_single(p, cpu, noop_fn, NULL, 0, -1),
 			 -ESHUTDOWN);
+	ck_assert_int_eq(xcall_pool_call_single(p, cpu, noop_fn, NULL, 1, -1),
+			 -ESHUTDOWN);
 	ck_assert_int_eq(xcall_pool_call_many(p, &cpus, sizeof(cpus), noop_fn,
 					      NULL, -1), -ESHUTDOWN);
 	sem_post(&b.release);
@@ -749,6 +755,352 @@ START_TEST(test_destroy_drains)
 		ck_assert(xcall_pool_done(&calls[i]));
 }
 END_TEST
+
+/* ------------------------------------------------------------------------
+ * Lanes: a thread's waited calls go on its own lane to each CPU.
+ */
+
+/* Threads alive at once in the churn: more than a worker's 64 lanes. */
+#define CHURN_ALIVE	72
+
+static uint32_t lanes_seen;		/* most lanes held, seen by a caller */
+
+struct churner {
+	pthread_t thread;
+	struct xcall_pool *pool;
+	unsigned long calls, seed;
+	int err;
+};
+
+/* Waited calls, forever and with a deadline it never reaches, then exit. */
+static void *churner_main(void *arg)
+{
+	struct churner *ch = arg;
+	unsigned long i;
+	uint32_t seen;
+	int err = 0, n;
+
+	for (i = 0; i < ch->calls && !err; i++) {
+		struct rec r = { .cpu = cpu_list[(ch->seed + i) % ncpus] };
+
+		err = xcall_pool_call_single(ch->pool, r.cpu, rec_fn, &r, 1,
+					     i % 2 ? -1 : 600000);
+		if (!err && r.runs != 1)
+			err = -EPROTO;		/* returned before it ran */
+		n = __xcall_pool_lanes(ch->pool, r.cpu, false);
+		seen = __atomic_load_n(&lanes_seen, __ATOMIC_RELAXED);
+		while (n > (int)seen &&
+		       !__atomic_compare_exchange_n(&lanes_seen, &seen, n,
+						    true, __ATOMIC_RELAXED,
+						    __ATOMIC_RELAXED))
+			;
+	}
+	ch->err = err;
+	return NULL;
+}
+
+/* Meanwhile: no-wait calls through the queue, and waited ones, nonstop. */
+struct background {
+	pthread_t thread;
+	struct xcall_pool *pool;
+	struct rec recs[CPU_SETSIZE];	/* one per CPU: runs counts */
+	uint32_t sent[CPU_SETSIZE];
+	uint32_t stop;
+	int err;
+};
+
+static void *background_main(void *arg)
+{
+	struct background *bg = arg;
+	unsigned long i;
+	int cpu, err = 0;
+
+	for (i = 0; !err && !__atomic_load_n(&bg->stop, __ATOMIC_ACQUIRE);
+	     i++) {
+		cpu = cpu_list[i % ncpus];
+		err = xcall_pool_call_single(bg->pool, cpu, rec_fn,
+					     &bg->recs[cpu], i % 8 == 0, -1);
+		if (!err)
+			bg->sent[cpu]++;
+	}
+	bg->err = err;
+	return NULL;
+}
+
+/*
+ * Threads come and go (CHURN_ALIVE at a time, each a different number of
+ * calls) while others' calls, theirs and the background's, are in flight:
+ * every call runs once on its CPU, and once they have all exited no lane
+ * is held: each thread gave its lanes back. _i: spinning or parking pool.
+ */
+START_TEST(test_lanes_churn)
+{
+	struct xcall_pool *p = pool_new(_i ? 1 : 0);
+	struct churner *ch = calloc(CHURN_ALIVE, sizeof(*ch));
+	struct background *bg = calloc(1, sizeof(*bg));
+	unsigned long k, lives = stress_calls(1 << 20) / 2048;
+	int i, cpu;
+
+	ck_assert_ptr_nonnull(ch);
+	ck_assert_ptr_nonnull(bg);
+	if (lives < 2 * CHURN_ALIVE)
+		lives = 2 * CHURN_ALIVE;
+	for (i = 0; i < ncpus; i++)
+		bg->recs[cpu_list[i]].cpu = cpu_list[i];
+	bg->pool = p;
+	lanes_seen = 0;
+	ck_assert_int_eq(pthread_create(&bg->thread, NULL, background_main,
+					bg), 0);
+	for (k = 0; k < lives + CHURN_ALIVE; k++) {
+		struct churner *c = &ch[k % CHURN_ALIVE];
+
+		if (k >= CHURN_ALIVE) {
+			pthread_join(c->thread, NULL);
+			ck_assert_int_eq(c->err, 0);
+		}
+		if (k >= lives)
+			continue;
+		c->pool = p;
+		c->calls = 1 + k * 37 % 97;
+		c->seed = k;
+		ck_assert_int_eq(pthread_create(&c->thread, NULL,
+						churner_main, c), 0);
+	}
+	__atomic_store_n(&bg->stop, 1, __ATOMIC_RELEASE);
+	pthread_join(bg->thread, NULL);
+	ck_assert_int_eq(bg->err, 0);
+
+	ck_assert_uint_ge(lanes_seen, 1);	/* the lanes were used */
+	for (i = 0; i < ncpus; i++)
+		ck_assert_msg(__xcall_pool_lanes(p, cpu_list[i], false) == 0,
+			      "cpu %d: %d lanes still held by threads gone",
+			      cpu_list[i],
+			      __xcall_pool_lanes(p, cpu_list[i], false));
+	xcall_pool_destroy(p);		/* runs the no-wait calls left */
+	for (i = 0; i < ncpus; i++) {
+		cpu = cpu_list[i];
+		ck_assert_uint_eq(bg->recs[cpu].runs, bg->sent[cpu]);
+	}
+	ck_assert_uint_eq(wrong_cpu, 0);
+	free(bg);
+	free(ch);
+}
+END_TEST
+
+struct waiter {
+	pthread_t thread;
+	struct xcall_pool *pool;
+	int cpu, timeout_ms, err;
+	xcall_pool_fn fn;
+	void *arg;
+};
+
+static void *waiter_main(void *arg)
+{
+	struct waiter *wt = arg;
+
+	wt->err = xcall_pool_call_single(wt->pool, wt->cpu, wt->fn, wt->arg,
+					 1, wt->timeout_ms);
+	return NULL;
+}
+
+static void waiter_start(struct waiter *wt, struct xcall_pool *p, int cpu,
+			 xcall_pool_fn fn, void *arg, int timeout_ms)
+{
+	wt->pool = p;
+	wt->cpu = cpu;
+	wt->fn = fn;
+	wt->arg = arg;
+	wt->timeout_ms = timeout_ms;
+	ck_assert_int_eq(pthread_create(&wt->thread, NULL, waiter_main, wt),
+			 0);
+}
+
+/*
+ * A thread whose call on its lane times out behind a held worker, and that
+ * then exits: its call is cancelled and never runs, and its lane stays the
+ * worker's until the worker has taken the call off it, then is free.
+ */
+START_TEST(test_lane_timeout_exit)
+{
+	struct xcall_pool *p = pool_new(0);
+	int cpu = cpu_list[ncpus - 1];
+	struct rec r = { .cpu = cpu };
+	struct waiter wt;
+	static struct blocker b;
+
+	blocker_init(&b);
+	ck_assert_int_eq(xcall_pool_call_single(p, cpu, blocker_fn, &b, 0, -1),
+			 0);
+	sem_wait_ok(&b.entered);
+	waiter_start(&wt, p, cpu, rec_fn, &r, 20);
+	pthread_join(wt.thread, NULL);
+	ck_assert_int_eq(wt.err, -ETIMEDOUT);
+	ck_assert_int_eq(__xcall_pool_lanes(p, cpu, false), 1);
+
+	sem_post(&b.release);
+	/*
+	 * The worker looks at every lane before it runs ours: after the
+	 * first call, the cancelled one has been seen; after the second,
+	 * which it ran after that look, its lane is free. Ours remains.
+	 */
+	ck_assert_int_eq(xcall_pool_call_single(p, cpu, noop_fn, NULL, 1, -1),
+			 0);
+	ck_assert_int_eq(xcall_pool_call_single(p, cpu, noop_fn, NULL, 1, -1),
+			 0);
+	ck_assert_int_eq(__xcall_pool_lanes(p, cpu, false), 1);
+	ck_assert_uint_eq(r.runs, 0);
+	ck_assert_uint_eq(b.runs, 1);
+	xcall_pool_destroy(p);
+}
+END_TEST
+
+#define ORDER_N		1000
+static struct rec order_recs[ORDER_N];
+
+/* How many of the no-wait calls queued before it had run. */
+static void order_fn(void *arg)
+{
+	unsigned long *ran = arg, i;
+
+	for (i = 0; i < ORDER_N; i++)
+		*ran += __atomic_load_n(&order_recs[i].runs, __ATOMIC_RELAXED);
+}
+
+struct releaser {
+	pthread_t thread;
+	struct xcall_pool *pool;
+	int cpu;
+	sem_t *release;
+};
+
+/*
+ * Let the held worker go once a second lane to it holds a call: the first
+ * is the blocker's own (a call that cannot be cancelled stays queued on its
+ * lane while it runs).
+ */
+static void *releaser_main(void *arg)
+{
+	struct releaser *rl = arg;
+
+	while (__xcall_pool_lanes(rl->pool, rl->cpu, true) < 2)
+		sched_yield();
+	sem_post(rl->release);
+	return NULL;
+}
+
+struct holder {
+	pthread_t thread;
+	struct xcall_pool *pool;
+	int cpu, err;
+	sem_t taken, go;
+	struct blocker *b;
+};
+
+/* Take a lane (the lowest free), then, when told, hold its worker. */
+static void *holder_main(void *arg)
+{
+	struct holder *h = arg;
+
+	h->err = xcall_pool_call_single(h->pool, h->cpu, noop_fn, NULL, 1, -1);
+	sem_post(&h->taken);
+	while (sem_wait(&h->go))
+		;
+	if (!h->err)
+		h->err = xcall_pool_call_single(h->pool, h->cpu, blocker_fn,
+						h->b, 1, -1);
+	return NULL;
+}
+
+/*
+ * A waited call on a lane runs after the no-wait calls its thread queued
+ * before it, as on one queue: even when the worker finds it in the same
+ * pass over the lanes as a call that held it meanwhile. The holder's lane
+ * is lower in the bitmap than ours, so the worker, back from the blocker,
+ * meets our call next in that pass; both lanes were taken before the pass
+ * began, since it took the blocker after it had run our first call.
+ */
+START_TEST(test_lane_after_queue)
+{
+	struct xcall_pool *p = pool_new(0);
+	int cpu = cpu_list[ncpus - 1], i;
+	unsigned long ran = 0;
+	struct releaser rl;
+	struct holder h = { .pool = p, .cpu = cpu };
+	static struct blocker b;
+
+	blocker_init(&b);
+	h.b = &b;
+	ck_assert_int_eq(sem_init(&h.taken, 0, 0), 0);
+	ck_assert_int_eq(sem_init(&h.go, 0, 0), 0);
+	ck_assert_int_eq(pthread_create(&h.thread, NULL, holder_main, &h), 0);
+	sem_wait_ok(&h.taken);
+	ck_assert_int_eq(xcall_pool_call_single(p, cpu, noop_fn, NULL, 1, -1),
+			 0);
+	ck_assert_int_eq(__xcall_pool_lanes(p, cpu, false), 2);
+	sem_post(&h.go);
+	sem_wait_ok(&b.entered);
+	for (i = 0; i < ORDER_N; i++) {
+		order_recs[i].cpu = cpu;
+		order_recs[i].runs = 0;
+		ck_assert_int_eq(xcall_pool_call_single(p, cpu, rec_fn,
+							&order_recs[i], 0, -1),
+				 0);
+	}
+	/* Another thread lets the blocker go once our call is posted. */
+	rl.pool = p;
+	rl.cpu = cpu;
+	rl.release = &b.release;
+	ck_assert_int_eq(pthread_create(&rl.thread, NULL, releaser_main, &rl),
+			 0);
+	ck_assert_int_eq(xcall_pool_call_single(p, cpu, order_fn, &ran, 1, -1),
+			 0);
+	ck_assert_uint_eq(ran, ORDER_N);
+	pthread_join(rl.thread, NULL);
+	pthread_join(h.thread, NULL);
+	ck_assert_int_eq(h.err, 0);
+	check_recs(order_recs, ORDER_N);
+	xcall_pool_destroy(p);
+}
+END_TEST
+
+/*
+ * A child of fork() has none of the parent's workers: its first pool gets
+ * lanes, though the forking thread's table still names the parent's pools
+ * at the same CPUs (which the child must not take for alive).
+ */
+#ifndef __SANITIZE_THREAD__	/* TSan cannot run threads after fork */
+START_TEST(test_lane_fork)
+{
+	struct xcall_pool *p = pool_new(0);
+	int cpu = cpu_list[ncpus - 1], status;
+	pid_t pid;
+
+	ck_assert_int_eq(xcall_pool_call_single(p, cpu, noop_fn, NULL, 1, -1),
+			 0);
+	ck_assert_int_eq(__xcall_pool_lanes(p, cpu, false), 1);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct xcall_pool *q = NULL;
+
+		/* Exit statuses, not asserts: this is the child. */
+		if (xcall_pool_create(&q, &cpus, sizeof(cpus), NULL))
+			_exit(2);
+		if (xcall_pool_call_single(q, cpu, noop_fn, NULL, 1, -1))
+			_exit(3);
+		if (__xcall_pool_lanes(q, cpu, false) != 1)
+			_exit(4);
+		xcall_pool_destroy(q);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "child: status %#x (4: its pool got no lane)", status);
+	xcall_pool_destroy(p);
+}
+END_TEST
+#endif
 
 /* ------------------------------------------------------------------------
  * Bad input.
@@ -843,61 +1195,61 @@ START_TEST(test_bad_calls)
 }
 END_TEST
 
+/* A case of the suite with the fixture every case has; @timeout s, or 0. */
+static TCase *pool_tcase(Suite *s, const char *name, int timeout)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_checked_fixture(tc, setup_cpus, NULL);
+	if (timeout)
+		tcase_set_timeout(tc, timeout);
+	suite_add_tcase(s, tc);
+	return tc;
+}
+
 static Suite *pool_suite(void)
 {
 	Suite *s = suite_create("pool");
 	TCase *tc;
 
-	tc = tcase_create("stress");
-	tcase_add_checked_fixture(tc, setup_cpus, NULL);
-	tcase_set_timeout(tc, 600);
+	tc = pool_tcase(s, "stress", 600);
 	tcase_add_test(tc, test_stress_spinning);
 	tcase_add_test(tc, test_stress_parking);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("completion");
-	tcase_add_checked_fixture(tc, setup_cpus, NULL);
-	tcase_set_timeout(tc, 120);
+	tc = pool_tcase(s, "completion", 120);
 	tcase_add_test(tc, test_async_completes);
 	tcase_add_test(tc, test_single_nowait);
 	tcase_add_test(tc, test_nested_own_cpu);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("many");
-	tcase_add_checked_fixture(tc, setup_cpus, NULL);
-	tcase_set_timeout(tc, 120);
+	tc = pool_tcase(s, "many", 120);
 	tcase_add_loop_test(tc, test_many_all, 0, 2);
 	tcase_add_test(tc, test_many_subset);
 	tcase_add_test(tc, test_partial_word_set);
 	tcase_add_test(tc, test_many_nested);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("timeout");
-	tcase_add_checked_fixture(tc, setup_cpus, NULL);
-	tcase_set_timeout(tc, 120);
+	tc = pool_tcase(s, "timeout", 120);
 	tcase_add_test(tc, test_timeout_running);
 	tcase_add_test(tc, test_timeout_stuck_worker);
 	tcase_add_test(tc, test_timeout_no_slot);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("cancel");
-	tcase_add_checked_fixture(tc, setup_cpus, NULL);
-	tcase_set_timeout(tc, 120);
+	tc = pool_tcase(s, "cancel", 120);
 	tcase_add_test(tc, test_cancel_queued);
 	tcase_add_test(tc, test_cancel_race);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("destroy");
-	tcase_add_checked_fixture(tc, setup_cpus, NULL);
-	tcase_set_timeout(tc, 120);
+	tc = pool_tcase(s, "destroy", 120);
 	tcase_add_loop_test(tc, test_destroy_drains, 0, 2);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("bad input");
-	tcase_add_checked_fixture(tc, setup_cpus, NULL);
+	tc = pool_tcase(s, "lanes", 600);
+	tcase_add_loop_test(tc, test_lanes_churn, 0, 2);
+	tcase_add_test(tc, test_lane_timeout_exit);
+	tcase_add_test(tc, test_lane_after_queue);
+#ifndef __SANITIZE_THREAD__	/* TSan cannot run threads after fork */
+	tcase_add_test(tc, test_lane_fork);
+#endif
+
+	tc = pool_tcase(s, "bad input", 0);
 	tcase_add_test(tc, test_bad_create);
 	tcase_add_test(tc, test_bad_calls);
-	suite_add_tcase(s, tc);
 	return s;
 }
 

@@ -6,6 +6,7 @@
  * record on every online CPU, the timeout against a spinning worker, and
  * no-wait calls. Expectations come from sysfs, never a CPU count.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -323,6 +324,39 @@ START_TEST(test_bad_handle)
 }
 END_TEST
 
+/*
+ * xcall_run_online() judges the CPUs against the set it is given, not
+ * sysfs: an online CPU left out of that set is refused as offline, and
+ * every other check is xcall_run()'s.
+ */
+START_TEST(test_run_online)
+{
+	struct xcall_req req = { .fn = XCALL_FN_PING, .timeout_ms = TMO };
+	cpu_set_t *fake = CPU_ALLOC(NCPUS);
+	int c;
+
+	ck_assert_int_eq(xcall_run_online(x, &req, online, SETSIZE, online,
+					  res, nonline), (int)nonline);
+	ck_assert_int_eq(res[0].error, 0);
+	ck_assert_int_eq(xcall_run_online(x, &req, online, SETSIZE, NULL,
+					  res, nonline), -EINVAL);
+	/* The first online CPU, said to be offline. */
+	CPU_ZERO_S(SETSIZE, set);
+	for (c = 0; !CPU_ISSET_S(c, SETSIZE, online); c++)
+		;
+	CPU_SET_S(c, SETSIZE, set);
+	CPU_XOR_S(SETSIZE, fake, online, set);
+	ck_assert_int_eq(xcall_run_online(x, &req, set, SETSIZE, fake, res, 1),
+			 -ENXIO);
+	ck_assert_int_eq(xcall_run_online(x, &req, set, SETSIZE, online, res,
+					  0), -EMSGSIZE);
+	req.fn = 1000;
+	ck_assert_int_eq(xcall_run_online(x, &req, set, SETSIZE, online, res,
+					  1), -EBADRQC);
+	CPU_FREE(fake);
+}
+END_TEST
+
 START_TEST(test_strerror)
 {
 	static const int known[] = {
@@ -516,6 +550,97 @@ START_TEST(test_two_handles)
 }
 END_TEST
 
+/* The threads of this process, from /proc/self/task. */
+static int nthreads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/*
+ * The first run makes workers for its own CPUs only (`xcall run --cpu 1`
+ * starts one thread, not one per CPU); a run to a CPU that pool lacks
+ * makes one of every online CPU, while a call late in the first pool
+ * still runs there (the fixture's close drains and frees both).
+ */
+START_TEST(test_pool_grows)
+{
+	struct xcall_req req = { .fn = XCALL_FN_SPIN, .nargs = 1,
+				 .args = { 20000 }, .timeout_ms = 1 };
+	int c, last = -1, t0 = nthreads();
+
+	if (nonline < 2)
+		xt_skip_env("one CPU online: no pool to grow");
+	for (c = 0; c < NCPUS; c++)
+		if (CPU_ISSET_S(c, SETSIZE, online))
+			last = c;
+	CPU_ZERO_S(SETSIZE, set);
+	CPU_SET_S(last, SETSIZE, set);
+	ck_assert_int_eq(xcall_run(x, &req, set, SETSIZE, res, 1), 1);
+	ck_assert_int_eq(res[0].error, -ETIMEDOUT);
+	ck_assert_int_eq(nthreads(), t0 + 1);
+	req.fn = XCALL_FN_PING;
+	req.nargs = 0;
+	req.timeout_ms = TMO;
+	check_records(req.fn, xcall_run(x, &req, online, SETSIZE, res,
+					nonline));
+	ck_assert_int_eq(nthreads(), t0 + 1 + nonline);
+	/* The full pool serves every run from now on: no third pool. */
+	ck_assert_int_eq(xcall_run(x, &req, set, SETSIZE, res, 1), 1);
+	ck_assert_int_eq(res[0].error, 0);
+	ck_assert_int_eq(nthreads(), t0 + 1 + nonline);
+}
+END_TEST
+
+/*
+ * A thread pinned to the one CPU it calls runs the function itself: no
+ * worker starts, the record is the worker's. spin still goes to a worker
+ * (its timeout needs one), and so does a call to another CPU.
+ */
+START_TEST(test_run_here)
+{
+	struct xcall_req req = { .fn = XCALL_FN_PROBE, .timeout_ms = TMO };
+	int c, first = -1, last = -1, t0 = nthreads();
+
+	for (c = 0; c < NCPUS; c++)
+		if (CPU_ISSET_S(c, SETSIZE, online)) {
+			first = first < 0 ? c : first;
+			last = c;
+		}
+	CPU_ZERO_S(SETSIZE, set);
+	CPU_SET_S(last, SETSIZE, set);
+	ck_assert_int_eq(sched_setaffinity(0, SETSIZE, set), 0);
+	ck_assert_int_eq(xcall_run(x, &req, set, SETSIZE, res, 1), 1);
+	ck_assert_int_eq(res[0].error, 0);
+	ck_assert_uint_eq(res[0].cpu, last);
+	ck_assert_uint_eq(res[0].fn, XCALL_FN_PROBE);
+	ck_assert_int_eq(res[0].node, xcall_cpu_node(last));
+	ck_assert_int_eq(nthreads(), t0);
+	req.fn = XCALL_FN_SPIN;
+	req.nargs = 1;
+	req.args[0] = 1;
+	ck_assert_int_eq(xcall_run(x, &req, set, SETSIZE, res, 1), 1);
+	ck_assert_int_eq(res[0].error, 0);
+	ck_assert_int_eq(nthreads(), t0 + 1);
+	if (nonline < 2)
+		return;
+	req.fn = XCALL_FN_PING;
+	req.nargs = 0;
+	CPU_CLR_S(last, SETSIZE, set);
+	CPU_SET_S(first, SETSIZE, set);
+	ck_assert_int_eq(xcall_run(x, &req, set, SETSIZE, res, 1), 1);
+	ck_assert_int_eq(res[0].error, 0);
+	ck_assert_int_eq(nthreads(), t0 + 1 + nonline);
+}
+END_TEST
+
 /* A child of fork() has no workers: it makes its own pool. */
 #ifndef __SANITIZE_THREAD__	/* TSan cannot run threads after fork */
 START_TEST(test_fork)
@@ -592,6 +717,7 @@ static Suite *xcall_suite(void)
 	tcase_add_test(tc, test_results_too_small);
 	tcase_add_test(tc, test_partial_word_set);
 	tcase_add_test(tc, test_bad_handle);
+	tcase_add_test(tc, test_run_online);
 	tcase_add_test(tc, test_strerror);
 	suite_add_tcase(s, tc);
 
@@ -622,6 +748,8 @@ static Suite *xcall_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_timeout);
 	tcase_add_test(tc, test_close_with_late_calls);
+	tcase_add_test(tc, test_pool_grows);
+	tcase_add_test(tc, test_run_here);
 	suite_add_tcase(s, tc);
 	return s;
 }

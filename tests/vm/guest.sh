@@ -143,6 +143,152 @@ if [ -e /dev/xcall ]; then
 		{ note "xcall run --timeline --cpu 1: FAIL"; fail=1; }
 fi
 
+# xcall latency through the module: the matrix is square over every CPU,
+# with no CPU to itself, and its calls are real IPIs: each target's
+# function-call IPI counter in /proc/interrupts (the row test_ipi.c reads)
+# rises by at least one per call made to it. A busy loop on every CPU
+# keeps an idle CPU that polls (ppc64 snooze, x86 poll idle) from taking a
+# call without an IPI. The judge must refuse counters that did not rise,
+# and counters one short on one CPU. (Not the threads backend's matrix: a
+# pool worker parked between calls is woken by the scheduler's own
+# function-call IPI on 6.12, one a call.) The threads backend's matrix is
+# checked for its shape.
+# Few samples: a TCG guest is slow, and the shape, not the figures, is
+# judged here. stderr is the console, a terminal: the progress line goes
+# to a file instead, shown if the run fails.
+LAT="xcall latency --samples 6 --duration 60 --timeout 10000"
+# ipi_row: the function-call IPI counter of every CPU, on one line.
+ipi_row() {
+	awk -v arch="$(uname -m)" '
+		NR == 1 { n = NF; next }
+		{
+			d = ""
+			for (i = n + 2; i <= NF; i++) d = d " " $i
+			if ((arch == "x86_64" && $1 == "CAL:") ||
+			    (arch == "aarch64" && d ~ /Function call interrupts/) ||
+			    (arch ~ /^ppc64/ && ($NF == "IPI" || $NF ~ /^IPI-[0-9]+$/))) {
+				for (i = 2; i <= n + 1; i++) printf "%s ", $i
+				print ""
+				exit
+			}
+		}' /proc/interrupts
+}
+# lat_shape FILE: the CSV of `xcall latency --csv` has one line per ordered
+# pair of distinct CPUs of 0..ncpu-1 and no other; says why not.
+lat_shape() {
+	awk -F, -v n="$ncpu" '
+		NR == 1 { next }
+		{
+			if ($1 == $2 || $1 >= n || $2 >= n || seen[$1 "," $2]++ ||
+			    $5 < 1) { print "bad line: " $0; bad = 1 }
+			rows++
+		}
+		END {
+			if (rows != n * (n - 1)) {
+				print rows " pairs, want " n * (n - 1); bad = 1
+			}
+			exit bad
+		}' "$1"
+}
+# lat_ipis BEFORE AFTER FILE: each CPU's counter rose by at least the calls
+# the matrix of FILE made to it (its samples and two warm-up calls a pair).
+lat_ipis() {
+	awk -F, -v before="$1" -v after="$2" '
+		BEGIN { n = split(before, b, " "); split(after, a, " ") }
+		NR > 1 { calls[$2] += $5 + 2 }
+		END {
+			for (c = 0; c < n; c++) {
+				rise = a[c + 1] - b[c + 1]
+				printf "%scpu %d: %d calls, +%d IPIs", c ? "; " : "",
+					c, calls[c], rise
+				if (rise < calls[c]) bad = 1
+			}
+			print ""
+			exit bad
+		}' "$3"
+}
+# lat_fake BEFORE FILE D: counters BEFORE risen by the calls of FILE's
+# matrix to each CPU, and by D more on the last: the judge's own test.
+lat_fake() {
+	awk -F, -v before="$1" -v d="$3" '
+		NR > 1 { calls[$2] += $5 + 2 }
+		END {
+			n = split(before, b, " ")
+			for (c = 0; c < n; c++)
+				printf "%d ", b[c + 1] + calls[c] + (c == n - 1 ? d : 0)
+			print ""
+		}' "$2"
+}
+# lat_busy: a busy loop pinned to every CPU; their pids in $busy.
+lat_busy() {
+	busy=""
+	c=0
+	while [ $c -lt "$ncpu" ]; do
+		taskset "$(printf '%x' $((1 << c)))" \
+			sh -c 'while :; do :; done' &
+		busy="$busy $!"
+		c=$((c + 1))
+	done
+}
+lat_check() {
+	if [ -z "$(ipi_row)" ]; then
+		note "latency: no function-call IPI row in /proc/interrupts"
+		return 1
+	fi
+	lat_busy
+	before=$(ipi_row)
+	$LAT --backend kmod --csv --svg /tmp/lat.svg >/tmp/lat.csv 2>/tmp/lat.err
+	rc=$?
+	after=$(ipi_row)
+	# shellcheck disable=SC2086
+	kill $busy
+	wait 2>/dev/null
+	[ $rc = 0 ] || { note "latency: kmod: exit $rc"; cat /tmp/lat.err
+		return 1; }
+	sed 's/^/guest: latency csv: /' /tmp/lat.csv
+	why=$(lat_shape /tmp/lat.csv) ||
+		{ note "latency: kmod matrix: $why"; return 1; }
+	if [ "$(grep -c '<rect class="cell"' /tmp/lat.svg)" != \
+	     $((ncpu * (ncpu - 1))) ] || ! grep -q '^</svg>$' /tmp/lat.svg; then
+		note "latency: the SVG has not one cell per pair"
+		return 1
+	fi
+	why=$(lat_ipis "$before" "$after" /tmp/lat.csv)
+	rc=$?
+	note "latency: kmod IPIs: $why"
+	[ $rc = 0 ] ||
+		{ note "latency: a target took fewer IPIs than calls"; return 1; }
+	# The judge takes counters that rose by the calls exactly, and must
+	# refuse them unchanged, or one short on the last CPU.
+	exact=$(lat_fake "$before" /tmp/lat.csv 0)
+	short=$(lat_fake "$before" /tmp/lat.csv -1)
+	lat_ipis "$before" "$exact" /tmp/lat.csv >/dev/null || {
+		note "latency: the IPI judge refused '$before' -> '$exact'"
+		return 1; }
+	for a in "$before" "$short"; do
+		if lat_ipis "$before" "$a" /tmp/lat.csv >/dev/null; then
+			note "latency: the IPI judge took '$before' -> '$a'"
+			return 1
+		fi
+	done
+	$LAT --backend threads --csv >/tmp/lat-t.csv 2>/tmp/lat.err ||
+		{ note "latency: threads: exit $?"; cat /tmp/lat.err; return 1; }
+	why=$(lat_shape /tmp/lat-t.csv) ||
+		{ note "latency: threads matrix: $why"; return 1; }
+	return 0
+}
+if [ -e /dev/xcall ]; then
+	if lat_check; then
+		note "latency: kmod matrix of $ncpu CPUs, from real IPIs: pass"
+		# The heatmap itself, for the console.
+		$LAT --backend kmod --samples 20 2>/tmp/lat.err |
+			sed 's/^/guest: latency heatmap: /'
+	else
+		note "latency: FAIL"
+		fail=1
+	fi
+fi
+
 # xcalld over the module (io_uring commands on /dev/xcall): it opens the
 # device as root, then becomes uid 65534 with no capability left; a root
 # client's privileged calls still pass, because the module judges the
@@ -178,6 +324,12 @@ daemon_check() {
 			note "daemon $fn: $n ok records, want $ncpu"
 			cat /tmp/d.json; return 1; }
 	done
+	# xcall latency through the daemon: a whole matrix.
+	$LAT --backend daemon --samples 2 --csv >/tmp/dl.csv 2>/tmp/lat.err || {
+		note "xcall latency --backend daemon: exit $?"
+		cat /tmp/lat.err; return 1; }
+	why=$(lat_shape /tmp/dl.csv) || {
+		note "xcall latency --backend daemon: $why"; return 1; }
 	unset XCALL_SOCKET
 	grep -q '"ctx":"none"' /tmp/d.json && {
 		note "daemon: a record says ctx none: not the module"; return 1; }

@@ -34,13 +34,13 @@
 #include "check.h"
 #include "libxcall.h"
 #include "conformance.h"
+#include "xcalld.h"
 
 #define DEV	"/dev/xcall"
-#define XCALLD	"/xcall/bin/xcalld"
+#define XCALLD	XT_XCALLD
 #define SOCK	"/tmp/xcalld-conform.sock"
 
 static int cpu0;		/* the first online CPU: every row's base */
-static pid_t daemon_pid;
 
 static void setup(void)
 {
@@ -137,50 +137,11 @@ START_TEST(test_kmod_backend)
 }
 END_TEST
 
-/*
- * xcalld over the module, as guest.sh starts it: uid 65534 once the
- * device is open, the built-in policy (root may run everything). Once for
- * the whole TCase; ready when a client connects (no notify socket here).
- */
+/* xcalld over the module (xcalld.h), once for the whole TCase. */
 static void daemon_start(void)
 {
-	struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
-	struct xcall *x;
-	int i;
-
 	setup();
-	unlink(SOCK);
-	daemon_pid = fork();
-	ck_assert_int_ge(daemon_pid, 0);
-	if (!daemon_pid) {
-		execl(XCALLD, "xcalld", "--socket", SOCK, "--config",
-		      "/nonexistent", "--user", "65534", "--backend", "kmod",
-		      (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; i < 6000; i++) {		/* 60 s */
-		struct xcall_opts o = { .backend = XCALL_BACKEND_DAEMON,
-					.socket_path = SOCK };
-
-		if (!xcall_open(&x, &o)) {
-			xcall_close(x);
-			return;
-		}
-		ck_assert_msg(waitpid(daemon_pid, NULL, WNOHANG) == 0,
-			      "xcalld exited at start");
-		nanosleep(&ts, NULL);
-	}
-	ck_abort_msg("xcalld did not start in 60 s");
-}
-
-static void daemon_stop(void)
-{
-	int st;
-
-	kill(daemon_pid, SIGTERM);
-	ck_assert_int_eq(waitpid(daemon_pid, &st, 0), daemon_pid);
-	ck_assert_msg(WIFEXITED(st) && !WEXITSTATUS(st),
-		      "xcalld did not stop cleanly (status %#x)", st);
+	xt_xcalld_start(SOCK);
 }
 
 START_TEST(test_daemon_wire)
@@ -308,7 +269,8 @@ static Suite *conform_suite(void)
 	} else {
 		tc = runners("xcalld", daemon, 2);
 		tcase_add_test(tc, test_daemon_nowait);
-		tcase_add_unchecked_fixture(tc, daemon_start, daemon_stop);
+		tcase_add_unchecked_fixture(tc, daemon_start,
+					    xt_xcalld_stop);
 		suite_add_tcase(s, tc);
 	}
 	return s;
