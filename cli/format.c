@@ -268,6 +268,20 @@ static enum kind field_value(const struct xcall_field_info *f,
 		snprintf(buf, len, "0x%08llx",
 			 (unsigned long long)field_num(f, r));
 		return K_STR;
+	case XCALL_FIELD_MSR_ADDR:
+		v = field_num(f, r);
+		if (!v)
+			return K_NULL;
+		snprintf(buf, len, "0x%llx", (unsigned long long)(uint32_t)v);
+		return K_STR;
+	case XCALL_FIELD_MSR_VALUE:
+		/* Its address is the field before it (lib/catalogue.c). */
+		v = field_num(f - 1, r);
+		if (!v || v >> 32)
+			return K_NULL;
+		snprintf(buf, len, "0x%016llx",
+			 (unsigned long long)field_num(f, r));
+		return K_STR;
 	case XCALL_FIELD_ID:
 		v = field_num(f, r);
 		if (v == (f->size == sizeof(uint32_t) ? UINT32_MAX :
@@ -373,34 +387,61 @@ static void upper(char *dst, const char *src, size_t len)
 	dst[i] = '\0';
 }
 
-/* Columns: CPU, the function's fields, STATUS ("ok" or the error). */
+/*
+ * Is field @f a register slot (msr's msrN, valueN) that no record of the
+ * round uses? Its column is left out of the table; JSON keeps its nulls.
+ */
+static int slot_unused(const struct xcall_field_info *f,
+		       const struct xcall_result *res, unsigned int n)
+{
+	char buf[80];
+	unsigned int i;
+
+	if (f->kind != XCALL_FIELD_MSR_ADDR && f->kind != XCALL_FIELD_MSR_VALUE)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!res[i].error &&
+		    field_value(f, &res[i], 0, buf, sizeof(buf)) != K_NULL)
+			return 0;
+	return 1;
+}
+
+/*
+ * Columns: CPU, the function's fields (less the register slots no record
+ * uses), STATUS ("ok" or the error).
+ */
 void fmt_records_table(struct sbuf *sb, const struct xcall_fn_info *fi,
 		       const struct xcall_result *res, unsigned int n)
 {
 	uint64_t *base = field_bases(sb, fi, res, n);
-	unsigned int nf = 0, i, j;
-	const char **row;
-	char (*text)[80];
+	unsigned int nf = 0, nc = 0, i, j;
+	unsigned int *col = NULL;
+	const char **row = NULL;
+	char (*text)[80] = NULL;
 	struct table t;
 
 	if (!base)
 		return;
 	while (fi->fields[nf].key)
 		nf++;
+	col = calloc(nf + 1, sizeof(*col));
 	row = calloc(nf + 2, sizeof(*row));
 	text = calloc(nf + 2, sizeof(*text));
-	if (!row || !text) {
+	if (!col || !row || !text) {
 		sb->oom = 1;
 		goto out_free;
 	}
-	table_init(&t, nf + 2);
+	for (j = 0; j < nf; j++)
+		if (!slot_unused(&fi->fields[j], res, n))
+			col[nc++] = j;
+	table_init(&t, nc + 2);
 	table_right(&t, 0);
 	row[0] = "CPU";
-	for (j = 0; j < nf; j++) {
-		upper(text[j + 1], fi->fields[j].key, sizeof(text[0]));
+	for (j = 0; j < nc; j++) {
+		upper(text[j + 1], fi->fields[col[j]].key, sizeof(text[0]));
 		row[j + 1] = text[j + 1];
 	}
-	row[nf + 1] = "STATUS";
+	row[nc + 1] = "STATUS";
 	table_add(&t, row);
 
 	for (i = 0; i < n; i++) {
@@ -408,12 +449,13 @@ void fmt_records_table(struct sbuf *sb, const struct xcall_fn_info *fi,
 
 		snprintf(text[0], sizeof(text[0]), "%u", r->cpu);
 		row[0] = text[0];
-		for (j = 0; j < nf; j++) {
+		for (j = 0; j < nc; j++) {
 			row[j + 1] = NULL;
 			if (r->error)
 				continue;
-			switch (field_value(&fi->fields[j], r, base[j],
-					    text[j + 1], sizeof(text[0]))) {
+			switch (field_value(&fi->fields[col[j]], r,
+					    base[col[j]], text[j + 1],
+					    sizeof(text[0]))) {
 			case K_NUM:
 				table_right(&t, j + 1);
 				/* fall through */
@@ -426,7 +468,7 @@ void fmt_records_table(struct sbuf *sb, const struct xcall_fn_info *fi,
 				break;
 			}
 		}
-		row[nf + 1] = r->error ? fmt_errmsg(r->error) : "ok";
+		row[nc + 1] = r->error ? fmt_errmsg(r->error) : "ok";
 		table_add(&t, row);
 	}
 	table_render(&t, sb);
@@ -434,5 +476,6 @@ void fmt_records_table(struct sbuf *sb, const struct xcall_fn_info *fi,
 out_free:
 	free(text);
 	free(row);
+	free(col);
 	free(base);
 }

@@ -327,15 +327,36 @@ static void report_failures(const struct xcall_fn_info *fi,
 	CPU_FREE(cpus);
 }
 
-static int refused(const struct xcall_fn_info *fi, struct xcall *x, int err)
+/* The first msr address of @req off the allowlist, or -1. */
+static long msr_off_allowlist(const struct xcall_req *req)
+{
+	unsigned int i;
+
+	for (i = 0; req->fn == XCALL_FN_MSR && i < req->nargs; i++)
+		if (!xcall_msr_allowed(req->args[i]))
+			return (long)req->args[i];
+	return -1;
+}
+
+static int refused(const struct xcall_fn_info *fi, struct xcall *x,
+		   const struct xcall_req *req, int err)
 {
 	char what[64];
+	long off = msr_off_allowlist(req);
 
 	snprintf(what, sizeof(what), "%s", fi->name);
+	if (err == -EPERM && off >= 0) {
+		xc_err(what, "MSR %#lx is not on the allowlist (xcall(4)); "
+		       "not permitted to anyone", off);
+		return XC_EXIT_REFUSED;
+	}
 	if (err != -EOPNOTSUPP)
 		return xc_run_failed(x, what, err);
-	xc_err(what, "not available on the %s backend",
-	       xcall_backend_name(xcall_backend_of(x)));
+	if (!fi->backends)
+		xc_err(what, "not on this architecture");
+	else
+		xc_err(what, "not available on the %s backend",
+		       xcall_backend_name(xcall_backend_of(x)));
 	return XC_EXIT_REFUSED;
 }
 
@@ -417,7 +438,7 @@ int cmd_run(int argc, char **argv)
 			sleep_ms(interval);
 		ret = xcall_run(x, &req, set, XC_SETSIZE, res, n);
 		if (ret < 0) {
-			status = refused(fi, x, ret);
+			status = refused(fi, x, &req, ret);
 			goto out_close;
 		}
 		sb_init(&sb);

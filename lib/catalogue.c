@@ -22,6 +22,19 @@ static const struct xcall_arg_info ident_args[] = {
 	  0, UINT32_MAX, 0 },
 };
 
+/* Up to XCALL_MSR_MAX addresses; xcall_req_check() wants the allowlist. */
+#define MSR_ARG(n, h) { n, h, 0, UINT32_MAX, 0 }
+static const struct xcall_arg_info msr_args[] = {
+	MSR_ARG("addr0", "MSR address, on the allowlist of xcall(4)"),
+	MSR_ARG("addr1", "another MSR address, read in the same call"),
+	MSR_ARG("addr2", "another MSR address, read in the same call"),
+	MSR_ARG("addr3", "another MSR address, read in the same call"),
+};
+#undef MSR_ARG
+
+_Static_assert(sizeof(msr_args) / sizeof(msr_args[0]) == XCALL_MSR_MAX &&
+	       XCALL_MSR_MAX <= XCALL_MAX_ARGS, "one argument per MSR");
+
 static const struct xcall_arg_info spin_args[] = {
 	{ "us", "microseconds to busy-wait", 1, XCALL_SPIN_MAX_US, 0 },
 };
@@ -102,6 +115,22 @@ static const struct xcall_field_info where_fields[] = {
 	FIELDS_END,
 };
 
+/* Address i (bits 0-31 of val[4 + i]), then its value val[i]. */
+#define MSR_FIELDS(i)							\
+	FIELD("msr" #i, val[XCALL_MSR_MAX + i], MSR_ADDR,		\
+	      "address of the MSR of argument " #i " (unused: null)"),	\
+	FIELD("value" #i, val[i], MSR_VALUE,				\
+	      "its value (null if not read)")
+
+static const struct xcall_field_info msr_fields[] = {
+	MSR_FIELDS(0),
+	MSR_FIELDS(1),
+	MSR_FIELDS(2),
+	MSR_FIELDS(3),
+	FIELDS_END,
+};
+#undef MSR_FIELDS
+
 #undef FIELDS_END
 #undef FIELD
 
@@ -119,6 +148,8 @@ static const struct xcall_field_info where_fields[] = {
 			"MIDR, ppc PVR"
 #define spin_summary	"busy-wait on the CPU for US microseconds"
 #define where_summary	"what the CPU was running when interrupted"
+#define msr_summary	"allowlisted x86 model-specific registers, read " \
+			"through the module"
 
 static const struct xcall_fn_info catalogue[] = {
 #define __XCALL_FN_INFO(ID, nm, amin, amax, pv, bk)			\

@@ -49,6 +49,18 @@ enum xcall_field_kind {
 	XCALL_FIELD_REG,	/* register contents, a "0x%08llx" string */
 	XCALL_FIELD_CTX,	/* XCALL_CTX_* by name: "idle", ... */
 	XCALL_FIELD_TEXT,	/* a NUL-terminated char array of @size */
+	/*
+	 * A register's address in bits 0-31 of a 64-bit word, bits 32-63
+	 * the errno of its read (0: read); a "0x%llx" string, null when the
+	 * word is 0 (the slot is unused). msr's msrN.
+	 */
+	XCALL_FIELD_MSR_ADDR,
+	/*
+	 * The 64-bit value read at the XCALL_FIELD_MSR_ADDR field just
+	 * before it in the list, a "0x%016llx" string; null when that slot
+	 * is unused or its read failed. msr's valueN.
+	 */
+	XCALL_FIELD_MSR_VALUE,
 };
 
 /*
@@ -206,11 +218,13 @@ int xcall_run_timeline(struct xcall *x, const struct xcall_req *req,
 
 /*
  * Check @req as xcall_run() does before anything runs, without I/O: the
- * function (-EBADRQC), argument count and flags (-EINVAL), argument values
- * and timeout (-ERANGE), and the function on backend @b (-EOPNOTSUPP;
- * XCALL_BACKEND_AUTO: on any). 0 if it passes; -EINVAL for a NULL @req or
- * an unknown @b. The CPUs are xcall_cpus_check()'s. The one validator of
- * user space: xcall_run() and xcalld both use it.
+ * function (-EBADRQC; -EOPNOTSUPP if it has no backend on this
+ * architecture, as msr off x86), argument count and flags (-EINVAL),
+ * argument values (-ERANGE), an msr address off XCALL_MSR_ALLOWLIST
+ * (-EPERM), the timeout (-ERANGE), and the function on backend @b
+ * (-EOPNOTSUPP; XCALL_BACKEND_AUTO: on any). 0 if it passes; -EINVAL
+ * for a NULL @req or an unknown @b. The CPUs are xcall_cpus_check()'s.
+ * The one validator of user space: xcall_run() and xcalld both use it.
  */
 int xcall_req_check(const struct xcall_req *req, enum xcall_backend b);
 

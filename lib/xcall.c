@@ -176,6 +176,9 @@ int xcall_req_check(const struct xcall_req *req, enum xcall_backend b)
 	fi = xcall_fn_by_id(req->fn);
 	if (!fi)
 		return -EBADRQC;
+	/* On no backend of this architecture (msr off x86): as the module. */
+	if (!fi->backends)
+		return -EOPNOTSUPP;
 	if (req->nargs < fi->min_args || req->nargs > fi->max_args ||
 	    req->nargs > XCALL_MAX_ARGS)
 		return -EINVAL;
@@ -187,6 +190,11 @@ int xcall_req_check(const struct xcall_req *req, enum xcall_backend b)
 		if (req->args[i] < fi->args[i].min ||
 		    req->args[i] > fi->args[i].max)
 			return -ERANGE;
+	/* Read-only, and only what the allowlist names: root too. */
+	if (req->fn == XCALL_FN_MSR)
+		for (i = 0; i < req->nargs; i++)
+			if (!xcall_msr_allowed(req->args[i]))
+				return -EPERM;
 	if (req->timeout_ms > XCALL_MAX_TIMEOUT_MS)
 		return -ERANGE;
 	if (b != XCALL_BACKEND_AUTO && !(fi->backends & backend_bit(b)))
@@ -279,10 +287,12 @@ static int run(struct xcall *x, const struct xcall_req *req,
 /**
  * xcall_run() - run a function on a set of CPUs
  *
- * See libxcall.h. Validation order: function (-EBADRQC), argument count and
- * flags (-EINVAL), argument values and timeout (-ERANGE), availability on
- * this backend (-EOPNOTSUPP), empty set (-EDESTADDRREQ), CPUs that do not
- * exist (-ENODEV), offline CPUs (-ENXIO), @nres too small (-EMSGSIZE).
+ * See libxcall.h. Validation order: function (-EBADRQC), a function on no
+ * backend of this architecture (-EOPNOTSUPP), argument count and flags
+ * (-EINVAL), argument values (-ERANGE), an MSR off the allowlist (-EPERM),
+ * timeout (-ERANGE), availability on this backend (-EOPNOTSUPP), empty
+ * set (-EDESTADDRREQ), CPUs that do not exist (-ENODEV), offline CPUs
+ * (-ENXIO), @nres too small (-EMSGSIZE).
  */
 int xcall_run(struct xcall *x, const struct xcall_req *req,
 	      const cpu_set_t *set, size_t setsize,
@@ -357,7 +367,10 @@ const char *xcall_strerror(int err)
 	case EOPNOTSUPP:
 		return "not available on this backend";
 	case EPERM:
-		return "not permitted (privileged function, or isolated CPU)";
+		return "not permitted (privileged function, isolated CPU, "
+		       "or an MSR off the allowlist)";
+	case EIO:
+		return "the CPU faulted reading an MSR (not implemented)";
 	case EBUSY:
 		return "a spin is already queued or running on that CPU";
 	case EAGAIN:

@@ -100,6 +100,8 @@ FUNCTIONS = {
     "ident": (3, 0, 2, ("leaf", "subleaf", "eax", "ebx", "ecx", "edx")),
     "spin": (4, 1, 1, ("asked_us", "spent_ns")),
     "where": (5, 0, 0, ("ctx", "pid", "comm", "sym")),
+    "msr": (6, 1, 4, ("msr0", "value0", "msr1", "value1", "msr2", "value2",
+                      "msr3", "value3")),
 }
 _NAMES = {v[0]: k for k, v in FUNCTIONS.items()}
 
@@ -108,7 +110,9 @@ CTX_NAMES = ("none", "idle", "user", "kernel", "other")
 BACKENDS = {1: "threads", 2: "kmod"}
 # What a record's error says, as xcall(1) words it.
 _RECORD_ERRORS = {_errno.ETIMEDOUT: "timed out",
-                  _errno.ENXIO: "CPU is offline"}
+                  _errno.ENXIO: "CPU is offline",
+                  _errno.EIO: "the CPU faulted reading an MSR "
+                              "(not implemented)"}
 # hwid when the system does not expose it (JSON null).
 HWID_UNKNOWN = (1 << 64) - 1
 # ERROR frames after which the daemon reads no more (ERRORS): these, and
@@ -276,6 +280,14 @@ def decode_record(b):
         rec.update(asked_us=vals[1], spent_ns=vals[0])
     elif name == "where":
         rec.update(ctx=ctxs, pid=pid, comm=raw["comm"], sym=raw["sym"])
+    elif name == "msr":
+        # val[i] the value of address i, val[4 + i] the address (bits
+        # 0-31) and the errno of its read (32-63); 0 for a slot not asked.
+        for i in range(4):
+            word = vals[4 + i]
+            rec["msr%d" % i] = "0x%x" % (word & 0xffffffff) if word else None
+            rec["value%d" % i] = ("0x%016x" % vals[i]
+                                  if word and not word >> 32 else None)
     rec["raw"] = raw
     return rec
 

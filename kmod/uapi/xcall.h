@@ -27,6 +27,18 @@
 /* "where" needs an interrupted context: the module, or the daemon over it. */
 #define XCALL_BK_KERNEL		(XCALL_BK_KMOD | XCALL_BK_DAEMON)
 
+/*
+ * msr reads x86 model-specific registers: on x86 only, and never on the
+ * threads backend (user space cannot read an MSR without a module). On
+ * other architectures it has no backend at all: every call to it is
+ * refused with EOPNOTSUPP.
+ */
+#if defined(__x86_64__) || defined(__i386__)
+#define XCALL_BK_MSR		XCALL_BK_KERNEL
+#else
+#define XCALL_BK_MSR		0
+#endif
+
 /* Privilege a function needs (CAP_SYS_ADMIN of the opener of /dev/xcall). */
 #define XCALL_PRIV_ANY		0
 #define XCALL_PRIV_ADMIN	1
@@ -42,7 +54,8 @@
 	X(CLOCK, clock, 0, 0, XCALL_PRIV_ANY,   XCALL_BK_ALL)		\
 	X(IDENT, ident, 0, 2, XCALL_PRIV_ANY,   XCALL_BK_ALL)		\
 	X(SPIN,  spin,  1, 1, XCALL_PRIV_ADMIN, XCALL_BK_ALL)		\
-	X(WHERE, where, 0, 0, XCALL_PRIV_ADMIN, XCALL_BK_KERNEL)
+	X(WHERE, where, 0, 0, XCALL_PRIV_ADMIN, XCALL_BK_KERNEL)	\
+	X(MSR,   msr,   1, 4, XCALL_PRIV_ADMIN, XCALL_BK_MSR)
 
 enum xcall_fn {
 #define __XCALL_FN_ENUM(ID, name, amin, amax, priv, bk) XCALL_FN_##ID,
@@ -59,6 +72,60 @@ enum xcall_fn {
 /* NOWAIT calls not run yet: requests of one open file, calls to one CPU. */
 #define XCALL_MAX_NOWAIT_PER_FILE 64
 #define XCALL_MAX_NOWAIT_PER_CPU 256
+
+/*
+ * The MSRs msr may read: read-only, and only these, for every caller (root
+ * too: EPERM for any other address). Each is one of
+ *   XCALL_MSR_FIXED    a value that does not change while the CPU runs
+ *                      (an identity, a capability, a configuration) or
+ *                      changes only with the CPU's state (a status)
+ *   XCALL_MSR_COUNTER  a counter that only goes up (until it wraps)
+ * X(address, name, kind); the name is Intel's (AMD's for 0xc001xxxx).
+ */
+#define XCALL_MSR_FIXED		0
+#define XCALL_MSR_COUNTER	1
+
+#define XCALL_MSR_ALLOWLIST(X)						\
+	X(0x00000010, IA32_TIME_STAMP_COUNTER, XCALL_MSR_COUNTER)	\
+	X(0x00000017, IA32_PLATFORM_ID,		XCALL_MSR_FIXED)	\
+	X(0x00000034, MSR_SMI_COUNT,		XCALL_MSR_COUNTER)	\
+	X(0x0000008b, IA32_BIOS_SIGN_ID,	XCALL_MSR_FIXED)	\
+	X(0x000000ce, MSR_PLATFORM_INFO,	XCALL_MSR_FIXED)	\
+	X(0x000000e7, IA32_MPERF,		XCALL_MSR_COUNTER)	\
+	X(0x000000e8, IA32_APERF,		XCALL_MSR_COUNTER)	\
+	X(0x0000010a, IA32_ARCH_CAPABILITIES,	XCALL_MSR_FIXED)	\
+	X(0x00000198, IA32_PERF_STATUS,		XCALL_MSR_FIXED)	\
+	X(0x00000199, IA32_PERF_CTL,		XCALL_MSR_FIXED)	\
+	X(0x0000019c, IA32_THERM_STATUS,	XCALL_MSR_FIXED)	\
+	X(0x000001a0, IA32_MISC_ENABLE,		XCALL_MSR_FIXED)	\
+	X(0x000001a2, MSR_TEMPERATURE_TARGET,	XCALL_MSR_FIXED)	\
+	X(0x000001b0, IA32_ENERGY_PERF_BIAS,	XCALL_MSR_FIXED)	\
+	X(0x000001b1, IA32_PACKAGE_THERM_STATUS, XCALL_MSR_FIXED)	\
+	X(0x00000606, MSR_RAPL_POWER_UNIT,	XCALL_MSR_FIXED)	\
+	X(0x00000611, MSR_PKG_ENERGY_STATUS,	XCALL_MSR_COUNTER)	\
+	X(0x00000619, MSR_DRAM_ENERGY_STATUS,	XCALL_MSR_COUNTER)	\
+	X(0x00000639, MSR_PP0_ENERGY_STATUS,	XCALL_MSR_COUNTER)	\
+	X(0x00000641, MSR_PP1_ENERGY_STATUS,	XCALL_MSR_COUNTER)	\
+	X(0x0000064d, MSR_PLATFORM_ENERGY_STATUS, XCALL_MSR_COUNTER)	\
+	X(0xc0010299, MSR_AMD_RAPL_POWER_UNIT,	XCALL_MSR_FIXED)	\
+	X(0xc001029a, MSR_AMD_CORE_ENERGY_STATUS, XCALL_MSR_COUNTER)	\
+	X(0xc001029b, MSR_AMD_PKG_ENERGY_STATUS, XCALL_MSR_COUNTER)
+
+/* MSRs one msr call reads (its arguments): XCALL_MAX_ARGS. */
+#define XCALL_MSR_MAX		4
+
+/* Is @addr on the allowlist? */
+static inline int xcall_msr_allowed(__u64 addr)
+{
+	switch (addr) {
+#define __XCALL_MSR_CASE(a, name, kind) case a:
+	XCALL_MSR_ALLOWLIST(__XCALL_MSR_CASE)
+#undef __XCALL_MSR_CASE
+		return 1;
+	default:
+		return 0;
+	}
+}
 
 /* What the target CPU was doing when the call arrived (xcall_result.ctx). */
 #define XCALL_CTX_NONE		0	/* not known (threads backend) */
@@ -84,6 +151,11 @@ enum xcall_fn {
  *   spin   val[0] = ns actually spent, val[1] = us asked for
  *   where  ctx, pid, comm; sym = symbolised kernel IP ("fn+0x1c/0x80"),
  *          empty for user mode or idle. No raw address is ever returned.
+ *   msr    val[i] = the MSR of argument i (i < nargs), in one go on the
+ *          CPU; val[4 + i] = its address in bits 0-31, and in bits 32-63
+ *          0, or EIO if the CPU faulted on reading it (its val[i] is then
+ *          0); val[i] and val[4 + i] are 0 for i >= nargs. If any read
+ *          faulted, error is -EIO (the other values are still there).
  */
 struct xcall_result {
 	__u32 cpu;		/* CPU that ran the function */
@@ -172,8 +244,10 @@ struct xcall_info {
  *   ENODEV       a CPU in the set is >= nr_cpu_ids (does not exist)
  *   ENXIO        a CPU in the set is offline
  *   ERANGE       an argument is out of range (spin of 0 or over
- *                XCALL_SPIN_MAX_US, @timeout_ms over XCALL_MAX_TIMEOUT_MS)
+ *                XCALL_SPIN_MAX_US, an ident leaf or an msr address over
+ *                32 bits, @timeout_ms over XCALL_MAX_TIMEOUT_MS)
  *   EPERM        @fn needs CAP_SYS_ADMIN and the opener did not have it,
+ *                or msr names an MSR not on XCALL_MSR_ALLOWLIST (root too),
  *                or a CPU in the set is isolated (isolcpus=, nohz_full=),
  *                or @view is set, and the opener has no CAP_SYS_ADMIN
  *   EBUSY        spin: a spin is already queued or running on a CPU of
@@ -184,6 +258,8 @@ struct xcall_info {
  * Per-CPU errors (in xcall_result.error):
  *   ETIMEDOUT    the CPU did not answer within the timeout
  *   ENXIO        the CPU went offline before it ran the call
+ *   EIO          msr: the CPU faulted on reading one of the MSRs (it does
+ *                not implement it)
  */
 struct xcall_call {
 	__u32 size;		/* sizeof(struct xcall_call) */

@@ -110,7 +110,7 @@ fi
 # The guest's steps, and what failed, for the reader of `make check`.
 sed -e '/^XCALL-VM-DMESG-BEGIN$/,/^XCALL-VM-DMESG-END$/d' "$log" |
 	grep -E '^(e2e: |  ok: |FAIL |systemd: |is-system-running: |  e2e: )' |
-	sed 's/^/  /'
+	sed 's/^/  /' || true	# none at all when the guest never got there
 if [ -n "$why" ]; then
 	echo "$why" >"$out/why"
 	vm_failure_report e2e "$log" "$out/bad.txt" 120

@@ -188,7 +188,7 @@ vm_failure_report() {
 	echo "---- $n: console without the kernel log ($log) ----"
 	sed -e '/^XCALL-VM-FACTS-BEGIN$/,/^XCALL-VM-FACTS-END$/d' \
 	    -e '/^XCALL-VM-DMESG-BEGIN$/,/^XCALL-VM-DMESG-END$/d' "$log" |
-		grep -v '^\[ *[0-9]*\.[0-9]*\] ' | tail -n "$lines"
+		grep -v '^\[ *[0-9]*\.[0-9]*\] ' | tail -n "$lines" || true
 	if [ -s "$bad" ]; then
 		echo "---- $n: kernel log from the first report ----"
 		grep -m1 -F -A 60 -- "$(head -n1 "$bad")" "$log"

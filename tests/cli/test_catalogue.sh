@@ -61,6 +61,13 @@ for fn in $fns; do
 		fail "xcall(1): $fn backends are not '$bk'"
 done
 
+# msr's allowlist in xcall(4) is XCALL_MSR_ALLOWLIST: addresses and names,
+# in its order.
+msrs=$(sed -n 's/^[[:space:]]*X(0x0*\([0-9a-f]*\), *\([A-Z0-9_]*\),.*/0x\1 \2/p' "$SRC/kmod/uapi/xcall.h")
+man4=$(sed -n '/^\.BI "msr /,/^\.fi/p' "$SRC/man/xcall.4" | awk '/^0x/ { print $1, $2 }')
+[ -n "$msrs" ] && [ "$msrs" = "$man4" ] && pass ||
+	fail "xcall(4): msr's allowlist differs from XCALL_MSR_ALLOWLIST: $(diff <(echo "$msrs") <(echo "$man4") | tr '\n' ' ')"
+
 # The envelope keys every record has.
 for k in round cpu fn ok errno error; do
 	sed -n '/^\.SH JSON OUTPUT/,/^\.SH /p' "$man" | grep -qx "\.B $k" &&
@@ -85,8 +92,8 @@ xc list --json
 	pass || fail "list --json: spin's required us has a default"
 [ "$(jq -c 'select(.name == "ident") | [.args[].default]' <<<"$out")" = "[0,0]" ] &&
 	pass || fail "list --json: ident's optional arguments lack their default"
-[ "$(jq -r '.args[] | select(.default == null) | .name' <<<"$out")" = us ] &&
-	pass || fail "list --json: only spin's us is required"
+[ "$(jq -r '.args[] | select(.default == null) | .name' <<<"$out" | xargs)" = "us addr0" ] &&
+	pass || fail "list --json: only spin's us and msr's addr0 are required"
 
 # Commands: the table in main.c is what --help and the man page show.
 cmds=$(sed -n 's/^[[:space:]]*{ "\([a-z]*\)", cmd_.*/\1/p' "$SRC"/cli/main.c)

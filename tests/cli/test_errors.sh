@@ -117,6 +117,20 @@ else
 fi
 expect 2 "^xcall: --node: $nodes: no such NUMA node \(highest: $((nodes ? nodes - 1 : 0))\)$" run --node "$nodes" ping
 expect 2 "^xcall: where: not available on the threads backend$" run --cpu "$c" where
+# msr: the module's alone (the threads backend cannot read an MSR); an MSR
+# off the allowlist is refused before any backend is asked, for anyone;
+# off x86 it is on no backend.
+case $(uname -m) in
+x86_64|i?86)
+	expect 2 "^xcall: msr: not available on the threads backend$" run --cpu "$c" msr 0x10 0xe8
+	expect 2 "^xcall: msr: MSR 0x1b is not on the allowlist \(xcall\(4\)\); not permitted to anyone$" run --cpu "$c" msr 0x10 0x1b
+	expect 2 "^xcall: msr: MSR 0xc0000080 is not on the allowlist" run --cpu "$c" msr 0xc0000080 ;;
+*)
+	expect 2 "^xcall: msr: not on this architecture$" run --cpu "$c" msr 0x10 ;;
+esac
+expect 64 "^xcall: msr: takes 1 to 4 arguments \(addr0 addr1 addr2 addr3\), 0 given$" run --cpu "$c" msr
+expect 64 "^xcall: msr: takes 1 to 4 arguments \(addr0 addr1 addr2 addr3\), 5 given$" run --cpu "$c" msr 16 16 16 16 16
+expect 64 "^xcall: msr: addr1: 0x100000000 out of range 0\.\.4294967295$" run --cpu "$c" msr 0x10 0x100000000
 # CPUs that cannot be read: the message names the command that needed them.
 echo junk >"$T/junk"
 if xcall_junk=$(online_as "$T/junk"); then

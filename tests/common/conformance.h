@@ -142,6 +142,40 @@ static void m_absent(struct xc_conf_call *c)
 	xc_conf_add_cpu(c, XC_CONF_ABSENT);
 }
 
+/* msr of IA32_TSC and @a. */
+static void xc_conf_msr(struct xc_conf_call *c, uint64_t a)
+{
+	c->req.fn = XCALL_FN_MSR;
+	c->req.nargs = 2;
+	c->req.args[0] = 0x10;
+	c->req.args[1] = a;
+}
+/* IA32_APIC_BASE: an MSR every x86 CPU has, not on the allowlist. */
+static void m_msr_off(struct xc_conf_call *c) { xc_conf_msr(c, 0x1b); }
+static void m_msr_wide(struct xc_conf_call *c)
+{
+	xc_conf_msr(c, 0x10 + (1ULL << 32));
+}
+static void m_msr_none(struct xc_conf_call *c)
+{
+	xc_conf_msr(c, 0x10);
+	c->req.nargs = 0;
+	c->req.args[0] = c->req.args[1] = 0;
+}
+
+/*
+ * msr is on no backend off x86: every request for it is refused whole,
+ * before anything else about it is looked at (but a CALL frame with more
+ * than XCALL_MAX_ARGS arguments, which the wire itself refuses: the row
+ * "over XCALL_MAX_ARGS arguments" below). On x86 a valid one runs on the
+ * module's backends only, so only its refusals are here.
+ */
+#if defined(__x86_64__) || defined(__i386__)
+#define XC_CONF_X86(err)	(err)
+#else
+#define XC_CONF_X86(err)	(-EOPNOTSUPP)
+#endif
+
 static const struct xc_conf_case xc_conf_cases[] = {
 	{ "ping on one CPU", { NULL }, 0 },
 	{ "ident, leaf and subleaf", { m_ident }, 0 },
@@ -160,6 +194,11 @@ static const struct xc_conf_case xc_conf_cases[] = {
 	{ "ident leaf over 32 bits", { m_ident, m_leaf_big }, -ERANGE },
 	{ "ident subleaf over 32 bits", { m_ident, m_subleaf_big }, -ERANGE },
 	{ "timeout over XCALL_MAX_TIMEOUT_MS", { m_timeout }, -ERANGE },
+	{ "msr without an address", { m_msr_none }, XC_CONF_X86(-EINVAL) },
+	{ "msr of an address over 32 bits", { m_msr_wide },
+	  XC_CONF_X86(-ERANGE) },
+	{ "msr of an MSR off the allowlist", { m_msr_off },
+	  XC_CONF_X86(-EPERM) },
 	{ "no CPU", { m_empty }, -EDESTADDRREQ },
 	{ "a CPU that cannot exist", { m_empty, m_absent }, -ENODEV },
 	{ "an online CPU and one that cannot exist", { m_absent }, -ENODEV },
@@ -171,6 +210,10 @@ static const struct xc_conf_case xc_conf_cases[] = {
 	{ "spin of 0 us, no CPU", { m_spin_0, m_empty }, -ERANGE },
 	{ "timeout too long, a CPU that cannot exist",
 	  { m_timeout, m_absent }, -ERANGE },
+	{ "msr off the allowlist, timeout too long",
+	  { m_msr_off, m_timeout }, XC_CONF_X86(-EPERM) },
+	{ "msr off the allowlist, no CPU", { m_msr_off, m_empty },
+	  XC_CONF_X86(-EPERM) },
 };
 
 #define XC_CONF_NCASES	(sizeof(xc_conf_cases) / sizeof(xc_conf_cases[0]))

@@ -49,6 +49,7 @@ static const char policy[] =
 	"deny uid:1001 *            # one user out entirely\n"
 	"allow uid:0 *\n"
 	"allow gid:2000 spin cpus=2-3\n"
+	"allow gid:3000 msr         # what msr-safe is for: group perf\n"
 	"allow * unprivileged\n"
 	"limit uid:0 inflight=1024\n"
 	"limit * rate=100 burst=10 inflight=8 conns=3\n";
@@ -70,6 +71,13 @@ static const struct decision {
 	{ 1000, 1000, 2000, XCALL_FN_WHERE, 0x04, -EPERM },
 	{ 1001, 1001, 0, XCALL_FN_PING, 0x01, -EPERM },	/* denied first */
 	{ 1001, 2000, 0, XCALL_FN_SPIN, 0x04, -EPERM },
+	/* msr is privileged: not "unprivileged", granted by name alone. */
+	{ 1000, 1000, 0, XCALL_FN_MSR, 0x01, -EPERM },
+	{ 1000, 1000, 3000, XCALL_FN_MSR, 0xff, 0 },
+	{ 1000, 3000, 0, XCALL_FN_MSR, 0x01, 0 },
+	{ 1000, 3000, 0, XCALL_FN_SPIN, 0x04, -EPERM },
+	{ 1000, 3000, 0, XCALL_FN_WHERE, 0x01, -EPERM },
+	{ 0, 0, 0, XCALL_FN_MSR, 0xff, 0 },
 };
 
 START_TEST(test_decision)
@@ -147,6 +155,11 @@ START_TEST(test_names)
 	ck_assert_int_eq(xd_policy_check(p, &c, XCALL_FN_PROBE, set, 8), 0);
 	ck_assert_int_eq(xd_policy_check(p, &c, XCALL_FN_SPIN, set, 8),
 			 -EPERM);
+	/* msr is privileged by default: for root and group xcall alone. */
+	ck_assert_int_eq(xd_policy_check(p, &c, XCALL_FN_MSR, set, 8),
+			 -EPERM);
+	c.uid = 0;
+	ck_assert_int_eq(xd_policy_check(p, &c, XCALL_FN_MSR, set, 8), 0);
 	xd_policy_free(p);
 }
 END_TEST

@@ -7,7 +7,8 @@
 # this script, tests/common/lib.sh and the packages of `make deb` in debs/.
 # The steps, as a Debian user takes them (issue 11, §4):
 #
-#   1. apt install ./*.deb: DKMS builds xcall.ko for the running kernel,
+#   1. apt install ./*.deb (xcall-dkms unpacked first: group xcall must
+#      exist before its udev rule): DKMS builds xcall.ko for the running kernel,
 #      and it loads; /dev/xcall is group xcall's.
 #   2. a user in group xcall and one not in it run `xcall run --all probe`
 #      and `xcall status`: the socket starts the daemon, which serves
@@ -60,6 +61,19 @@ echo "is-system-running: $(systemctl is-system-running)"
 
 # ---- 1. apt install ./*.deb -------------------------------------------
 step "1: apt install ./*.deb"
+# xcall-dkms's udev rule names group xcall: the group must exist before
+# the rule is unpacked, not only after configure (udevd reads a new rule
+# at its next event and said "Unknown group 'xcall'" in between).
+if dpkg --unpack /xcall/debs/xcall-dkms_*.deb >/tmp/dpkg-unpack.log 2>&1; then
+	if getent group xcall >/dev/null; then
+		ok "group xcall exists once xcall-dkms is unpacked, before configure"
+	else
+		bad "xcall-dkms unpacked 60-xcall.rules before group xcall existed"
+	fi
+else
+	bad "dpkg --unpack xcall-dkms failed"
+	cat /tmp/dpkg-unpack.log
+fi
 t0=$(date +%s)
 if timeout 1200 apt-get install -o DPkg::Lock::Timeout=120 -y -q --no-install-recommends /xcall/debs/*.deb \
 	>/tmp/apt-install.log 2>&1; then

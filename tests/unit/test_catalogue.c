@@ -151,11 +151,81 @@ START_TEST(test_field_layout)
 		case XCALL_FIELD_TEXT:
 			ck_assert_uint_gt(f->size, 1);
 			break;
+		case XCALL_FIELD_MSR_ADDR:
+			ck_assert_uint_eq(f->size, 8);
+			ck_assert_uint_eq(f->offset % 8, 0);
+			break;
+		case XCALL_FIELD_MSR_VALUE:
+			/* The CLI reads its address in the field before. */
+			ck_assert_msg(f > fi->fields &&
+				      f[-1].kind == XCALL_FIELD_MSR_ADDR,
+				      "%s: %s does not follow its address",
+				      fi->name, f->key);
+			ck_assert_uint_eq(f->size, 8);
+			ck_assert_uint_eq(f->offset % 8, 0);
+			break;
 		default:
 			ck_abort_msg("%s: %s has kind %u", fi->name, f->key,
 				     f->kind);
 		}
 	}
+}
+END_TEST
+
+/*
+ * msr: one argument and one address/value pair per MSR, where the module
+ * puts them (xcall.h): value i in val[i], address i in val[4 + i]; and only
+ * on the module's backends, on x86 alone.
+ */
+START_TEST(test_msr_layout)
+{
+	const struct xcall_fn_info *fi = xcall_fn_by_id(XCALL_FN_MSR);
+	const struct xcall_field_info *f = fi->fields;
+	unsigned int i;
+
+	ck_assert_uint_eq(fi->max_args, XCALL_MSR_MAX);
+	ck_assert_uint_eq(fi->priv, XCALL_PRIV_ADMIN);
+	for (i = 0; i < XCALL_MSR_MAX; i++, f += 2) {
+		ck_assert_uint_eq(fi->args[i].max, UINT32_MAX);
+		ck_assert_uint_eq(f[0].kind, XCALL_FIELD_MSR_ADDR);
+		ck_assert_uint_eq(f[0].offset,
+				  offsetof(struct xcall_result,
+					   val[XCALL_MSR_MAX + i]));
+		ck_assert_uint_eq(f[1].kind, XCALL_FIELD_MSR_VALUE);
+		ck_assert_uint_eq(f[1].offset,
+				  offsetof(struct xcall_result, val[i]));
+	}
+	ck_assert_ptr_null(f->key);
+#if defined(__x86_64__) || defined(__i386__)
+	ck_assert_uint_eq(fi->backends, XCALL_BK_KMOD | XCALL_BK_DAEMON);
+#else
+	ck_assert_uint_eq(fi->backends, 0);
+#endif
+}
+END_TEST
+
+/* The allowlist: what it names, nothing else; never 0 (an unused slot). */
+START_TEST(test_msr_allowlist)
+{
+	static const uint64_t in[] = { 0x10, 0x8b, 0xe7, 0xe8, 0xce, 0x198,
+				       0x19c, 0x1b1, 0x1a0, 0x611,
+				       0xc001029b };
+	static const uint64_t out[] = { 0, 0x1b, 0x3a, 0x48, 0x79, 0xc0000080,
+					0xc0000082, 0x10 + (1ULL << 32),
+					~0ULL, 0x1d9 };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++)
+		ck_assert_msg(xcall_msr_allowed(in[i]), "0x%llx refused",
+			      (unsigned long long)in[i]);
+	for (i = 0; i < sizeof(out) / sizeof(out[0]); i++)
+		ck_assert_msg(!xcall_msr_allowed(out[i]), "0x%llx allowed",
+			      (unsigned long long)out[i]);
+#define X(a, name, kind) ck_assert(xcall_msr_allowed(a) && a &&	\
+				   (kind == XCALL_MSR_FIXED ||		\
+				    kind == XCALL_MSR_COUNTER));
+	XCALL_MSR_ALLOWLIST(X)
+#undef X
 }
 END_TEST
 
@@ -233,6 +303,8 @@ static Suite *catalogue_suite(void)
 	tc = tcase_create("fields");
 	tcase_add_loop_test(tc, test_fields, 0, XCALL_FN_COUNT);
 	tcase_add_loop_test(tc, test_field_layout, 0, XCALL_FN_COUNT);
+	tcase_add_test(tc, test_msr_layout);
+	tcase_add_test(tc, test_msr_allowlist);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("lookup");

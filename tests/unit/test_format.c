@@ -284,11 +284,82 @@ START_TEST(test_no_null_field)
 
 	r.ctx = XCALL_CTX_USER;
 	strcpy(r.comm, "sh");
+	if (_i == XCALL_FN_MSR) {	/* every slot used and read */
+		r.val[4] = 0x10;
+		r.val[5] = 0xe7;
+		r.val[6] = 0xe8;
+		r.val[7] = 0x8b;
+	}
 	fmt_records_json(&sb, fi, &r, 1, 0);
 	after = strstr(sb.s, envelope_end);
 	ck_assert_ptr_nonnull(after);
 	ck_assert_msg(!strstr(after + sizeof(envelope_end) - 1, "null"),
 		      "%s", sb.s);
+}
+END_TEST
+
+/*
+ * msr: a slot beyond the addresses asked for is null in JSON and has no
+ * column in the table; one whose read failed (EIO in its high bits) has
+ * its address and a null value; the record itself then says EIO.
+ */
+START_TEST(test_msr)
+{
+	const struct xcall_fn_info *fi = xcall_fn_by_id(XCALL_FN_MSR);
+	struct xcall_result r[2] = { rec(0, XCALL_FN_MSR),
+				     rec(1, XCALL_FN_MSR) };
+
+	r[0].val[4] = 0x10;
+	r[0].val[0] = 0x123456789abcdefULL;
+	r[0].val[5] = 0xe7;
+	r[0].val[1] = 7;
+	r[1] = r[0];
+	r[1].cpu = 1;
+	r[1].val[0] = ~0ULL;
+	fmt_records_json(&sb, fi, r, 2, 0);
+	ck_assert_str_eq(sb.s,
+		"{\"round\":0,\"cpu\":0,\"fn\":\"msr\",\"ok\":true,"
+		"\"errno\":0,\"error\":null,\"msr0\":\"0x10\","
+		"\"value0\":\"0x0123456789abcdef\",\"msr1\":\"0xe7\","
+		"\"value1\":\"0x0000000000000007\",\"msr2\":null,"
+		"\"value2\":null,\"msr3\":null,\"value3\":null}\n"
+		"{\"round\":0,\"cpu\":1,\"fn\":\"msr\",\"ok\":true,"
+		"\"errno\":0,\"error\":null,\"msr0\":\"0x10\","
+		"\"value0\":\"0xffffffffffffffff\",\"msr1\":\"0xe7\","
+		"\"value1\":\"0x0000000000000007\",\"msr2\":null,"
+		"\"value2\":null,\"msr3\":null,\"value3\":null}\n");
+	sb_free(&sb);
+	fmt_records_table(&sb, fi, r, 2);
+	ck_assert_str_eq(sb.s,
+		"CPU  MSR0  VALUE0              MSR1  VALUE1              STATUS\n"
+		"  0  0x10  0x0123456789abcdef  0xe7  0x0000000000000007  ok\n"
+		"  1  0x10  0xffffffffffffffff  0xe7  0x0000000000000007  ok\n");
+	sb_free(&sb);
+
+	/* The second MSR faulted on CPU 1: the record fails with EIO. */
+	r[1].val[5] |= (uint64_t)EIO << 32;
+	r[1].val[1] = 0;
+	r[1].error = -EIO;
+	fmt_records_table(&sb, fi, r, 2);
+	ck_assert_str_eq(sb.s,
+		"CPU  MSR0  VALUE0              MSR1  VALUE1              STATUS\n"
+		"  0  0x10  0x0123456789abcdef  0xe7  0x0000000000000007  ok\n"
+		"  1  -     -                   -     -                   "
+		"the CPU faulted reading an MSR (not implemented)\n");
+	sb_free(&sb);
+	/* A value whose read failed is null, its address still there. */
+	r[1].error = 0;
+	fmt_records_json(&sb, fi, &r[1], 1, 3);
+	ck_assert_ptr_nonnull(strstr(sb.s,
+		"\"msr1\":\"0xe7\",\"value1\":null,\"msr2\":null"));
+	sb_free(&sb);
+	/* Every record failed: only CPU and STATUS. */
+	r[0].error = r[1].error = -EIO;
+	fmt_records_table(&sb, fi, r, 2);
+	ck_assert_str_eq(sb.s,
+		"CPU  STATUS\n"
+		"  0  the CPU faulted reading an MSR (not implemented)\n"
+		"  1  the CPU faulted reading an MSR (not implemented)\n");
 }
 END_TEST
 
@@ -327,6 +398,7 @@ static Suite *format_suite(void)
 	tcase_add_test(tc, test_where_sym);
 	tcase_add_test(tc, test_field_kinds);
 	tcase_add_loop_test(tc, test_no_null_field, 0, XCALL_FN_COUNT);
+	tcase_add_test(tc, test_msr);
 	tcase_add_test(tc, test_errmsg);
 	suite_add_tcase(s, tc);
 	return s;

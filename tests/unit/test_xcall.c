@@ -200,6 +200,64 @@ START_TEST(test_not_on_backend)
 }
 END_TEST
 
+/*
+ * msr: the module's alone, and on x86 alone. Its addresses are checked
+ * like any argument (ERANGE over 32 bits), then against the allowlist
+ * (EPERM, whoever asks), before the backend is; the threads backend cannot
+ * read an MSR at all (EOPNOTSUPP). Off x86 it is on no backend: EOPNOTSUPP
+ * before anything else about it.
+ */
+START_TEST(test_msr_refused)
+{
+	struct xcall_req req = { .fn = XCALL_FN_MSR, .nargs = 2,
+				 .args = { 0x10, 0xe8 } };
+#if defined(__x86_64__) || defined(__i386__)
+	int on_arch = 1;
+#else
+	int on_arch = 0;
+#endif
+	int other = on_arch ? 0 : -EOPNOTSUPP;
+
+	ck_assert_int_eq(xcall_req_check(&req, XCALL_BACKEND_THREADS),
+			 -EOPNOTSUPP);
+	ck_assert_int_eq(xcall_req_check(&req, XCALL_BACKEND_KMOD), other);
+	ck_assert_int_eq(xcall_req_check(&req, XCALL_BACKEND_DAEMON), other);
+	ck_assert_int_eq(xcall_req_check(&req, XCALL_BACKEND_AUTO), other);
+	ck_assert_int_eq(run1(XCALL_FN_MSR, 1, 0x10, 0, 0, "0"), -EOPNOTSUPP);
+	/* Off the allowlist: IA32_APIC_BASE, EFER, 0. */
+	req.args[1] = 0x1b;
+	ck_assert_int_eq(xcall_req_check(&req, XCALL_BACKEND_KMOD),
+			 on_arch ? -EPERM : -EOPNOTSUPP);
+	ck_assert_int_eq(xcall_req_check(&req, XCALL_BACKEND_THREADS),
+			 on_arch ? -EPERM : -EOPNOTSUPP);
+	req.args[1] = 0xc0000080;
+	ck_assert_int_eq(xcall_req_check(&req, XCALL_BACKEND_KMOD),
+			 on_arch ? -EPERM : -EOPNOTSUPP);
+	req.args[0] = 0;
+	req.args[1] = 0x10;
+	ck_assert_int_eq(xcall_req_check(&req, XCALL_BACKEND_KMOD),
+			 on_arch ? -EPERM : -EOPNOTSUPP);
+	/* Over 32 bits: out of range, before the allowlist. */
+	req.args[1] = 0x10 + (1ULL << 32);
+	ck_assert_int_eq(xcall_req_check(&req, XCALL_BACKEND_KMOD),
+			 on_arch ? -ERANGE : -EOPNOTSUPP);
+	/* One to XCALL_MSR_MAX addresses. */
+	req.args[0] = req.args[1] = 0x10;
+	req.nargs = 0;
+	ck_assert_int_eq(xcall_req_check(&req, XCALL_BACKEND_KMOD),
+			 on_arch ? -EINVAL : -EOPNOTSUPP);
+	req.nargs = XCALL_MSR_MAX + 1;
+	ck_assert_int_eq(xcall_req_check(&req, XCALL_BACKEND_KMOD),
+			 on_arch ? -EINVAL : -EOPNOTSUPP);
+	/* The allowlist before the timeout, as the module has it. */
+	req.nargs = 1;
+	req.args[0] = 0x1b;
+	req.timeout_ms = XCALL_MAX_TIMEOUT_MS + 1;
+	ck_assert_int_eq(xcall_req_check(&req, XCALL_BACKEND_KMOD),
+			 on_arch ? -EPERM : -EOPNOTSUPP);
+}
+END_TEST
+
 /* The validator on its own: the same answers, per backend, without I/O. */
 START_TEST(test_req_check)
 {
@@ -361,7 +419,7 @@ START_TEST(test_strerror)
 {
 	static const int known[] = {
 		EBADRQC, EINVAL, ERANGE, EDESTADDRREQ, ENODEV, ENXIO,
-		EOPNOTSUPP, EPERM, EMSGSIZE, ETIMEDOUT,
+		EOPNOTSUPP, EPERM, EMSGSIZE, ETIMEDOUT, EIO,
 	};
 	unsigned int i;
 
@@ -711,6 +769,7 @@ static Suite *xcall_suite(void)
 	tcase_add_test(tc, test_bad_range);
 	tcase_add_test(tc, test_not_on_backend);
 	tcase_add_test(tc, test_req_check);
+	tcase_add_test(tc, test_msr_refused);
 	tcase_add_test(tc, test_empty_set);
 	tcase_add_test(tc, test_no_such_cpu);
 	tcase_add_test(tc, test_cpu_beyond_our_size);

@@ -32,6 +32,11 @@ if [ ! -c /dev/xcall ]; then
 	note "/dev/xcall missing after insmod"
 	fail=1
 fi
+# x86: msr.ko's /dev/cpu/N/msr, the oracle of test_msr.
+if [ -e /xcall/kmods/msr.ko ] && ! insmod /xcall/kmods/msr.ko; then
+	note "insmod msr.ko failed"
+	fail=1
+fi
 
 # One version (VERSION): the module as loaded, its file's .modinfo (busybox
 # modinfo wants modules.dep: read it raw), xcall and xcalld all say it.
@@ -77,10 +82,12 @@ done
 # the threads backend's answer) and agrees with the threads backend on the
 # hardware id and node of every CPU; where never shows a raw address.
 ncpu=$(grep -c '^processor' /proc/cpuinfo)
-# cli_check FN: run FN on all CPUs through the module, check the records.
+# cli_check 'FN [ARG...]': run it on all CPUs through the module, check
+# the records (in /tmp/cli-FN.json).
 cli_check() {
-	out=/tmp/cli-$1.json
-	if ! xcall run --backend kmod --all --json "$1" >"$out"; then
+	out=/tmp/cli-${1%% *}.json
+	# shellcheck disable=SC2086
+	if ! xcall run --backend kmod --all --json $1 >"$out"; then
 		note "xcall run --backend kmod --all --json $1: exit $?"
 		return 1
 	fi
@@ -117,6 +124,42 @@ if [ -e /dev/xcall ]; then
 		note "xcall where: a raw address: FAIL"
 		fail=1
 	fi
+	# msr: on x86 the TSC and the microcode revision of every CPU in one
+	# round, an MSR off the allowlist refused (exit 2) even for root;
+	# elsewhere list says it is not here and a call is refused (exit 2).
+	case $(uname -m) in
+	x86_64|i?86)
+		if cli_check "msr 0x10 0x8b" &&
+		   [ "$(grep -c '"msr0":"0x10","value0":"0x[0-9a-f]\{16\}","msr1":"0x8b","value1":"0x' \
+			/tmp/cli-msr.json)" = "$ncpu" ]; then
+			note "xcall run --backend kmod --all msr 0x10 0x8b: pass"
+		else
+			note "xcall run --backend kmod --all msr 0x10 0x8b: FAIL"
+			cat /tmp/cli-msr.json
+			fail=1
+		fi
+		xcall run --backend kmod --cpu 0 msr 0x1b 2>/tmp/msr.err
+		st=$?
+		if [ $st = 2 ] && grep -q 'allowlist' /tmp/msr.err; then
+			note "xcall msr 0x1b (off the allowlist): exit 2: pass"
+		else
+			note "xcall msr 0x1b: exit $st, want 2: FAIL"
+			cat /tmp/msr.err
+			fail=1
+		fi ;;
+	*)
+		xcall run --backend kmod --cpu 0 msr 0x10 2>/tmp/msr.err
+		st=$?
+		if [ $st = 2 ] && grep -q 'not on this architecture' /tmp/msr.err &&
+		   xcall list | grep -q '^msr .*none (not on this architecture)'; then
+			note "msr off x86: not listed, exit 2: pass"
+		else
+			note "msr off x86: exit $st, want 2, or list: FAIL"
+			cat /tmp/msr.err
+			xcall list
+			fail=1
+		fi ;;
+	esac
 	if xcall run --backend threads --all --json probe >/tmp/cli-threads.json &&
 	   [ "$(ids /tmp/cli-probe.json)" = "$(ids /tmp/cli-threads.json)" ]; then
 		note "probe: kmod and threads backends agree on cpu/node/hwid: pass"

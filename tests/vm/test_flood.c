@@ -157,6 +157,13 @@ static void *flood(void *arg)
 			c.nargs = 1;
 			c.args[0] = XCALL_SPIN_MAX_US;
 		}
+		/* msr: the most it reads, the TSC four times; x86 only. */
+		if (c.fn == XCALL_FN_MSR) {
+			if (!(XCALL_BK_MSR & XCALL_BK_KMOD))
+				continue;
+			c.nargs = XCALL_MSR_MAX;
+			c.args[0] = c.args[1] = c.args[2] = c.args[3] = 0x10;
+		}
 		if (w->nowait) {
 			c.flags = XCALL_CALL_NOWAIT;
 		} else {
