@@ -214,7 +214,8 @@ START_TEST(test_info)
 	ck_assert_uint_eq(info.default_timeout_ms, XCALL_DEFAULT_TIMEOUT_MS);
 	ck_assert_uint_eq(info.nowait_per_file, XCALL_MAX_NOWAIT_PER_FILE);
 	ck_assert_uint_eq(info.nowait_per_cpu, XCALL_MAX_NOWAIT_PER_CPU);
-	ck_assert(!info.reserved[0] && !info.reserved[1]);
+	ck_assert_uint_eq(info.features, XCALL_FEAT_TIMELINE);
+	ck_assert(!info.reserved[0]);
 
 	info.size = sizeof(info) - 8;
 	ck_assert_int_eq(ioctl(fd, XCALL_IOC_INFO, &info), -1);
