@@ -10,13 +10,15 @@
  *            vs one pread per CPU, one after the other
  *   local    both on the caller's own CPU: the software cost, no IPI
  *   xcalld   the single call through xcalld over the module (its io_uring
- *            command), one client, vs the raw ioctl of "single"
+ *            command), one client, vs the raw ioctl of "single"; and the
+ *            same io_uring command without the daemon (this program's own
+ *            ring, waiting for its CQE), which splits the two
  *
  * Medians of per-call wall time (CLOCK_MONOTONIC), after a warm-up, caller
  * pinned to CPU 0, and xcalld too: as with the raw ioctl, the call's only
  * crossing between vCPUs is the module's IPI to CPU 1 and its answer (a
  * daemon on a third vCPU measures the host's scheduling of three TCG vCPU
- * threads on its cores more than anything of ours), the seven operations
+ * threads on its cores more than anything of ours), the eight operations
  * of a round in a rotating order.
  * Prints one table with the ratios; no thresholds here.
  * Needs /dev/xcall, /dev/cpu/N/cpuid (x86: insmod cpuid.ko) and
@@ -24,6 +26,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <liburing.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,7 +43,7 @@
 #define ITERS	3000
 #define WARMUP	300
 #define MAXCPU	64
-#define NOPS	7
+#define NOPS	8
 #define SOCK	"/tmp/bench-xcalld.sock"
 
 static uint64_t now_ns(void)
@@ -73,18 +76,24 @@ static void die(const char *what)
 static int xfd;
 static struct xcall_result res[MAXCPU];
 
+/* ident(leaf 0) on the CPUs of *@bits, its records into res[]. */
+static void mk_ident(struct xcall_call *c, const uint64_t *bits)
+{
+	memset(c, 0, sizeof(*c));
+	c->size = sizeof(*c);
+	c->fn = XCALL_FN_IDENT;
+	c->nargs = 2;
+	c->cpuset_size = 8;
+	c->cpuset = (uintptr_t)bits;
+	c->results = (uintptr_t)res;
+	c->nresults = MAXCPU;
+}
+
 static void xcall_ident(uint64_t bits, int n)
 {
 	struct xcall_call c;
 
-	memset(&c, 0, sizeof(c));
-	c.size = sizeof(c);
-	c.fn = XCALL_FN_IDENT;
-	c.nargs = 2;
-	c.cpuset_size = 8;
-	c.cpuset = (uintptr_t)&bits;
-	c.results = (uintptr_t)res;
-	c.nresults = MAXCPU;
+	mk_ident(&c, &bits);
 	if (ioctl(xfd, XCALL_IOC_CALL, &c) < 0)
 		die("XCALL_IOC_CALL");
 	if ((int)c.ncalled != n || res[0].error || res[n - 1].error) {
@@ -108,6 +117,39 @@ static void xcalld_ident(struct xcall *x, const cpu_set_t *set,
 	}
 }
 
+/* xcall_ident(CPU @cpu) as an io_uring command on @ring (SQE128). */
+static void uring_ident(struct io_uring *ring, int cpu)
+{
+	uint64_t bits = 1ULL << cpu;
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	struct xcall_call c;
+	int ret;
+
+	mk_ident(&c, &bits);
+	sqe = io_uring_get_sqe(ring);
+	if (!sqe) {
+		fprintf(stderr, "bench_kmod: no SQE free\n");
+		exit(1);
+	}
+	memset(sqe, 0, 128);
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = xfd;
+	sqe->cmd_op = XCALL_IOC_CALL;
+	((struct xcall_uring_cmd *)sqe->cmd)->call = (uintptr_t)&c;
+	ret = io_uring_submit_and_wait(ring, 1);
+	if (ret < 0 || io_uring_wait_cqe(ring, &cqe)) {
+		errno = ret < 0 ? -ret : EIO;
+		die("io_uring command");
+	}
+	ret = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	if (ret != 1 || res[0].error || (int)res[0].cpu != cpu) {
+		fprintf(stderr, "bench_kmod: io_uring command: %d\n", ret);
+		exit(1);
+	}
+}
+
 static void cpuid_read(int f)
 {
 	uint32_t regs[4];
@@ -119,7 +161,7 @@ static void cpuid_read(int f)
 /* The operations' figures in their records (tests/bench/targets). */
 static const char *const figure[NOPS] = {
 	"single", "pread_single", "fanout", "pread_fanout", "local",
-	"pread_local", "xcalld_single",
+	"pread_local", "xcalld_single", "uring_single",
 };
 static const char *const what[NOPS] = {
 	"XCALL_IOC_CALL ident, CPU 1", "pread(/dev/cpu/1/cpuid)",
@@ -127,6 +169,7 @@ static const char *const what[NOPS] = {
 	"XCALL_IOC_CALL ident, own CPU (no IPI)",
 	"pread(/dev/cpu/0/cpuid), own CPU",
 	"xcalld over the module, ident, CPU 1, 1 client",
+	"io_uring command, ident, CPU 1, no daemon",
 };
 
 int main(void)
@@ -139,6 +182,7 @@ int main(void)
 	double m[NOPS];
 	cpu_set_t set, one, online;
 	const char *why = "";
+	struct io_uring ring;
 	struct xcall *x;
 	char path[64];
 	pid_t xd;
@@ -180,9 +224,12 @@ int main(void)
 		die("xcall_cpus_online");
 	CPU_ZERO(&one);
 	CPU_SET(other, &one);
+	errno = -io_uring_queue_init(4, &ring, IORING_SETUP_SQE128);
+	if (errno)
+		die("io_uring_queue_init");
 
 	/*
-	 * Seven operations per round, in a rotating order: what ran just
+	 * Eight operations per round, in a rotating order: what ran just
 	 * before (an idle or a busy target vCPU) is the same for all of them
 	 * on average.
 	 */
@@ -216,11 +263,15 @@ int main(void)
 			case 6:
 				xcalld_ident(x, &one, &online, other);
 				break;
+			case 7:
+				uring_ident(&ring, other);
+				break;
 			}
 			if (i >= 0)
 				t[op][i] = now_ns() - t0;
 		}
 	}
+	io_uring_queue_exit(&ring);
 	xcall_close(x);
 	st = xt_xcalld_term(xd);
 	if (st) {
@@ -251,6 +302,8 @@ int main(void)
 	printf("%-10s %-44s %10.2f %8.2f %8s\n", "xcalld",
 	       "xcalld over the module, CPU 1, 1 client", m[6], m[6] / m[0],
 	       "<=2.00");
+	printf("%-10s %-44s %10.2f %8.2f %8s\n", "xcalld",
+	       "io_uring command, CPU 1, no daemon", m[7], m[7] / m[0], "");
 	printf("(%d calls each, caller on CPU 0, after %d warm-up rounds)\n",
 	       ITERS, WARMUP);
 	/* median_us() sorted each t[i]: its percentiles are at hand. */
