@@ -295,12 +295,14 @@ struct xcall_call {
  */
 enum xcall_tl_stage {
 	XCALL_TL_SUBMITTED,	/* the module took the request (ioctl or
-				   uring_cmd entry), on the caller's CPU */
+				   uring_cmd, once it copied struct
+				   xcall_call in), on the caller's CPU */
 	XCALL_TL_QUEUED,	/* going on the target's queue: read just
 				   before llist_add, so before any handler
 				   can take it, and before the kick */
-	XCALL_TL_HANDLER,	/* the handler that ran it started, on the
-				   target */
+	XCALL_TL_HANDLER,	/* the handler that ran it started its
+				   first call (read for that call's
+				   record), on the target */
 	XCALL_TL_DONE,		/* the function returned, on the target */
 	XCALL_TL_WOKEN,		/* the ioctl caller woke, or the io_uring
 				   task work posts the CQE */
