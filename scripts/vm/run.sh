@@ -163,6 +163,10 @@ has() { grep -Eq -- "$1" "$out/facts"; }
 fact() { grep -m1 "^$1:" "$out/facts" || echo "no $1 line"; }
 if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 	why="timeout after ${timeout}s"
+	# What the kernel said meanwhile may be why (a stall, a warning).
+	if grep -E "\[ *[0-9]+\.[0-9]+\] .*($vm_bad)" "$log" >"$out/bad.txt"; then
+		why+="; the kernel log reports: $(head -n1 "$out/bad.txt")"
+	fi
 elif grep -E "\[ *[0-9]+\.[0-9]+\] .*($vm_bad)" "$log" >"$out/bad.txt"; then
 	why="the kernel log reports: $(head -n1 "$out/bad.txt")$twice"
 elif ! grep -q "^XCALL-VM-FACTS-END$" "$out/facts"; then
@@ -188,6 +192,11 @@ fi
 if [ -n "$why" ]; then
 	echo "$why" >"$out/why"
 	vm_failure_report "$fl" "$log" "$out/bad.txt" 100
+	if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+		echo "---- $fl: the last kernel lines before the timeout ----"
+		grep -E '^\[ *[0-9]+\.[0-9]+\] ' "$log" | tail -n 40 || true
+		echo "----"
+	fi
 	echo "  FAIL     $fl: $why (${secs}s)"
 	exit 1
 fi
