@@ -142,8 +142,8 @@ static const struct xcall_field_info msr_fields[] = {
 #define ping_summary	"answer with the CPU that ran it"
 #define probe_summary	"CPU, NUMA node, hardware id, cycle counter, " \
 			"monotonic time"
-#define clock_summary	"cycle counter and monotonic time read on the " \
-			"CPU (see xcall clock)"
+#define clock_summary	"cycle counter and monotonic time on the CPU " \
+			"(see xcall clock)"
 #define ident_summary	"identification registers: x86 CPUID, arm64 " \
 			"MIDR, ppc PVR"
 #define spin_summary	"busy-wait on the CPU for US microseconds"

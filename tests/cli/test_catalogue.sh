@@ -34,6 +34,11 @@ man_fns=$(sed -n '/^\.SH FUNCTIONS/,/^\.SH /p' "$man" |
 for fn in $fns; do
 	grep -Eq "^  $fn +" <<<"$help" && pass ||
 		fail "--help does not list $fn"
+	# Its whole summary on its own line: argp wraps what passes column
+	# 79, and a wrapped summary starts a line at column 0.
+	sum=$("$XCALL" list --json | jq -r --arg n "$fn" 'select(.name == $n) | .summary')
+	grep -Eq "^  $fn +$(printf '%s' "$sum" | sed 's/[][\.^$*+?(){}|]/\\&/g')\$" <<<"$help" && pass ||
+		fail "--help's line of $fn is not '$fn  $sum' (wrapped?)"
 	grep -Eq "^  $fn( |$)" <<<"$run_help" && pass ||
 		fail "run --help does not list $fn"
 	entry=$(sed -n '/^\.SH FUNCTIONS/,/^\.SH /p' "$man" |
