@@ -623,12 +623,20 @@ static void xcall_slot_run(struct xcall_slot *slot, int err)
  * its way, and whatever is queued meanwhile runs behind the backlog, in
  * order. Whenever work is left and no kick is on its way, the timer is
  * armed.
+ *
+ * A run takes the queue once: what is queued after that found it empty,
+ * so its submitter kicked again, and that kick runs it. Taking it here
+ * too would save no IPI (the kick is sent already) and would run a call
+ * by a handler that began before it was queued, which its timeline could
+ * not tell (seen in the x86 guest's trace: a call flagged as raising its
+ * IPI, run before that IPI's handler came).
  */
 static void xcall_run_queue(struct xcall_pcpu *pc, u8 how)
 {
 	u64 start = local_clock(), took;
 	struct xcall_slot *slot;
 	unsigned int n = 0;
+	bool taken = false;
 
 	if (start < pc->resume_ns)
 		return;		/* paused: the armed timer goes on */
@@ -641,10 +649,15 @@ static void xcall_run_queue(struct xcall_pcpu *pc, u8 how)
 	pc->tl_how = how;
 	for (;;) {
 		if (!pc->backlog) {
+			if (taken)
+				return;
 			pc->backlog = llist_reverse_order(
 					llist_del_all(&pc->queue));
 			if (!pc->backlog)
 				return;
+			taken = true;
+			/* Taken after what ran so far: its own reading. */
+			pc->tl_handler = 0;
 		}
 		if (n == XCALL_DRAIN_CALLS ||
 		    (n && local_clock() - start >= XCALL_DRAIN_NS))
