@@ -129,4 +129,12 @@ int xc_run_failed(struct xcall *x, const char *what, int err);
 /* Open the backend named by @name (NULL: AUTO); exit status on failure. */
 int xc_open_backend(struct xcall **xp, const char *name);
 
+/*
+ * timeline.c: `xcall run --timeline`, @repeat rounds of @req on @set with
+ * the stages of each call, summarised per target CPU; the exit status.
+ */
+int xc_run_timeline(struct xcall *x, const struct xcall_fn_info *fi,
+		    const struct xcall_req *req, const cpu_set_t *set,
+		    uint64_t repeat, int json);
+
 #endif /* XCALL_CLI_H */

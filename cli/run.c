@@ -22,7 +22,7 @@
 struct run_args {
 	struct xc_opts o;		/* --json, --backend, --timeout */
 	const char *cpu, *node, *repeat, *interval;
-	int all;
+	int all, timeline;
 	const char *fn;
 	const char *words[MAX_WORDS];
 	unsigned int nwords;		/* arguments given, may be > MAX */
@@ -30,7 +30,7 @@ struct run_args {
 
 enum {
 	OPT_CPU = 'c', OPT_ALL = 'a', OPT_NODE = 'n', OPT_REPEAT = 'r',
-	OPT_INTERVAL = 'i',
+	OPT_INTERVAL = 'i', OPT_TIMELINE = 0x100,
 };
 
 static const struct argp_option run_options[] = {
@@ -47,6 +47,11 @@ static const struct argp_option run_options[] = {
 	  "run N rounds (0: until interrupted; default 1)", 2 },
 	{ "interval", OPT_INTERVAL, "MS", 0,
 	  "pause MS ms between rounds (default 1000)", 2 },
+	{ "timeline", OPT_TIMELINE, NULL, 0,
+	  "through the module: time each stage of every call (submitted, "
+	  "queued, handler, done, woken) and print each one's median and "
+	  "p99 per CPU over the rounds (--repeat, default 100, back to back; "
+	  "backend kmod unless --backend)", 2 },
 	/*
 	 * No option is a digit: getopt's "-5" is a negative number, a
 	 * function argument (hidden options that take the rest of the word).
@@ -89,6 +94,9 @@ static error_t run_parse(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_INTERVAL:
 		a->interval = arg;
+		break;
+	case OPT_TIMELINE:
+		a->timeline = 1;
 		break;
 	case '0' ... '9':
 		/*
@@ -378,9 +386,17 @@ int cmd_run(int argc, char **argv)
 	if (status)
 		return status;
 	status = xc_opt_timeout(&a.o, &req.timeout_ms);
+	if (a.timeline)
+		repeat = 100;
 	if (!status && a.repeat)
-		status = xc_parse_num("--repeat", a.repeat, 0, UINT32_MAX,
+		status = xc_parse_num("--repeat", a.repeat, a.timeline,
+				      a.timeline ? 1000000 : UINT32_MAX,
 				      &repeat);
+	if (!status && a.timeline && a.interval) {
+		xc_err("--timeline", "takes no --interval: its calls follow "
+		       "each other at once");
+		status = XC_EXIT_USAGE;
+	}
 	if (!status && a.interval)
 		status = xc_parse_num("--interval", a.interval, 0, 3600000,
 				      &interval);
@@ -398,9 +414,14 @@ int cmd_run(int argc, char **argv)
 		status = XC_EXIT_REFUSED;
 		goto out_set;
 	}
-	status = xc_open_backend(&x, a.o.backend);
+	status = xc_open_backend(&x, a.timeline && !a.o.backend ? "kmod" :
+				 a.o.backend);
 	if (status)
 		goto out_res;
+	if (a.timeline) {
+		status = xc_run_timeline(x, fi, &req, set, repeat, a.o.json);
+		goto out_close;
+	}
 	/*
 	 * One CPU, in this process: move there, as taskset would, and the
 	 * function runs on this thread with no worker to start (the threads

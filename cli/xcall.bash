@@ -14,7 +14,7 @@
 _xcall_commands='run list topology status clock latency'
 _xcall_global_opts='--help --usage --version'
 _xcall_opts_run='--all --cpu --node --backend --json --timeout --interval
-	--repeat --help --usage --version'
+	--repeat --timeline --help --usage --version'
 _xcall_opts_list='--json --help --usage --version'
 _xcall_opts_topology='--backend --json --timeout --help --usage --version'
 _xcall_opts_status='--json --socket --help --usage --version'

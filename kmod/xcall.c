@@ -123,6 +123,11 @@ struct xcall_slot {
 	unsigned int cpu;
 	atomic_t state;			/* XS_* */
 	struct xcall_result res;	/* valid once state is XS_DONE */
+	/* XCALL_CALL_TIMELINE: the stages this slot saw (xcall_tl_fill()) */
+	u64 tl_queued, tl_handler, tl_done;	/* cycle counter */
+	u32 tl_queued_cpu;		/* the submitter's; the others: @cpu */
+	u8 tl_sflags;			/* XCALL_TLF_*, by the submitter */
+	u8 tl_hflags;			/* XCALL_TLF_*, by the handler */
 };
 
 struct xcall_req {
@@ -132,6 +137,7 @@ struct xcall_req {
 	bool nowait;			/* XCALL_CALL_NOWAIT: counted in xf, pcpu */
 	bool view_as;			/* xcall_call.view: tasks of view_uid */
 	bool view_nopid;		/* ... or none at all */
+	bool timeline;			/* XCALL_CALL_TIMELINE */
 	kuid_t view_uid;
 	unsigned int fn;
 	unsigned int nargs;
@@ -148,6 +154,9 @@ struct xcall_req {
 	u8 why;				/* XW_*: what finished it */
 	u64 ucall;			/* user struct xcall_call */
 	u64 uresults;
+	u64 utimeline;			/* user struct xcall_timeline[] */
+	u64 tl_submitted, tl_woken;	/* cycle counter, XCALL_TL_* */
+	u32 tl_submitted_cpu, tl_woken_cpu;
 	struct list_head file_node;	/* on xf->cmds until its task work */
 	/* On xcall_to_finish / xcall_to_free (xcall_defer()) */
 	struct llist_node finish_node;
@@ -165,6 +174,9 @@ struct xcall_pcpu {
 	struct llist_node *backlog;	/* off @queue, not run yet, oldest first */
 	struct hrtimer rekick;		/* goes on with @backlog after a pause */
 	u64 resume_ns;			/* no handler runs calls before this */
+	u64 tl_handler;			/* cycle counter at this run's first
+					 * call, 0 before it */
+	u8 tl_how;			/* XCALL_TLF_IRQ, _TASK or _REKICK */
 	/* Claimed by submitters, given back by the handler: */
 	atomic_t spin;			/* a spin is queued or running here */
 	atomic_t nowait;		/* NOWAIT calls queued here */
@@ -569,9 +581,16 @@ static void xcall_slot_run(struct xcall_slot *slot, int err)
 		} else {
 			r->cpu = smp_processor_id();
 			r->cycles = get_cycles();
+			if (!pc->tl_handler)
+				pc->tl_handler = r->cycles;
 			r->mono_ns = ktime_get_ns();
 			xcall_fns[req->fn](req, r);
 			this_cpu_inc(xcall_calls_run);
+			if (req->timeline) {
+				slot->tl_handler = pc->tl_handler;
+				slot->tl_hflags = pc->tl_how;
+				slot->tl_done = get_cycles();
+			}
 		}
 		r->node = cpu_to_node(r->cpu);
 		atomic_set_release(&slot->state, XS_DONE);
@@ -604,21 +623,41 @@ static void xcall_slot_run(struct xcall_slot *slot, int err)
  * its way, and whatever is queued meanwhile runs behind the backlog, in
  * order. Whenever work is left and no kick is on its way, the timer is
  * armed.
+ *
+ * A run takes the queue once: what is queued after that found it empty,
+ * so its submitter kicked again, and that kick runs it. Taking it here
+ * too would save no IPI (the kick is sent already) and would run a call
+ * by a handler that began before it was queued, which its timeline could
+ * not tell (seen in the x86 guest's trace: a call flagged as raising its
+ * IPI, run before that IPI's handler came).
  */
-static void xcall_run_queue(struct xcall_pcpu *pc)
+static void xcall_run_queue(struct xcall_pcpu *pc, u8 how)
 {
 	u64 start = local_clock(), took;
 	struct xcall_slot *slot;
 	unsigned int n = 0;
+	bool taken = false;
 
 	if (start < pc->resume_ns)
 		return;		/* paused: the armed timer goes on */
+	/*
+	 * XCALL_TL_HANDLER of every call this run makes: the counter read
+	 * for the record of its first call (xcall_slot_run()), so that a run
+	 * without a timeline reads it no more than its records need.
+	 */
+	pc->tl_handler = 0;
+	pc->tl_how = how;
 	for (;;) {
 		if (!pc->backlog) {
+			if (taken)
+				return;
 			pc->backlog = llist_reverse_order(
 					llist_del_all(&pc->queue));
 			if (!pc->backlog)
 				return;
+			taken = true;
+			/* Taken after what ran so far: its own reading. */
+			pc->tl_handler = 0;
 		}
 		if (n == XCALL_DRAIN_CALLS ||
 		    (n && local_clock() - start >= XCALL_DRAIN_NS))
@@ -635,10 +674,13 @@ static void xcall_run_queue(struct xcall_pcpu *pc)
 		      HRTIMER_MODE_REL_PINNED_HARD);
 }
 
-/* The csd handler: IPI context on the target CPU. */
+/*
+ * The csd handler: IPI context on the target CPU, or the idle loop's poll
+ * of the csd queue (no IPI was needed), or inline on the caller's CPU.
+ */
 static void xcall_ipi(void *info)
 {
-	xcall_run_queue(info);
+	xcall_run_queue(info, in_hardirq() ? XCALL_TLF_IRQ : XCALL_TLF_TASK);
 }
 
 /* The rekick timer: hard IRQ context, pinned to its CPU. */
@@ -647,7 +689,7 @@ static enum hrtimer_restart xcall_rekick(struct hrtimer *t)
 	struct xcall_pcpu *pc = container_of(t, struct xcall_pcpu, rekick);
 
 	pc->resume_ns = 0;	/* the pause is over, early or not */
-	xcall_run_queue(pc);
+	xcall_run_queue(pc, XCALL_TLF_REKICK);
 	return HRTIMER_NORESTART;
 }
 
@@ -679,11 +721,34 @@ static void xcall_enqueue(struct xcall_slot *slot)
 {
 	struct xcall_pcpu *pc = xcall_pc(slot->cpu);
 	struct xcall_slot *s, *tmp;
+	struct xcall_req *req = slot->req;
+	bool first;
 	int err;
 
-	if (!llist_add(&slot->node, &pc->queue))
+	/*
+	 * Read before the slot is visible: once it is, a handler already
+	 * kicked may run it at once, before this CPU reads anything more.
+	 */
+	if (req->timeline) {
+		slot->tl_queued_cpu = smp_processor_id();
+		slot->tl_sflags = slot->cpu == slot->tl_queued_cpu ?
+				  XCALL_TLF_INLINE : 0;
+		slot->tl_queued = get_cycles();
+	}
+	first = llist_add(&slot->node, &pc->queue);
+	/*
+	 * Only the submitter reads the flags, once every slot has answered
+	 * (or from the task work that the submitter's own last pending
+	 * count lets start): they may be written after the slot is visible.
+	 */
+	if (!first) {
+		if (req->timeline)
+			slot->tl_sflags |= XCALL_TLF_RODE;
 		return;	/* not empty before: a kick is on its way */
+	}
 	err = smp_call_function_single_async(slot->cpu, &pc->csd);
+	if (req->timeline)
+		slot->tl_sflags |= err ? XCALL_TLF_RODE : XCALL_TLF_KICKED;
 	if (!err || err == -EBUSY)
 		return;
 	/* The CPU is gone (it cannot be, under cpus_read_lock): fail it. */
@@ -718,22 +783,69 @@ static const struct xcall_result *xcall_slot_result(struct xcall_slot *slot,
 	return tmp;
 }
 
+/* Read the cycle counter and the CPU it was read on. */
+static void xcall_stamp(u64 *t, u32 *cpu)
+{
+	preempt_disable();
+	*t = get_cycles();
+	*cpu = smp_processor_id();
+	preempt_enable();
+}
+
 /*
- * Copy every slot's record to @uresults (none if 0): the number of records,
- * or -EFAULT. Every slot is settled either way: none runs afterwards.
+ * The timeline of @slot, whose record @r is: the target's stages only if
+ * the slot ran (its record is the slot's own).
+ */
+static void xcall_tl_fill(const struct xcall_slot *slot,
+			  const struct xcall_result *r,
+			  struct xcall_timeline *tl)
+{
+	const struct xcall_req *req = slot->req;
+	bool ran = r == &slot->res && !r->error;
+
+	memset(tl, 0, sizeof(*tl));
+	tl->cpu = slot->cpu;
+	tl->flags = slot->tl_sflags | (ran ? slot->tl_hflags : 0);
+	tl->ev[XCALL_TL_SUBMITTED] = req->tl_submitted;
+	tl->ev_cpu[XCALL_TL_SUBMITTED] = req->tl_submitted_cpu;
+	tl->ev[XCALL_TL_QUEUED] = slot->tl_queued;
+	tl->ev_cpu[XCALL_TL_QUEUED] = slot->tl_queued_cpu;
+	tl->ev_cpu[XCALL_TL_HANDLER] = slot->cpu;
+	tl->ev_cpu[XCALL_TL_DONE] = slot->cpu;
+	if (ran) {
+		tl->ev[XCALL_TL_HANDLER] = slot->tl_handler;
+		tl->ev[XCALL_TL_DONE] = slot->tl_done;
+	}
+	tl->ev[XCALL_TL_WOKEN] = req->tl_woken;
+	tl->ev_cpu[XCALL_TL_WOKEN] = req->tl_woken_cpu;
+}
+
+/*
+ * Copy every slot's record to @uresults (none if 0), and its timeline to
+ * the request's if it asked for one: the number of records, or -EFAULT.
+ * Every slot is settled either way: none runs afterwards.
  */
 static int xcall_copy_results(struct xcall_req *req, u64 uresults, u8 why)
 {
 	struct xcall_result __user *ures = u64_to_user_ptr(uresults);
+	struct xcall_timeline __user *utl = u64_to_user_ptr(req->utimeline);
 	struct xcall_result tmp;
+	struct xcall_timeline tl;
 	int ret = req->nslots;
 	unsigned int i;
 
+	if (req->timeline)
+		xcall_stamp(&req->tl_woken, &req->tl_woken_cpu);
 	for (i = 0; i < req->nslots; i++) {
 		const struct xcall_result *r;
 
 		r = xcall_slot_result(&req->slots[i], &tmp, why);
 		if (ures && ret >= 0 && copy_to_user(&ures[i], r, sizeof(*r)))
+			ret = -EFAULT;
+		if (!ures || ret < 0 || !req->timeline)
+			continue;
+		xcall_tl_fill(&req->slots[i], r, &tl);
+		if (copy_to_user(&utl[i], &tl, sizeof(tl)))
 			ret = -EFAULT;
 	}
 	return ret;
@@ -750,7 +862,11 @@ static int xcall_check_call(struct xcall_file *xf, const struct xcall_call *c)
 
 	if (c->size != sizeof(*c))
 		return -EMSGSIZE;
-	if (c->reserved[0] || (c->flags & ~XCALL_CALL_FLAGS))
+	if (c->flags & ~(XCALL_CALL_FLAGS | XCALL_CALL_TIMELINE))
+		return -EINVAL;
+	/* @timeline was reserved[0]: without the flag, zero as before. */
+	if (c->flags & XCALL_CALL_TIMELINE ?
+	    !c->timeline || (c->flags & XCALL_CALL_NOWAIT) : !!c->timeline)
 		return -EINVAL;
 	if (c->view && (!(c->view & XCALL_VIEW_AS) ||
 			(c->view & ~(XCALL_VIEW_AS | XCALL_VIEW_NOPID |
@@ -829,9 +945,35 @@ static long xcall_live_sum(void)
 	return sum;
 }
 
-/* Can @len bytes at @uptr be written? Writes nothing. */
+/* Pages get_user_pages_fast_only() looks at for xcall_writable(). */
+#define XCALL_WRITABLE_FAST_PAGES	2
+
+/*
+ * Can @len bytes at @uptr be written? Writes nothing. The results and
+ * @ncalled of nearly every call are mapped and writable already: the
+ * lockless page-table walk of get_user_pages_fast_only() vouches for that
+ * without mmap_lock or a fault (fault_in_safe_writeable() on both was half
+ * the software cost of a call, measured with function_graph in the x86
+ * guest). What it cannot vouch for (a page not present, shared
+ * copy-on-write, a special mapping, a bad address, more than
+ * XCALL_WRITABLE_FAST_PAGES pages) is decided by the fault-in, as before.
+ */
 static bool xcall_writable(u64 uptr, size_t len)
 {
+	struct page *pages[XCALL_WRITABLE_FAST_PAGES];
+	unsigned long first = uptr & PAGE_MASK, last;
+	int nr, got, i;
+
+	if (len && !check_add_overflow((unsigned long)uptr, len - 1, &last) &&
+	    (last >> PAGE_SHIFT) - (first >> PAGE_SHIFT) <
+	    XCALL_WRITABLE_FAST_PAGES) {
+		nr = (last >> PAGE_SHIFT) - (first >> PAGE_SHIFT) + 1;
+		got = get_user_pages_fast_only(first, nr, FOLL_WRITE, pages);
+		for (i = 0; i < got; i++)
+			put_page(pages[i]);
+		if (got == nr)
+			return true;
+	}
 	return !fault_in_safe_writeable(u64_to_user_ptr(uptr), len);
 }
 
@@ -891,6 +1033,9 @@ static struct xcall_req *xcall_req_new(struct xcall_file *xf,
 	if (!(c->flags & XCALL_CALL_NOWAIT) &&
 	    !xcall_writable(c->results, n * sizeof(struct xcall_result)))
 		goto out_words;
+	if ((c->flags & XCALL_CALL_TIMELINE) &&
+	    !xcall_writable(c->timeline, n * sizeof(struct xcall_timeline)))
+		goto out_words;
 
 	err = -ENOMEM;
 	req = xcall_req_alloc(n);
@@ -900,6 +1045,8 @@ static struct xcall_req *xcall_req_new(struct xcall_file *xf,
 	refcount_inc(&xf->ref);
 	req->xf = xf;
 	req->nowait = c->flags & XCALL_CALL_NOWAIT;
+	req->timeline = c->flags & XCALL_CALL_TIMELINE;
+	req->utimeline = c->timeline;
 	if (c->view) {
 		req->view_as = true;
 		req->view_nopid = c->view & XCALL_VIEW_NOPID;
@@ -1066,6 +1213,7 @@ static long xcall_ioctl_info(struct xcall_info __user *uinfo)
 		info.calls_run += READ_ONCE(per_cpu(xcall_calls_run, cpu));
 	info.nowait_per_file = XCALL_MAX_NOWAIT_PER_FILE;
 	info.nowait_per_cpu = XCALL_MAX_NOWAIT_PER_CPU;
+	info.features = XCALL_FEAT_TIMELINE;
 	if (copy_to_user(uinfo, &info, sizeof(info)))
 		return -EFAULT;
 	return 0;
@@ -1078,8 +1226,12 @@ static long xcall_ioctl_info(struct xcall_info __user *uinfo)
  */
 static bool xcall_poll(struct xcall_req *req)
 {
-	u64 end = local_clock() + (u64)READ_ONCE(poll_us) * NSEC_PER_USEC;
+	u64 end;
 
+	/* A call to this CPU alone has run already: no clock to read. */
+	if (!atomic_read(&req->pending))
+		return true;
+	end = local_clock() + (u64)READ_ONCE(poll_us) * NSEC_PER_USEC;
 	while (atomic_read(&req->pending)) {
 		if (need_resched() || local_clock() > end)
 			return false;
@@ -1112,17 +1264,24 @@ static long xcall_ioctl_call(struct file *file, struct xcall_call __user *ucall)
 	struct xcall_file *xf = file->private_data;
 	struct xcall_call c;
 	struct xcall_req *req;
+	u32 t0_cpu = 0;
+	u64 t0 = 0;
 	u8 why;
 	int ret;
 
 	if (copy_from_user(&c, ucall, sizeof(c)))
 		return -EFAULT;
+	/* No counter read at all for a call without a timeline. */
+	if (c.flags & XCALL_CALL_TIMELINE)
+		xcall_stamp(&t0, &t0_cpu);
 	ret = xcall_check_call(xf, &c);
 	if (ret)
 		return ret;
 	req = xcall_req_new(xf, &c, (u64)(uintptr_t)&ucall->ncalled);
 	if (IS_ERR(req))
 		return PTR_ERR(req);
+	req->tl_submitted = t0;
+	req->tl_submitted_cpu = t0_cpu;
 	ret = xcall_submit(req, false, 0);
 	if (ret)
 		goto out_put;
@@ -1279,6 +1438,8 @@ static int xcall_uring_issue(struct io_uring_cmd *ioucmd,
 	struct xcall_call c;
 	struct xcall_req *req;
 	unsigned int i;
+	u32 t0_cpu = 0;
+	u64 t0 = 0;
 	int ret;
 
 	if (ioucmd->cmd_op != XCALL_IOC_CALL)
@@ -1293,12 +1454,16 @@ static int xcall_uring_issue(struct io_uring_cmd *ioucmd,
 	ucall = u64_to_user_ptr(uc.call);
 	if (copy_from_user(&c, ucall, sizeof(c)))
 		return -EFAULT;
+	if (c.flags & XCALL_CALL_TIMELINE)
+		xcall_stamp(&t0, &t0_cpu);
 	ret = xcall_check_call(xf, &c);
 	if (ret)
 		return ret;
 	req = xcall_req_new(xf, &c, (u64)(uintptr_t)&ucall->ncalled);
 	if (IS_ERR(req))
 		return PTR_ERR(req);
+	req->tl_submitted = t0;
+	req->tl_submitted_cpu = t0_cpu;
 	INIT_LIST_HEAD(&req->file_node);
 
 	if (req->nowait) {

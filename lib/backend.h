@@ -21,6 +21,14 @@ struct __xcall_backend_ops {
 	int (*run)(struct xcall *x, const struct xcall_req *req,
 		   const cpu_set_t *set, size_t setsize,
 		   struct xcall_result *res, unsigned int nres);
+	/*
+	 * xcall_run_timeline() on a validated request; NULL where the
+	 * backend cannot see the stages (-EOPNOTSUPP).
+	 */
+	int (*run_timeline)(struct xcall *x, const struct xcall_req *req,
+			    const cpu_set_t *set, size_t setsize,
+			    struct xcall_result *res,
+			    struct xcall_timeline *tl, unsigned int nres);
 	void (*close)(struct xcall *x);
 };
 

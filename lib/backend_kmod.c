@@ -67,9 +67,11 @@ static void kmod_close(struct xcall *x)
 	free(k);
 }
 
-static int kmod_run(struct xcall *x, const struct xcall_req *req,
-		    const cpu_set_t *set, size_t setsize,
-		    struct xcall_result *res, unsigned int nres)
+/* One XCALL_IOC_CALL; with a timeline if @tl is not NULL. */
+static int kmod_call(struct xcall *x, const struct xcall_req *req,
+		     const cpu_set_t *set, size_t setsize,
+		     struct xcall_result *res, struct xcall_timeline *tl,
+		     unsigned int nres)
 {
 	struct kmod *k = x->priv;
 	struct xcall_call call;
@@ -102,6 +104,10 @@ static int kmod_run(struct xcall *x, const struct xcall_req *req,
 	call.cpuset = (uintptr_t)bits;
 	call.results = (uintptr_t)res;
 	call.nresults = res ? nres : 0;
+	if (tl) {
+		call.flags |= XCALL_CALL_TIMELINE;
+		call.timeline = (uintptr_t)tl;
+	}
 	if (ioctl(k->fd, XCALL_IOC_CALL, &call) < 0)
 		ret = -errno;
 	else
@@ -110,10 +116,31 @@ static int kmod_run(struct xcall *x, const struct xcall_req *req,
 	return ret;
 }
 
+static int kmod_run(struct xcall *x, const struct xcall_req *req,
+		    const cpu_set_t *set, size_t setsize,
+		    struct xcall_result *res, unsigned int nres)
+{
+	return kmod_call(x, req, set, setsize, res, NULL, nres);
+}
+
+/* A module older than the timeline says so in its features. */
+static int kmod_run_timeline(struct xcall *x, const struct xcall_req *req,
+			     const cpu_set_t *set, size_t setsize,
+			     struct xcall_result *res,
+			     struct xcall_timeline *tl, unsigned int nres)
+{
+	struct kmod *k = x->priv;
+
+	if (!(k->info.features & XCALL_FEAT_TIMELINE))
+		return -EOPNOTSUPP;
+	return kmod_call(x, req, set, setsize, res, tl, nres);
+}
+
 const struct __xcall_backend_ops __xcall_kmod_ops = {
 	.kind = XCALL_BACKEND_KMOD,
 	.name = "kmod",
 	.open = kmod_open,
 	.run = kmod_run,
+	.run_timeline = kmod_run_timeline,
 	.close = kmod_close,
 };

@@ -202,6 +202,21 @@ int xcall_run_online(struct xcall *x, const struct xcall_req *req,
 		     struct xcall_result *res, unsigned int nres);
 
 /*
+ * xcall_run() with the timeline of every call (XCALL_CALL_TIMELINE in
+ * xcall.h): @tl holds @nres records too, written in the order of @res,
+ * each the cycle counter read on the CPU where a stage happened
+ * (submitted, queued, handler entered, function done, caller woken) and
+ * how the call was queued and delivered (XCALL_TLF_*). The module alone
+ * sees those stages: -EOPNOTSUPP on another backend, or from a module
+ * without XCALL_FEAT_TIMELINE; -EINVAL with XCALL_CALL_NOWAIT or a NULL
+ * @res or @tl. Otherwise as xcall_run().
+ */
+int xcall_run_timeline(struct xcall *x, const struct xcall_req *req,
+		       const cpu_set_t *set, size_t setsize,
+		       struct xcall_result *res, struct xcall_timeline *tl,
+		       unsigned int nres);
+
+/*
  * Check @req as xcall_run() does before anything runs, without I/O: the
  * function (-EBADRQC; -EOPNOTSUPP if it has no backend on this
  * architecture, as msr off x86), argument count and flags (-EINVAL),

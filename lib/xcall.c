@@ -319,6 +319,36 @@ int xcall_run_online(struct xcall *x, const struct xcall_req *req,
 	return run(x, req, set, setsize, online, res, nres);
 }
 
+/**
+ * xcall_run_timeline() - xcall_run() with the stages of every call
+ *
+ * See libxcall.h. xcall_run()'s checks, in its order, then -EINVAL for
+ * NOWAIT and -EOPNOTSUPP from a backend that has no timeline.
+ */
+int xcall_run_timeline(struct xcall *x, const struct xcall_req *req,
+		       const cpu_set_t *set, size_t setsize,
+		       struct xcall_result *res, struct xcall_timeline *tl,
+		       unsigned int nres)
+{
+	int ret;
+
+	if (!x || !x->ops || !req || !set || !res || !tl)
+		return -EINVAL;
+	ret = xcall_req_check(req, x->ops->kind);
+	if (ret)
+		return ret;
+	if (req->flags & XCALL_CALL_NOWAIT)
+		return -EINVAL;
+	ret = check_cpus(set, setsize, NULL);
+	if (ret)
+		return ret;
+	if (__xcall_set_count(set, setsize) > nres)
+		return -EMSGSIZE;
+	if (!x->ops->run_timeline)
+		return -EOPNOTSUPP;
+	return x->ops->run_timeline(x, req, set, setsize, res, tl, nres);
+}
+
 const char *xcall_strerror(int err)
 {
 	switch (err < 0 ? -err : err) {

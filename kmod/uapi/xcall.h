@@ -189,12 +189,27 @@ struct xcall_info {
 	__u64 calls_run;	/* functions run since the module was loaded */
 	__u32 nowait_per_file;	/* XCALL_MAX_NOWAIT_PER_FILE */
 	__u32 nowait_per_cpu;	/* XCALL_MAX_NOWAIT_PER_CPU */
-	__u64 reserved[2];
+	__u64 features;		/* XCALL_FEAT_*: what this module can do */
+	__u64 reserved[1];
 };
+
+/*
+ * xcall_info.features: what came after ABI version 1, without changing
+ * any size (a module that predates a feature reports its bit clear, and
+ * refuses its flag with EINVAL).
+ */
+#define XCALL_FEAT_TIMELINE	(1ULL << 0)	/* XCALL_CALL_TIMELINE */
 
 /* xcall_call.flags */
 #define XCALL_CALL_NOWAIT	(1U << 0)	/* queue, do not wait; no results */
 #define XCALL_CALL_FLAGS	(XCALL_CALL_NOWAIT)
+/*
+ * The module only (XCALL_FEAT_TIMELINE; not in XCALL_CALL_FLAGS, which every
+ * backend takes): also write one struct xcall_timeline per CPU called to
+ * the array at xcall_call.timeline, in the order of the results. Not with
+ * NOWAIT (EINVAL).
+ */
+#define XCALL_CALL_TIMELINE	(1U << 1)
 
 /*
  * May @fn be called NOWAIT? Not spin: at most one spin is queued or running
@@ -215,12 +230,14 @@ struct xcall_info {
  *
  * Errors of the request as a whole (nothing is queued, and the caller's
  * memory is not written):
- *   EFAULT       a pointer is bad (the results and @ncalled must be
- *                writable: they are checked before anything is queued)
+ *   EFAULT       a pointer is bad (the results, the timeline and
+ *                @ncalled must be writable: they are checked before
+ *                anything is queued)
  *   EMSGSIZE     @size, @cpuset_size or @nresults does not fit
  *   EINVAL       a reserved field is not zero, an unknown flag or @view
- *                bit, @nargs outside the function's range, or spin with
- *                NOWAIT
+ *                bit, @nargs outside the function's range, spin with
+ *                NOWAIT, TIMELINE with NOWAIT or without @timeline, or
+ *                @timeline without TIMELINE
  *   EBADRQC      @fn is not a function id
  *   EOPNOTSUPP   @fn is known but not implemented here (arch, backend)
  *   EDESTADDRREQ the CPU set is empty
@@ -257,7 +274,65 @@ struct xcall_call {
 	__u32 nresults;		/* records @results can hold */
 	__u32 ncalled;		/* out: CPUs called (records written) */
 	__u64 view;		/* 0, or XCALL_VIEW_AS | ...: whose view */
-	__u64 reserved[1];	/* must be zero */
+	union {
+		/*
+		 * With XCALL_CALL_TIMELINE: user pointer to @nresults struct
+		 * xcall_timeline. Without, must be zero (it was reserved[0]
+		 * in ABI version 1, and still reads as that).
+		 */
+		__u64 timeline;
+		__u64 reserved[1];
+	};
+};
+
+/*
+ * The timeline of one call on one CPU (XCALL_CALL_TIMELINE): the cycle
+ * counter (the one of xcall_result.cycles: x86 TSC, arm64 CNTVCT, ppc64
+ * timebase) read at each stage, on the CPU where that stage happened. The
+ * counters of two CPUs differ by their offset (xcall_clock_offsets() in
+ * libxcall measures it); ev[] of a stage that did not happen (a CPU that
+ * timed out, went offline or was cancelled) is 0.
+ */
+enum xcall_tl_stage {
+	XCALL_TL_SUBMITTED,	/* the module took the request (ioctl or
+				   uring_cmd, once it copied struct
+				   xcall_call in), on the caller's CPU */
+	XCALL_TL_QUEUED,	/* going on the target's queue: read just
+				   before llist_add, so before any handler
+				   can take it, and before the kick */
+	XCALL_TL_HANDLER,	/* the handler that ran it started its
+				   first call (read for that call's
+				   record), on the target */
+	XCALL_TL_DONE,		/* the function returned, on the target */
+	XCALL_TL_WOKEN,		/* the ioctl caller woke, or the io_uring
+				   task work posts the CQE */
+	XCALL_TL_NR
+};
+
+/* xcall_timeline.flags: how the call was queued ... */
+#define XCALL_TLF_KICKED	(1U << 0)	/* it found the target's queue
+						   empty and raised the IPI
+						   (queued the csd) */
+#define XCALL_TLF_RODE		(1U << 1)	/* the queue was not empty: it
+						   rode on a kick pending */
+#define XCALL_TLF_INLINE	(1U << 2)	/* the target was the caller's
+						   own CPU: no IPI */
+/* ... and how the handler that ran it was entered (one of three) */
+#define XCALL_TLF_IRQ		(1U << 3)	/* hard IRQ: the IPI arrived */
+#define XCALL_TLF_TASK		(1U << 4)	/* not in hard IRQ: inline, or
+						   the target's idle loop
+						   polled its queue (no IPI
+						   was needed) */
+#define XCALL_TLF_REKICK	(1U << 5)	/* the rekick timer, after a
+						   handler's pause (BOUNDS) */
+
+struct xcall_timeline {
+	__u32 cpu;		/* the target, as xcall_result.cpu */
+	__u32 flags;		/* XCALL_TLF_* */
+	__u32 ev_cpu[XCALL_TL_NR];	/* CPU each stage was read on */
+	__u32 pad;
+	__u64 ev[XCALL_TL_NR];	/* cycle counter at each stage, or 0 */
+	__u64 reserved[2];
 };
 
 /*

@@ -24,6 +24,27 @@ xc() {
 	err=$(cat "$T/err")
 }
 
+# expect STATUS REGEX ARGS...: xcall exits STATUS, writes nothing on
+# stdout, and one line matching REGEX on stderr.
+expect() {
+	local want=$1 re=$2
+	shift 2
+	xc "$@"
+	if [ "$rc" != "$want" ]; then
+		fail "xcall $*: exit $rc, want $want (stderr: $err)"
+		return
+	fi
+	if [ -s "$T/out" ]; then
+		fail "xcall $*: stdout not empty: $out"
+		return
+	fi
+	if [ "$(wc -l <"$T/err")" != 1 ] || ! grep -Eq -- "$re" "$T/err"; then
+		fail "xcall $*: stderr '$err' does not match '$re'"
+		return
+	fi
+	pass
+}
+
 # xcall_bound FILE TARGET: an xcall that sees FILE (or a directory)
 # bind-mounted over TARGET in /sys, in a mount namespace of its own (as
 # root; as another user, inside a user namespace if the kernel lets anyone

@@ -10,25 +10,7 @@ offline=$(comm -23 <(echo "$possible" | sort) <(echo "$online" | sort) | sort -n
 nodes=$(ls -d /sys/devices/system/node/node[0-9]* 2>/dev/null | wc -l)
 c=$first_online
 
-# expect STATUS REGEX ARGS...: stderr is one line matching REGEX.
-expect() {
-	local want=$1 re=$2
-	shift 2
-	xc "$@"
-	if [ "$rc" != "$want" ]; then
-		fail "xcall $*: exit $rc, want $want (stderr: $err)"
-		return
-	fi
-	if [ -s "$T/out" ]; then
-		fail "xcall $*: stdout not empty: $out"
-		return
-	fi
-	if [ "$(wc -l <"$T/err")" != 1 ] || ! grep -Eq -- "$re" "$T/err"; then
-		fail "xcall $*: stderr '$err' does not match '$re'"
-		return
-	fi
-	pass
-}
+# expect STATUS REGEX ARGS...: lib.sh.
 
 # Usage: the command line is wrong (64).
 expect 64 "^xcall: --cpu: '0-': not a CPU list" run --cpu 0- probe

@@ -8,7 +8,8 @@
  *     ids, argument counts and values, timeouts;
  *   - CPU sets of random size (0, huge, unaligned) and content;
  *   - NULL, small, unaligned, kernel and unmapped pointers for the call,
- *     the set and the results, and result arrays that are too small;
+ *     the set, the results and the timeline (XCALL_CALL_TIMELINE), and
+ *     result arrays that are too small;
  *   - io_uring commands with random command areas, cmd_op values and
  *     IOSQE_ASYNC, on SQE128 rings.
  *
@@ -158,6 +159,12 @@ static void make_call(uint64_t *s, struct xcall_call *c, uint64_t *set,
 	c->cpuset = some_ptr(s, set, setwords * 8);
 	c->nresults = pick(s, 8) ? nres : pick(s, nres + 2);
 	c->results = some_ptr(s, res, nres * sizeof(*res));
+	/* A timeline, in the results' buffer: it is only ever written. */
+	if (!pick(s, 8)) {
+		c->flags |= XCALL_CALL_TIMELINE;
+		c->timeline = some_ptr(s, res,
+				       nres * sizeof(struct xcall_timeline));
+	}
 	if (!pick(s, 16))
 		c->reserved[pick(s, 2)] = rnd(s);
 }

@@ -170,6 +170,22 @@ if [ -e /dev/xcall ]; then
 	fi
 fi
 
+# xcall run --timeline through the module: a summary per CPU, every call
+# timed and none failed (tests/vm/test_timeline.c judges the stages
+# themselves); the table goes to the log, for people.
+if [ -e /dev/xcall ]; then
+	if xcall run --timeline --all --repeat 20 --json ping >/tmp/tl.json &&
+	   [ "$(grep -c '"calls":20,"failed":0,' /tmp/tl.json)" = "$ncpu" ]; then
+		note "xcall run --timeline --all --json ping: pass"
+	else
+		note "xcall run --timeline --all --json ping: FAIL"
+		cat /tmp/tl.json
+		fail=1
+	fi
+	xcall run --timeline --cpu 1 --repeat 200 ping ||
+		{ note "xcall run --timeline --cpu 1: FAIL"; fail=1; }
+fi
+
 # xcall latency through the module: the matrix is square over every CPU,
 # with no CPU to itself, and its calls are real IPIs: each target's
 # function-call IPI counter in /proc/interrupts (the row test_ipi.c reads)
