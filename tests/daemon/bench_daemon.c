@@ -6,9 +6,20 @@
  * sizes. Prints one table: p50/p99 of the round trip, calls/s, and the
  * ratio of each p50 to the echo's.
  *
+ * Two more floors, servers of xcalld's shape that run no call and check
+ * nothing, on the same socket, frames and clients as xcalld:
+ *   - relay: one event loop (epoll) receives each frame and hands it to a
+ *     worker thread pinned to the target CPU (mutex and condition
+ *     variable), which sends the reply: the three wake-ups of a call
+ *     through xcalld (client to loop, loop to worker, worker to client)
+ *     against the echo's two;
+ *   - loop: the same event loop replying itself, with 64 pipelining
+ *     clients: what one server thread can answer on this machine at all.
+ *
  *   bench_daemon XCALLD [SECONDS]
  */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -17,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -119,6 +131,153 @@ static void echo_bench(struct result *r)
 	r->elapsed = (double)(now_ns() - start) / 1e9;
 	close(sv[0]);
 	waitpid(pid, &st, 0);
+}
+
+/* ---- floors of xcalld's shape: an event loop, and a worker ---------------- */
+
+struct relay {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int fd;			/* the frame's client, -1: none pending */
+	uint64_t id;
+};
+
+/* Answer frame @id on @fd as xcalld answers a ping to one CPU. */
+static void floor_reply(int fd, uint64_t id)
+{
+	uint8_t out[XCALL_WIRE_MAX_FRAME];
+	struct xcall_result res = { .cpu = (uint32_t)target_cpu };
+	int len = __xcall_wire_enc_reply(out, sizeof(out), id, 0, &res, 1);
+
+	if (len < 0 || send(fd, out, len, MSG_NOSIGNAL) != len)
+		_exit(3);
+}
+
+static void *relay_worker(void *arg)
+{
+	struct relay *rl = arg;
+	cpu_set_t set;
+	uint64_t id;
+	int fd;
+
+	CPU_ZERO(&set);
+	CPU_SET(target_cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	pthread_mutex_lock(&rl->lock);
+	for (;;) {
+		while (rl->fd < 0)
+			pthread_cond_wait(&rl->cond, &rl->lock);
+		fd = rl->fd;
+		id = rl->id;
+		rl->fd = -1;
+		pthread_cond_signal(&rl->cond);
+		pthread_mutex_unlock(&rl->lock);
+		floor_reply(fd, id);
+		pthread_mutex_lock(&rl->lock);
+	}
+	return NULL;
+}
+
+/*
+ * The floor server at @path: an epoll loop over its clients that answers
+ * each frame itself (@relay false) or through the worker. Runs in a child
+ * until killed; tells @ready when it listens.
+ */
+static void floor_server(const char *path, bool relay, int ready)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct epoll_event ev, evs[64];
+	static struct relay rl = { PTHREAD_MUTEX_INITIALIZER,
+				   PTHREAD_COND_INITIALIZER, -1, 0 };
+	uint8_t in[XCALL_WIRE_MAX_REQ];
+	int lfd, ep, n, i, fd;
+	pthread_t th;
+	ssize_t len;
+
+	strcpy(sa.sun_path, path);
+	lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0);
+	ep = epoll_create1(0);
+	if (lfd < 0 || ep < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(lfd, 128))
+		_exit(2);
+	if (relay && pthread_create(&th, NULL, relay_worker, &rl))
+		_exit(2);
+	ev.events = EPOLLIN;
+	ev.data.fd = lfd;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) || write(ready, "r", 1) != 1)
+		_exit(2);
+	for (;;) {
+		n = epoll_wait(ep, evs, 64, -1);
+		for (i = 0; i < n; i++) {
+			fd = evs[i].data.fd;
+			if (fd == lfd) {
+				while ((fd = accept4(lfd, NULL, NULL,
+						     SOCK_NONBLOCK)) >= 0) {
+					ev.events = EPOLLIN;
+					ev.data.fd = fd;
+					epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+				}
+				continue;
+			}
+			while ((len = recv(fd, in, sizeof(in), 0)) > 0) {
+				uint64_t id = __xcall_wire_peek_id(in, len);
+
+				if (!relay) {
+					floor_reply(fd, id);
+					continue;
+				}
+				pthread_mutex_lock(&rl.lock);
+				while (rl.fd >= 0)
+					pthread_cond_wait(&rl.cond, &rl.lock);
+				rl.fd = fd;
+				rl.id = id;
+				pthread_cond_signal(&rl.cond);
+				pthread_mutex_unlock(&rl.lock);
+			}
+			if (len == 0) {
+				epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+				close(fd);
+			}
+		}
+	}
+}
+
+/* Start a floor server in a child; sock_path names it. */
+static pid_t start_floor(const char *dir, bool relay)
+{
+	int p[2];
+	char c;
+	pid_t pid;
+
+	snprintf(sock_path, sizeof(sock_path), "%s/%s.sock", dir,
+		 relay ? "relay" : "loop");
+	if (pipe(p))
+		die("pipe");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (!pid) {
+		close(p[0]);
+		floor_server(sock_path, relay, p[1]);
+		_exit(0);
+	}
+	close(p[1]);
+	if (read(p[0], &c, 1) != 1) {
+		fprintf(stderr, "bench_daemon: the %s floor did not start\n",
+			relay ? "relay" : "loop");
+		exit(1);
+	}
+	close(p[0]);
+	return pid;
+}
+
+static void stop_floor(pid_t pid)
+{
+	int st;
+
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	unlink(sock_path);
 }
 
 /* ---- the daemon ------------------------------------------------------------- */
@@ -301,6 +460,16 @@ int main(int argc, char **argv)
 	qsort(r.lat, r.n, sizeof(uint64_t), cmp_u64);
 	floor_p50 = pct(&r, 0.5);
 	row("echo", "raw SEQPACKET echo", 1, 1, &r, floor_p50);
+
+	pid = start_floor(dir, true);
+	daemon_bench(1, 1, &r);
+	row("relay_1", "floor: loop + worker relay", 1, 1, &r, floor_p50);
+	stop_floor(pid);
+	pid = start_floor(dir, false);
+	daemon_bench(64, WINDOW, &r);
+	row("loop_64", "floor: loop answers itself", 64, WINDOW, &r,
+	    floor_p50);
+	stop_floor(pid);
 
 	/* $XCALLD_BENCH_SOCKET: measure a daemon already running there. */
 	if (getenv("XCALLD_BENCH_SOCKET")) {
