@@ -14,6 +14,17 @@
  *            same io_uring command without the daemon (this program's own
  *            ring, waiting for its CQE), which splits the two
  *
+ *   where    the local and fan-out calls again in each round, with
+ *            XCALL_CALL_TIMELINE, whose stages the caller's CPU reads on
+ *            its own counter: for the
+ *            own CPU, the module from taking the request to waking the
+ *            caller (local_inside) and its set-up up to the queueing
+ *            (local_setup); for all CPUs, the set-up before the first
+ *            queueing (fanout_setup) and the time from the first
+ *            queueing to the last (fanout_spread: the caller kicks one
+ *            CPU after the other). What the targets missed are made of,
+ *            measured in the same run.
+ *
  * Medians of per-call wall time (CLOCK_MONOTONIC), after a warm-up, caller
  * pinned to CPU 0, and xcalld too: as with the raw ioctl, the call's only
  * crossing between vCPUs is the module's IPI to CPU 1 and its answer (a
@@ -150,6 +161,87 @@ static void uring_ident(struct io_uring *ring, int cpu)
 	}
 }
 
+#define NWHERE	5
+
+/* The where figures (see the header), in their records' order. */
+static const char *const where_fig[NWHERE] = {
+	"local_tl", "local_inside", "local_setup", "fanout_setup",
+	"fanout_spread",
+};
+static const char *const where_what[NWHERE] = {
+	"own CPU with XCALL_CALL_TIMELINE, ioctl wall time",
+	"own CPU: the module, request taken to caller woken",
+	"own CPU: the module, request taken to queued",
+	"all CPUs: the module, request taken to first queued",
+	"all CPUs: first queueing to last, on the caller's CPU",
+};
+
+/*
+ * ident on the CPUs of @bits (@n of them) with a timeline, into @tl; the
+ * ioctl's wall time in ns.
+ */
+static uint64_t xcall_ident_tl(uint64_t bits, int n,
+			       struct xcall_timeline *tl)
+{
+	struct xcall_call c;
+	uint64_t t0;
+
+	mk_ident(&c, &bits);
+	c.flags = XCALL_CALL_TIMELINE;
+	c.timeline = (uintptr_t)tl;
+	t0 = now_ns();
+	if (ioctl(xfd, XCALL_IOC_CALL, &c) < 0)
+		die("XCALL_IOC_CALL (timeline)");
+	t0 = now_ns() - t0;
+	if ((int)c.ncalled != n || res[0].error || res[n - 1].error) {
+		fprintf(stderr, "bench_kmod: bad call result (timeline)\n");
+		exit(1);
+	}
+	return t0;
+}
+
+/* Counter ticks to ns. */
+static uint64_t tick_ns(uint64_t ticks, uint64_t hz)
+{
+	return (uint64_t)((double)ticks * 1e9 / (double)hz);
+}
+
+/*
+ * The where figures of round @i (< 0: warm-up) from the timelines of a
+ * local call (@op 8) or a call to @ncpu CPUs (@op 9), in @w.
+ */
+static void where_of(int op, int i, int ncpu, uint64_t hz,
+		     const struct xcall_timeline *tl, uint64_t w[][ITERS])
+{
+	uint64_t lo, hi;
+	int j;
+
+	if (i < 0)
+		return;
+	if (op == 8) {
+		w[1][i] = tick_ns(tl[0].ev[XCALL_TL_WOKEN] -
+				  tl[0].ev[XCALL_TL_SUBMITTED], hz);
+		w[2][i] = tick_ns(tl[0].ev[XCALL_TL_QUEUED] -
+				  tl[0].ev[XCALL_TL_SUBMITTED], hz);
+		return;
+	}
+	lo = hi = tl[0].ev[XCALL_TL_QUEUED];
+	for (j = 0; j < ncpu; j++) {
+		/* Every queueing is read on the caller's CPU. */
+		if (tl[j].ev_cpu[XCALL_TL_QUEUED] != 0) {
+			fprintf(stderr, "bench_kmod: queued on cpu %u\n",
+				tl[j].ev_cpu[XCALL_TL_QUEUED]);
+			exit(1);
+		}
+		if (tl[j].ev[XCALL_TL_QUEUED] < lo)
+			lo = tl[j].ev[XCALL_TL_QUEUED];
+		if (tl[j].ev[XCALL_TL_QUEUED] > hi)
+			hi = tl[j].ev[XCALL_TL_QUEUED];
+	}
+	w[3][i] = tick_ns(lo - tl[0].ev[XCALL_TL_SUBMITTED], hz);
+	w[4][i] = tick_ns(hi - lo, hz);
+}
+
 static void cpuid_read(int f)
 {
 	uint32_t regs[4];
@@ -179,7 +271,10 @@ int main(void)
 				.socket_path = SOCK };
 	int cfd[MAXCPU], ncpu, i, c, other, st;
 	uint64_t all = 0, t0;
-	double m[NOPS];
+	static uint64_t w[NWHERE][ITERS];
+	static struct xcall_timeline tl[MAXCPU];
+	uint64_t hz = xcall_counter_hz();
+	double m[NOPS], mw[NWHERE];
 	cpu_set_t set, one, online;
 	const char *why = "";
 	struct io_uring ring;
@@ -228,16 +323,22 @@ int main(void)
 	if (errno)
 		die("io_uring_queue_init");
 
+	if (!hz) {
+		fprintf(stderr, "bench_kmod: no counter frequency\n");
+		return 1;
+	}
+
 	/*
-	 * Eight operations per round, in a rotating order: what ran just
+	 * Ten operations per round, in a rotating order: what ran just
 	 * before (an idle or a busy target vCPU) is the same for all of them
-	 * on average.
+	 * on average. The last two are the local and the fan-out calls
+	 * again, with their timelines.
 	 */
 	for (i = -WARMUP; i < ITERS; i++) {
 		int k;
 
-		for (k = 0; k < NOPS; k++) {
-			int op = (k + (i + WARMUP)) % NOPS;
+		for (k = 0; k < NOPS + 2; k++) {
+			int op = (k + (i + WARMUP)) % (NOPS + 2);
 
 			t0 = now_ns();
 			switch (op) {
@@ -266,6 +367,16 @@ int main(void)
 			case 7:
 				uring_ident(&ring, other);
 				break;
+			case 8:
+				t0 = xcall_ident_tl(1ULL << 0, 1, tl);
+				if (i >= 0)
+					w[0][i] = t0;
+				where_of(op, i, ncpu, hz, tl, w);
+				continue;
+			case 9:
+				xcall_ident_tl(all, ncpu, tl);
+				where_of(op, i, ncpu, hz, tl, w);
+				continue;
 			}
 			if (i >= 0)
 				t[op][i] = now_ns() - t0;
@@ -281,6 +392,8 @@ int main(void)
 	}
 	for (i = 0; i < NOPS; i++)
 		m[i] = median_us(t[i], ITERS);
+	for (i = 0; i < NWHERE; i++)
+		mw[i] = median_us(w[i], ITERS);
 
 	printf("%-10s %-44s %10s %8s %8s\n", "case", "what", "median_us",
 	       "ratio", "target");
@@ -306,11 +419,31 @@ int main(void)
 	       "io_uring command, CPU 1, no daemon", m[7], m[7] / m[0], "");
 	printf("(%d calls each, caller on CPU 0, after %d warm-up rounds)\n",
 	       ITERS, WARMUP);
+	printf("\nwhere the time goes (the same calls with "
+	       "XCALL_CALL_TIMELINE in the rounds, the caller's counter):\n");
+	printf("%-10s %-44s %10.2f %8.2f %8s\n", "local",
+	       "ioctl wall time with the timeline", mw[0], mw[0] / m[5], "");
+	printf("%-10s %-44s %10.2f %8.2f %8s\n", "local",
+	       "  module: request taken to caller woken", mw[1],
+	       mw[1] / m[5], "");
+	printf("%-10s %-44s %10.2f %8.2f %8s\n", "local",
+	       "  module: request taken to queued", mw[2], mw[2] / m[5], "");
+	printf("%-10s %-44s %10.2f %8s %8s\n", "fan-out",
+	       "module: request taken to first queued", mw[3], "", "");
+	printf("%-10s %-44s %10.2f %8.2f %8s\n", "fan-out",
+	       "first queueing to last (kicks in turn)", mw[4], mw[4] / m[2],
+	       "");
+	printf("(ratios: to the own CPU's pread, and to the fan-out call)\n");
 	/* median_us() sorted each t[i]: its percentiles are at hand. */
 	for (i = 0; i < NOPS; i++)
 		xt_bench_record("kmod", figure[i], "us", m[i],
 				t[i][ITERS / 10] / 1000.0,
 				t[i][ITERS - 1 - ITERS / 10] / 1000.0, ITERS,
 				what[i]);
+	for (i = 0; i < NWHERE; i++)
+		xt_bench_record("kmod", where_fig[i], "us", mw[i],
+				w[i][ITERS / 10] / 1000.0,
+				w[i][ITERS - 1 - ITERS / 10] / 1000.0, ITERS,
+				where_what[i]);
 	return 0;
 }
