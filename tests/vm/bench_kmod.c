@@ -14,6 +14,10 @@
  *            same io_uring command without the daemon (this program's own
  *            ring, waiting for its CQE), which splits the two
  *
+ *   echo     a SOCK_SEQPACKET round trip to a child process on CPU 0,
+ *            frames of a ping's request and reply sizes: the socket
+ *            round trip between two processes on one vCPU that a call
+ *            through xcalld makes on top of the module's command
  *   where    the local and fan-out calls again in each round, with
  *            XCALL_CALL_TIMELINE, whose stages the caller's CPU reads on
  *            its own counter: for the
@@ -44,17 +48,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "xcall.h"
+#include "wire.h"
 #include "bench.h"
 #include "xcalld_spawn.h"
 
 #define ITERS	3000
 #define WARMUP	300
 #define MAXCPU	64
-#define NOPS	8
+#define NOPS	9
 #define SOCK	"/tmp/bench-xcalld.sock"
 
 static uint64_t now_ns(void)
@@ -208,7 +215,7 @@ static uint64_t tick_ns(uint64_t ticks, uint64_t hz)
 
 /*
  * The where figures of round @i (< 0: warm-up) from the timelines of a
- * local call (@op 8) or a call to @ncpu CPUs (@op 9), in @w.
+ * local call (@op 9) or a call to @ncpu CPUs (@op 10), in @w.
  */
 static void where_of(int op, int i, int ncpu, uint64_t hz,
 		     const struct xcall_timeline *tl, uint64_t w[][ITERS])
@@ -218,7 +225,7 @@ static void where_of(int op, int i, int ncpu, uint64_t hz,
 
 	if (i < 0)
 		return;
-	if (op == 8) {
+	if (op == 9) {
 		w[1][i] = tick_ns(tl[0].ev[XCALL_TL_WOKEN] -
 				  tl[0].ev[XCALL_TL_SUBMITTED], hz);
 		w[2][i] = tick_ns(tl[0].ev[XCALL_TL_QUEUED] -
@@ -242,6 +249,61 @@ static void where_of(int op, int i, int ncpu, uint64_t hz,
 	w[4][i] = tick_ns(hi - lo, hz);
 }
 
+/* The echo child on CPU 0: answers each frame with a reply-sized one. */
+static pid_t echo_start(int *fd)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv))
+		die("socketpair");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (!pid) {
+		char in[512], out[XCALL_WIRE_REPLY_RES +
+				   sizeof(struct xcall_result)] = { 0 };
+
+		close(sv[0]);
+		while (recv(sv[1], in, sizeof(in), 0) > 0)
+			if (send(sv[1], out, sizeof(out), 0) < 0)
+				break;
+		_exit(0);
+	}
+	close(sv[1]);
+	*fd = sv[0];
+	return pid;
+}
+
+static void echo_round(int fd)
+{
+	char req[sizeof(struct xcall_wire_hdr) +
+		 sizeof(struct xcall_wire_call) + 8] = { 0 }, rep[512];
+
+	if (send(fd, req, sizeof(req), 0) != sizeof(req) ||
+	    recv(fd, rep, sizeof(rep), 0) <= 0)
+		die("echo");
+}
+
+/* @order: 0..@n-1 in a random order (xorshift64, a fixed seed). */
+static void shuffle(int *order, int n)
+{
+	static uint64_t x = 0x9e3779b97f4a7c15ULL;
+	int i, j, tmp;
+
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	for (i = n - 1; i > 0; i--) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		j = (int)(x % (uint64_t)(i + 1));
+		tmp = order[i];
+		order[i] = order[j];
+		order[j] = tmp;
+	}
+}
+
 static void cpuid_read(int f)
 {
 	uint32_t regs[4];
@@ -253,7 +315,7 @@ static void cpuid_read(int f)
 /* The operations' figures in their records (tests/bench/targets). */
 static const char *const figure[NOPS] = {
 	"single", "pread_single", "fanout", "pread_fanout", "local",
-	"pread_local", "xcalld_single", "uring_single",
+	"pread_local", "xcalld_single", "uring_single", "echo_local",
 };
 static const char *const what[NOPS] = {
 	"XCALL_IOC_CALL ident, CPU 1", "pread(/dev/cpu/1/cpuid)",
@@ -262,6 +324,7 @@ static const char *const what[NOPS] = {
 	"pread(/dev/cpu/0/cpuid), own CPU",
 	"xcalld over the module, ident, CPU 1, 1 client",
 	"io_uring command, ident, CPU 1, no daemon",
+	"SEQPACKET round trip to a process on CPU 0",
 };
 
 int main(void)
@@ -269,7 +332,8 @@ int main(void)
 	static uint64_t t[NOPS][ITERS];
 	struct xcall_opts o = { .backend = XCALL_BACKEND_DAEMON,
 				.socket_path = SOCK };
-	int cfd[MAXCPU], ncpu, i, c, other, st;
+	int cfd[MAXCPU], ncpu, i, c, other, st, efd;
+	pid_t echo;
 	uint64_t all = 0, t0;
 	static uint64_t w[NWHERE][ITERS];
 	static struct xcall_timeline tl[MAXCPU];
@@ -327,18 +391,24 @@ int main(void)
 		fprintf(stderr, "bench_kmod: no counter frequency\n");
 		return 1;
 	}
+	echo = echo_start(&efd);
 
 	/*
-	 * Ten operations per round, in a rotating order: what ran just
-	 * before (an idle or a busy target vCPU) is the same for all of them
-	 * on average. The last two are the local and the fan-out calls
-	 * again, with their timelines.
+	 * Eleven operations per round, in an order shuffled anew each round
+	 * (a fixed seed): what ran just before (an idle or a busy target
+	 * vCPU, another process and its address space) is the same for all
+	 * of them on average. A rotating order did not do that: each
+	 * operation but one a round came right after the same other one, and
+	 * the one after a process switch (echo, xcalld) paid for it. The last
+	 * two are the local and the fan-out calls again, with their
+	 * timelines.
 	 */
 	for (i = -WARMUP; i < ITERS; i++) {
-		int k;
+		int k, order[NOPS + 2];
 
+		shuffle(order, NOPS + 2);
 		for (k = 0; k < NOPS + 2; k++) {
-			int op = (k + (i + WARMUP)) % (NOPS + 2);
+			int op = order[k];
 
 			t0 = now_ns();
 			switch (op) {
@@ -368,12 +438,15 @@ int main(void)
 				uring_ident(&ring, other);
 				break;
 			case 8:
+				echo_round(efd);
+				break;
+			case 9:
 				t0 = xcall_ident_tl(1ULL << 0, 1, tl);
 				if (i >= 0)
 					w[0][i] = t0;
 				where_of(op, i, ncpu, hz, tl, w);
 				continue;
-			case 9:
+			case 10:
 				xcall_ident_tl(all, ncpu, tl);
 				where_of(op, i, ncpu, hz, tl, w);
 				continue;
@@ -381,6 +454,11 @@ int main(void)
 			if (i >= 0)
 				t[op][i] = now_ns() - t0;
 		}
+	}
+	close(efd);
+	if (waitpid(echo, &st, 0) != echo || st) {
+		fprintf(stderr, "bench_kmod: the echo child failed\n");
+		return 1;
 	}
 	io_uring_queue_exit(&ring);
 	xcall_close(x);
@@ -417,6 +495,9 @@ int main(void)
 	       "<=2.00");
 	printf("%-10s %-44s %10.2f %8.2f %8s\n", "xcalld",
 	       "io_uring command, CPU 1, no daemon", m[7], m[7] / m[0], "");
+	printf("%-10s %-44s %10.2f %8.2f %8s\n", "xcalld",
+	       "SEQPACKET round trip, two processes, CPU 0", m[8],
+	       m[8] / m[0], "");
 	printf("(%d calls each, caller on CPU 0, after %d warm-up rounds)\n",
 	       ITERS, WARMUP);
 	printf("\nwhere the time goes (the same calls with "
