@@ -23,6 +23,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 static FILE *xt_bench_out;
 
@@ -117,6 +119,39 @@ static inline void xt_bench_record(const char *bench, const char *figure,
 		perror(path && *path ? path : "stdout");
 		exit(1);
 	}
+}
+
+/**
+ * xt_bench_echo() - start the floor of a socket round trip
+ * @fd: set to this process's end of a SOCK_SEQPACKET pair
+ * @reply_len: the size of the frame that answers each one received
+ *
+ * A child process answers every frame on the other end with @reply_len
+ * zero bytes (up to 512), until this end is closed. Returns its pid, or
+ * -1 with errno set.
+ */
+static inline pid_t xt_bench_echo(int *fd, size_t reply_len)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (reply_len > 512 || socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		char in[4096], out[512] = { 0 };
+
+		close(sv[0]);
+		while (recv(sv[1], in, sizeof(in), 0) > 0)
+			if (send(sv[1], out, reply_len, 0) < 0)
+				break;
+		_exit(0);
+	}
+	close(sv[1]);
+	*fd = sv[0];
+	return pid;
 }
 
 #endif /* XT_BENCH_H */

@@ -96,40 +96,28 @@ static int ping_frame(uint8_t *buf, uint64_t id)
 static void echo_bench(struct result *r)
 {
 	uint8_t req[XCALL_WIRE_MAX_REQ], rep[XCALL_WIRE_MAX_FRAME];
-	int sv[2], len, st;
+	int fd, len, st;
 	uint64_t t0, start;
 	pid_t pid;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv))
-		die("socketpair");
-	pid = fork();
+	/* Answers each frame with one the size of a ping reply. */
+	pid = xt_bench_echo(&fd, XCALL_WIRE_REPLY_RES +
+			    sizeof(struct xcall_result));
 	if (pid < 0)
-		die("fork");
-	if (!pid) {
-		/* Answers each frame with one the size of a ping reply. */
-		uint8_t in[XCALL_WIRE_MAX_REQ], out[200] = { 0 };
-
-		close(sv[0]);
-		while (recv(sv[1], in, sizeof(in), 0) > 0)
-			if (send(sv[1], out, XCALL_WIRE_REPLY_RES +
-				 sizeof(struct xcall_result), 0) < 0)
-				break;
-		_exit(0);
-	}
-	close(sv[1]);
+		die("echo child");
 	len = ping_frame(req, 1);
 	start = now_ns();
 	for (r->n = 0; r->n < MAX_SAMPLES; r->n++) {
 		t0 = now_ns();
-		if (send(sv[0], req, len, 0) != len ||
-		    recv(sv[0], rep, sizeof(rep), 0) <= 0)
+		if (send(fd, req, len, 0) != len ||
+		    recv(fd, rep, sizeof(rep), 0) <= 0)
 			die("echo");
 		r->lat[r->n] = now_ns() - t0;
 		if ((r->n & 255) == 0 && now_ns() - start > secs * 1e9)
 			break;
 	}
 	r->elapsed = (double)(now_ns() - start) / 1e9;
-	close(sv[0]);
+	close(fd);
 	waitpid(pid, &st, 0);
 }
 

@@ -249,32 +249,6 @@ static void where_of(int op, int i, int ncpu, uint64_t hz,
 	w[4][i] = tick_ns(hi - lo, hz);
 }
 
-/* The echo child on CPU 0: answers each frame with a reply-sized one. */
-static pid_t echo_start(int *fd)
-{
-	int sv[2];
-	pid_t pid;
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv))
-		die("socketpair");
-	pid = fork();
-	if (pid < 0)
-		die("fork");
-	if (!pid) {
-		char in[512], out[XCALL_WIRE_REPLY_RES +
-				   sizeof(struct xcall_result)] = { 0 };
-
-		close(sv[0]);
-		while (recv(sv[1], in, sizeof(in), 0) > 0)
-			if (send(sv[1], out, sizeof(out), 0) < 0)
-				break;
-		_exit(0);
-	}
-	close(sv[1]);
-	*fd = sv[0];
-	return pid;
-}
-
 static void echo_round(int fd)
 {
 	char req[sizeof(struct xcall_wire_hdr) +
@@ -391,7 +365,11 @@ int main(void)
 		fprintf(stderr, "bench_kmod: no counter frequency\n");
 		return 1;
 	}
-	echo = echo_start(&efd);
+	/* The echo child on CPU 0, answering as xcalld answers a ping. */
+	echo = xt_bench_echo(&efd, XCALL_WIRE_REPLY_RES +
+			     sizeof(struct xcall_result));
+	if (echo < 0)
+		die("echo child");
 
 	/*
 	 * Eleven operations per round, in an order shuffled anew each round
