@@ -20,14 +20,13 @@
  *            through xcalld makes on top of the module's command
  *   where    the local and fan-out calls again in each round, with
  *            XCALL_CALL_TIMELINE, whose stages the caller's CPU reads on
- *            its own counter: for the
- *            own CPU, the module from taking the request to waking the
- *            caller (local_inside) and its set-up up to the queueing
- *            (local_setup); for all CPUs, the set-up before the first
- *            queueing (fanout_setup) and the time from the first
- *            queueing to the last (fanout_spread: the caller kicks one
- *            CPU after the other). What the targets missed are made of,
- *            measured in the same run.
+ *            its own counter: for the own CPU, the module from taking
+ *            the request to waking the caller (local_inside) and its
+ *            set-up up to the queueing (local_setup); for all CPUs, the
+ *            set-up before the first queueing (fanout_setup) and the
+ *            time from the first queueing to the last (fanout_spread: the
+ *            caller kicks one CPU after the other). What the missed
+ *            targets are made of, measured in the same run.
  *
  * Medians of per-call wall time (CLOCK_MONOTONIC), after a warm-up, caller
  * pinned to CPU 0, and xcalld too: as with the raw ioctl, the call's only
@@ -107,11 +106,16 @@ static void mk_ident(struct xcall_call *c, const uint64_t *bits)
 	c->nresults = MAXCPU;
 }
 
-static void xcall_ident(uint64_t bits, int n)
+/* With @tl, its timeline too (XCALL_CALL_TIMELINE). */
+static void xcall_ident(uint64_t bits, int n, struct xcall_timeline *tl)
 {
 	struct xcall_call c;
 
 	mk_ident(&c, &bits);
+	if (tl) {
+		c.flags = XCALL_CALL_TIMELINE;
+		c.timeline = (uintptr_t)tl;
+	}
 	if (ioctl(xfd, XCALL_IOC_CALL, &c) < 0)
 		die("XCALL_IOC_CALL");
 	if ((int)c.ncalled != n || res[0].error || res[n - 1].error) {
@@ -169,6 +173,9 @@ static void uring_ident(struct io_uring *ring, int cpu)
 }
 
 #define NWHERE	5
+/* The local and fan-out calls again, with timelines: after the NOPS. */
+#define OP_LOCAL_TL	NOPS
+#define OP_FANOUT_TL	(NOPS + 1)
 
 /* The where figures (see the header), in their records' order. */
 static const char *const where_fig[NWHERE] = {
@@ -183,30 +190,6 @@ static const char *const where_what[NWHERE] = {
 	"all CPUs: first queueing to last, on the caller's CPU",
 };
 
-/*
- * ident on the CPUs of @bits (@n of them) with a timeline, into @tl; the
- * ioctl's wall time in ns.
- */
-static uint64_t xcall_ident_tl(uint64_t bits, int n,
-			       struct xcall_timeline *tl)
-{
-	struct xcall_call c;
-	uint64_t t0;
-
-	mk_ident(&c, &bits);
-	c.flags = XCALL_CALL_TIMELINE;
-	c.timeline = (uintptr_t)tl;
-	t0 = now_ns();
-	if (ioctl(xfd, XCALL_IOC_CALL, &c) < 0)
-		die("XCALL_IOC_CALL (timeline)");
-	t0 = now_ns() - t0;
-	if ((int)c.ncalled != n || res[0].error || res[n - 1].error) {
-		fprintf(stderr, "bench_kmod: bad call result (timeline)\n");
-		exit(1);
-	}
-	return t0;
-}
-
 /* Counter ticks to ns. */
 static uint64_t tick_ns(uint64_t ticks, uint64_t hz)
 {
@@ -214,8 +197,8 @@ static uint64_t tick_ns(uint64_t ticks, uint64_t hz)
 }
 
 /*
- * The where figures of round @i (< 0: warm-up) from the timelines of a
- * local call (@op 9) or a call to @ncpu CPUs (@op 10), in @w.
+ * The where figures of round @i from the timelines of a local call
+ * (@op OP_LOCAL_TL) or a call to @ncpu CPUs (OP_FANOUT_TL), in @w.
  */
 static void where_of(int op, int i, int ncpu, uint64_t hz,
 		     const struct xcall_timeline *tl, uint64_t w[][ITERS])
@@ -223,9 +206,7 @@ static void where_of(int op, int i, int ncpu, uint64_t hz,
 	uint64_t lo, hi;
 	int j;
 
-	if (i < 0)
-		return;
-	if (op == 9) {
+	if (op == OP_LOCAL_TL) {
 		w[1][i] = tick_ns(tl[0].ev[XCALL_TL_WOKEN] -
 				  tl[0].ev[XCALL_TL_SUBMITTED], hz);
 		w[2][i] = tick_ns(tl[0].ev[XCALL_TL_QUEUED] -
@@ -391,20 +372,20 @@ int main(void)
 			t0 = now_ns();
 			switch (op) {
 			case 0:
-				xcall_ident(1ULL << other, 1);
+				xcall_ident(1ULL << other, 1, NULL);
 				break;
 			case 1:
 				cpuid_read(cfd[other]);
 				break;
 			case 2:
-				xcall_ident(all, ncpu);
+				xcall_ident(all, ncpu, NULL);
 				break;
 			case 3:
 				for (c = 0; c < ncpu; c++)
 					cpuid_read(cfd[c]);
 				break;
 			case 4:
-				xcall_ident(1ULL << 0, 1);
+				xcall_ident(1ULL << 0, 1, NULL);
 				break;
 			case 5:
 				cpuid_read(cfd[0]);
@@ -418,19 +399,22 @@ int main(void)
 			case 8:
 				echo_round(efd);
 				break;
-			case 9:
-				t0 = xcall_ident_tl(1ULL << 0, 1, tl);
-				if (i >= 0)
-					w[0][i] = t0;
-				where_of(op, i, ncpu, hz, tl, w);
-				continue;
-			case 10:
-				xcall_ident_tl(all, ncpu, tl);
-				where_of(op, i, ncpu, hz, tl, w);
-				continue;
+			case OP_LOCAL_TL:
+				xcall_ident(1ULL << 0, 1, tl);
+				break;
+			case OP_FANOUT_TL:
+				xcall_ident(all, ncpu, tl);
+				break;
 			}
-			if (i >= 0)
-				t[op][i] = now_ns() - t0;
+			t0 = now_ns() - t0;
+			if (i < 0)
+				continue;
+			if (op < NOPS)
+				t[op][i] = t0;
+			else
+				where_of(op, i, ncpu, hz, tl, w);
+			if (op == OP_LOCAL_TL)
+				w[0][i] = t0;
 		}
 	}
 	close(efd);
