@@ -507,8 +507,12 @@ static const char *judge(int i, const struct xcall_timeline *tl,
 	/*
 	 * The target's entry and exit may sort after the next marker: the
 	 * trace merges CPUs by a clock whose CPUs differ by as much as the
-	 * offsets' bound (17 us in ppc64le-xics-6.12). They come before the
-	 * next call's queueing, which waits for this call's answer.
+	 * offsets' bound (17 us in ppc64le-xics-6.12). The entry comes before
+	 * the next call's queueing, which waits for this call's answer; the
+	 * exit need not: the answer is given inside the handler, and the
+	 * caller may queue its next call before the handler has returned
+	 * (seen in arm64-gicv2-6.12). The exit is the target's first after
+	 * the entry: handlers on one CPU do not overlap.
 	 */
 	for (lim = lastq + 1; lastq >= 0 && lim < t->n; lim++)
 		if (ev[lim].kind == EV_Q && ev[lim].mine)
@@ -516,7 +520,7 @@ static const char *judge(int i, const struct xcall_timeline *tl,
 	for (k = lastq + 1; lastq >= 0 && k < lim && e < 0; k++)
 		if (ev[k].kind == EV_E && ev[k].mine)
 			e = k;
-	for (k = e + 1; e >= 0 && k < lim && xx < 0; k++)
+	for (k = e + 1; e >= 0 && k < t->n && xx < 0; k++)
 		if (ev[k].kind == EV_X)
 			xx = k;
 	first = lastq;
@@ -541,10 +545,13 @@ static const char *judge(int i, const struct xcall_timeline *tl,
 	 */
 	else if (tl->flags & XCALL_TLF_REKICK)
 		return NULL;
-	else if (e < 0 || xx < 0)
-		snprintf(why, len, "call %d: no csd_function_entry and exit "
-			 "after the last csd_queue_cpu, flags %#x", i,
-			 tl->flags);
+	else if (e < 0)
+		snprintf(why, len, "call %d: no csd_function_entry after the "
+			 "last csd_queue_cpu and before the next call's, flags "
+			 "%#x", i, tl->flags);
+	else if (xx < 0)
+		snprintf(why, len, "call %d: no csd_function_exit after its "
+			 "entry, flags %#x", i, tl->flags);
 	else if (s != !!(tl->flags & XCALL_TLF_IRQ))
 		snprintf(why, len, "call %d: %s function-call IPI to the "
 			 "target after the queueing it rode on (%d before its "
